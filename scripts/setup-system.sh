@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the test suite talks to (real components, no mocks).
+# Idempotent: does nothing when everything is present.
+set -euo pipefail
+
+need=()
+[ -x /usr/games/cowsay ] || need+=(cowsay)
+command -v etcd >/dev/null 2>&1 || need+=(etcd-server)
+command -v etcdctl >/dev/null 2>&1 || need+=(etcd-client)
+
+if [ ${#need[@]} -eq 0 ]; then exit 0; fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
+    echo "setup-system: need root (or sudo) to apt-get install: ${need[*]}" >&2
+    exit 1
+  fi
+fi
+echo "setup-system: installing ${need[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq >/dev/null
+$SUDO apt-get install -y -qq "${need[@]}" >/dev/null

@@ -1,0 +1,260 @@
+/**
+ * One Kairos agent: opens the store, joins the cluster, serves the API, runs
+ * executions assigned to it and, while it leads, runs the scheduler.
+ * Lifecycle logs use dkron's wording so operators' runbooks still match.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from '../util/log.js';
+import type { AgentConfig } from './config.js';
+import { isLoopback } from './config.js';
+import { VERSION } from './version.js';
+import type { Store } from '../store/types.js';
+import { SqliteStore } from '../store/embedded/sqlite-store.js';
+import { ExecutorRegistry } from '../executors/registry.js';
+import { ShellExecutor } from '../executors/shell.js';
+import { LocalCluster } from '../cluster/local-cluster.js';
+import type { Cluster } from '../cluster/types.js';
+import { Dispatcher } from '../cluster/dispatcher.js';
+import { Runner } from './runner.js';
+import { JobService } from '../core/jobs.js';
+import { Scheduler } from '../scheduler/scheduler.js';
+import { computeNext, isTimeScheduled, toScheduledJob } from '../scheduler/job-entry.js';
+import type { Job } from '../job/types.js';
+import { buildServer } from '../api/server.js';
+import type { ApiContext, HealthReport } from '../api/context.js';
+
+const UI_DIR = fileURLToPath(new URL('../../ui/', import.meta.url));
+
+/** The fields whose change moves a job's schedule; other writes (counters) leave it alone. */
+function scheduleSignature(job: Job): string {
+  return [job.schedule, job.timezone, job.disabled, job.parent_job, job.updated_at, job.starts_at, job.catch_up, job.starting_deadline].join('|');
+}
+
+export class Agent {
+  readonly store: Store;
+  readonly executors = new ExecutorRegistry();
+  readonly cluster: Cluster;
+  readonly runner: Runner;
+  readonly dispatcher: Dispatcher;
+  readonly jobs: JobService;
+  readonly scheduler: Scheduler;
+  private api: FastifyInstance | null = null;
+  private unwatch: (() => void) | null = null;
+  private readonly signatures = new Map<string, string>();
+  private stopping: Promise<void> | null = null;
+  /** Resolves when the agent has stopped (after `stop()` or `/v1/leave`). */
+  readonly stopped: Promise<void>;
+  private markStopped!: () => void;
+
+  constructor(
+    readonly config: AgentConfig,
+    readonly log: Logger,
+  ) {
+    this.stopped = new Promise((resolve) => (this.markStopped = resolve));
+    this.store = this.openStore();
+    this.executors.register(new ShellExecutor());
+    this.runner = new Runner({
+      store: this.store,
+      executors: this.executors,
+      nodeName: config.nodeName,
+      log,
+      outputLimit: config.outputLimit,
+      historyLimit: config.historyLimit,
+      retryBackoffMs: config.retryBackoffMs,
+      onGroupSuccess: (job) => this.afterGroupSuccess(job),
+    });
+    this.cluster = new LocalCluster({
+      nodeName: config.nodeName,
+      addr: config.httpAddr.host,
+      port: config.httpAddr.port,
+      tags: config.tags,
+      server: config.server,
+      version: VERSION,
+      running: () => this.runner.runningCount,
+      log,
+    });
+    this.dispatcher = new Dispatcher(this.store, this.cluster, this.runner, log);
+    this.jobs = new JobService(this.store, this.executors, (job) => this.nextOf(job));
+    this.scheduler = new Scheduler({
+      onTick: async (tick) => {
+        await this.dispatcher.dispatchTick(tick);
+      },
+      onMissed: (m) => this.log.warn({ job: m.name, missed: m.count, reason: m.reason }, 'scheduler: missed ticks not run'),
+      onError: (err, tick) => this.log.error({ err, job: tick.name }, 'scheduler: dispatch failed'),
+    });
+  }
+
+  private openStore(): Store {
+    if (this.config.backend !== 'embedded') throw new Error(`backend ${this.config.backend} is not available in this build`);
+    return SqliteStore.open(join(this.config.dataDir, 'kairos.db'));
+  }
+
+  async start(): Promise<void> {
+    const c = this.config;
+    this.log.info({ node: c.nodeName, version: VERSION, backend: c.backend, server: c.server, tags: c.tags }, 'agent: Starting Kairos agent...');
+    for (const name of c.ignored) this.log.warn(`agent: option "${name}" is accepted for dkron compatibility and has no effect`);
+    if (!c.server) this.log.warn('agent: running without --server: this agent executes jobs but never schedules them');
+
+    const closed = await this.runner.recoverOrphans();
+    if (closed > 0) this.log.warn({ count: closed }, 'agent: closed executions left running by the previous run as failed');
+
+    this.api = await buildServer(this.apiContext(), this.executors);
+    const { host, port } = c.httpAddr;
+    await this.api.listen({ host, port });
+    const addr = this.api.server.address();
+    const realPort = typeof addr === 'object' && addr ? addr.port : port;
+    this.log.info(`api: HTTP server listening on http://${host.includes(':') ? `[${host}]` : host}:${realPort}`);
+    if (!isLoopback(host)) {
+      this.log.warn(`api: bound to ${host}: anyone who can reach this address can run commands on this machine`);
+    }
+
+    this.log.info({ join: c.join }, 'agent: Joining cluster...');
+    this.cluster.onLeadershipChange((leader) => {
+      if (leader) void this.startScheduling();
+      else this.stopScheduling();
+    });
+    await this.cluster.start();
+  }
+
+  /** The bound HTTP port (useful with --http-addr 127.0.0.1:0). */
+  get httpPort(): number {
+    const addr = this.api?.server.address();
+    return typeof addr === 'object' && addr ? addr.port : this.config.httpAddr.port;
+  }
+
+  private async startScheduling(): Promise<void> {
+    this.unwatch = this.store.watchJobs((event) => {
+      if (event.type === 'delete') {
+        this.scheduler.remove(event.name);
+        this.signatures.delete(event.name);
+      } else {
+        void this.schedule(event.job);
+      }
+    });
+    const jobs = await this.store.listJobs();
+    for (const job of jobs) await this.schedule(job);
+    this.scheduler.start();
+    this.log.info({ jobs: this.scheduler.size }, 'scheduler: started');
+  }
+
+  private stopScheduling(): void {
+    this.unwatch?.();
+    this.unwatch = null;
+    this.scheduler.stop();
+    this.scheduler.clear();
+    this.signatures.clear();
+  }
+
+  private async schedule(job: Job): Promise<void> {
+    const sig = scheduleSignature(job);
+    if (this.signatures.get(job.name) === sig) return;
+    this.signatures.set(job.name, sig);
+    if (!isTimeScheduled(job)) {
+      this.scheduler.remove(job.name);
+      return;
+    }
+    try {
+      const entry = toScheduledJob(job, await this.store.getLastTick(job.name));
+      if (entry) this.scheduler.set(entry);
+      else this.scheduler.remove(job.name);
+    } catch (err) {
+      this.log.error({ job: job.name, err: (err as Error).message }, 'scheduler: cannot schedule job');
+    }
+  }
+
+  private async nextOf(job: Job): Promise<string | null> {
+    if (this.scheduler.isRunning) {
+      if (!this.scheduler.has(job.name)) return null;
+      const next = this.scheduler.nextRun(job.name);
+      if (!next || (job.expires_at && next.getTime() > Date.parse(job.expires_at))) return null;
+      return next.toISOString();
+    }
+    return computeNext(job, await this.store.getLastTick(job.name))?.toISOString() ?? null;
+  }
+
+  private async afterGroupSuccess(job: Job): Promise<void> {
+    for (const child of job.dependent_jobs ?? []) {
+      try {
+        await this.dispatcher.runNow(child, 'parent');
+      } catch (err) {
+        this.log.warn({ job: child, parent: job.name, err: (err as Error).message }, 'agent: dependent job not run');
+      }
+    }
+    if (job.ephemeral) {
+      if (job.dependent_jobs?.length) {
+        this.log.warn({ job: job.name }, 'agent: ephemeral job kept because other jobs depend on it');
+      } else {
+        await this.store.deleteJob(job.name);
+        if (job.parent_job) {
+          await this.store.updateJob(job.parent_job, (p) => {
+            if (!p?.dependent_jobs?.includes(job.name)) return undefined;
+            const deps = p.dependent_jobs.filter((d) => d !== job.name);
+            return { ...p, dependent_jobs: deps.length ? deps : null };
+          });
+        }
+        this.log.info({ job: job.name }, 'agent: ephemeral job deleted after success');
+      }
+    }
+  }
+
+  private apiContext(): ApiContext {
+    return {
+      nodeName: this.config.nodeName,
+      version: VERSION,
+      backend: this.config.backend,
+      tags: this.config.tags,
+      log: this.log,
+      jobs: this.jobs,
+      dispatcher: this.dispatcher,
+      cluster: this.cluster,
+      store: this.store,
+      busy: async () => {
+        const live = new Map(this.runner.busy().map((e) => [e.id, e]));
+        const stored = await this.store.listRunning();
+        return stored.map((e) => live.get(e.id) ?? e);
+      },
+      health: () => this.health(),
+      leave: () => void this.stop(),
+      uiDir: this.config.ui && existsSync(join(UI_DIR, 'index.html')) ? UI_DIR : null,
+    };
+  }
+
+  private async health(): Promise<HealthReport> {
+    const checks: Record<string, string> = {};
+    let ok = true;
+    try {
+      await this.store.getSetting('paused');
+      checks.store = 'ok';
+    } catch (err) {
+      ok = false;
+      checks.store = `unreachable: ${(err as Error).message}`;
+    }
+    checks.leader = this.cluster.isLeader() ? 'this agent' : ((await this.cluster.leader())?.Name ?? 'none');
+    return { status: ok ? 'healthy' : 'degraded', checks };
+  }
+
+  /** Graceful stop: no new runs, wait for running ones (up to the shutdown timeout), record, close. */
+  stop(): Promise<void> {
+    if (!this.stopping) this.stopping = this.doStop();
+    return this.stopping;
+  }
+
+  private async doStop(): Promise<void> {
+    this.log.info('agent: Gracefully shutting down agent...');
+    this.stopScheduling();
+    await this.cluster.stop();
+    const running = this.runner.runningCount;
+    if (running > 0) {
+      this.log.info({ running, timeout_ms: this.config.shutdownTimeoutMs }, 'agent: waiting for running executions to finish');
+    }
+    const { killed } = await this.runner.shutdown(this.config.shutdownTimeoutMs);
+    if (killed > 0) this.log.warn({ killed }, 'agent: shutdown deadline reached; running executions were killed and recorded as failed');
+    await this.api?.close();
+    await this.store.close();
+    this.log.info('agent: shutdown complete');
+    this.markStopped();
+  }
+}

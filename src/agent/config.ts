@@ -1,0 +1,244 @@
+/**
+ * Agent settings from four sources, highest first: command-line flags, the
+ * config file (`--config`, JSON or YAML), `KAIROS_*` environment variables
+ * (`DKRON_*` read as a fallback for migrating users), built-in defaults.
+ * One table defines every option, so the CLI, the file keys and the env
+ * names can't drift apart. Keys are dkron's flag names.
+ */
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { parse as parseYaml } from 'yaml';
+import { parseGoDuration } from '../util/duration.js';
+
+export type OptionKind = 'bool' | 'string' | 'list' | 'int' | 'duration';
+
+export interface OptionDef {
+  name: string;
+  kind: OptionKind;
+  description: string;
+  default?: string | boolean | string[];
+  /** dkron flags Kairos accepts for compatibility but doesn't need. */
+  ignored?: boolean;
+  /** Singular flag repeated on the command line (`--tag a=b --tag c=d`). */
+  repeatable?: boolean;
+}
+
+export const AGENT_OPTIONS: OptionDef[] = [
+  { name: 'server', kind: 'bool', default: false, description: 'run as a server: can be elected leader and schedule jobs' },
+  { name: 'node-name', kind: 'string', description: 'unique name of this agent (default: host name)' },
+  { name: 'data-dir', kind: 'string', default: 'kairos.data', description: 'directory of the embedded store' },
+  { name: 'http-addr', kind: 'string', default: '127.0.0.1:8080', description: 'address of the HTTP API and UI (host:port; ":8080" binds every interface)' },
+  { name: 'log-level', kind: 'string', default: 'info', description: 'debug, info, warn or error' },
+  { name: 'log-format', kind: 'string', default: 'text', description: 'text or json' },
+  { name: 'backend', kind: 'string', default: 'embedded', description: 'job store: embedded, or etcd for a cluster' },
+  { name: 'backend-machine', kind: 'list', repeatable: true, default: [], description: 'backend address host:port (repeatable or comma separated)' },
+  { name: 'keyspace', kind: 'string', default: 'kairos', description: 'key prefix in the backend' },
+  { name: 'join', kind: 'list', repeatable: true, default: [], description: 'accepted for dkron compatibility; the backend is the meeting point' },
+  { name: 'tag', kind: 'list', repeatable: true, default: [], description: 'agent tag key=value (repeatable); jobs target agents by tags' },
+  { name: 'shutdown-timeout', kind: 'duration', default: '60s', description: 'on SIGINT/SIGTERM, how long to wait for running executions before killing them' },
+  { name: 'output-limit', kind: 'int', default: '256000', description: 'bytes of output kept per execution (the tail)' },
+  { name: 'history-limit', kind: 'int', default: '100', description: 'executions kept per job unless the job sets history_limit' },
+  { name: 'retry-backoff', kind: 'duration', default: '1s', description: 'delay before the first retry; doubles per attempt (max 1m)' },
+  { name: 'max-parallel', kind: 'int', default: '0', description: 'most executions this agent runs at once (0 = no limit)' },
+  { name: 'ui', kind: 'bool', default: true, description: 'serve the web UI' },
+  // dkron flags that have no job in Kairos: accepted (so existing unit files keep working) and logged.
+  ...[
+    'bind-addr',
+    'advertise-addr',
+    'rpc-port',
+    'advertise-rpc-port',
+    'encrypt',
+    'bootstrap-expect',
+    'profile',
+    'datacenter',
+    'region',
+    'raft-multiplier',
+    'serf-reconnect-timeout',
+    'retry-interval',
+    'retry-max',
+  ].map((name): OptionDef => ({ name, kind: 'string', ignored: true, description: 'dkron compatibility; no effect' })),
+  { name: 'retry-join', kind: 'list', repeatable: true, ignored: true, description: 'dkron compatibility; no effect' },
+  { name: 'disable-usage-stats', kind: 'bool', ignored: true, description: 'dkron compatibility; Kairos sends no usage stats' },
+];
+
+export interface HttpAddr {
+  host: string;
+  port: number;
+}
+
+export interface AgentConfig {
+  server: boolean;
+  nodeName: string;
+  dataDir: string;
+  httpAddr: HttpAddr;
+  logLevel: string;
+  logFormat: 'text' | 'json';
+  backend: 'embedded' | 'etcd';
+  backendMachines: string[];
+  keyspace: string;
+  join: string[];
+  tags: Record<string, string>;
+  shutdownTimeoutMs: number;
+  outputLimit: number;
+  historyLimit: number;
+  retryBackoffMs: number;
+  maxParallel: number;
+  ui: boolean;
+  /** Options given that Kairos ignores, to warn about once logging is up. */
+  ignored: string[];
+}
+
+export class ConfigError extends Error {}
+
+type RawValue = string | boolean | string[] | number | Record<string, unknown> | null | undefined;
+export type RawOptions = Record<string, RawValue>;
+
+/** dkron accepts `-server` and `-tag=x`; normalise single-dash long flags to `--`. */
+export function normalizeArgv(argv: string[]): string[] {
+  return argv.map((a) => (/^-[a-zA-Z][a-zA-Z0-9-]+(=.*)?$/.test(a) ? `-${a}` : a));
+}
+
+function envValue(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const key = name.toUpperCase().replace(/-/g, '_');
+  return env[`KAIROS_${key}`] ?? env[`DKRON_${key}`];
+}
+
+function fileValue(file: Record<string, unknown>, name: string): RawValue {
+  for (const key of [name, name.replace(/-/g, '_')]) {
+    if (key in file) return file[key] as RawValue;
+  }
+  // dkron's YAML uses `tags:` (a map) and `backend_machine`/`join` lists.
+  if (name === 'tag' && 'tags' in file) return file.tags as RawValue;
+  return undefined;
+}
+
+export function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${path}: ${(err as Error).message}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = /\.json$/i.test(path) ? JSON.parse(text) : parseYaml(text);
+  } catch (err) {
+    throw new ConfigError(`cannot parse config file ${path}: ${(err as Error).message}`);
+  }
+  if (parsed === null || parsed === undefined) return {};
+  if (typeof parsed !== 'object' || Array.isArray(parsed)) throw new ConfigError(`config file ${path} must hold a map of options`);
+  const known = new Set(AGENT_OPTIONS.flatMap((o) => [o.name, o.name.replace(/-/g, '_')]).concat(['tags', 'config']));
+  for (const key of Object.keys(parsed)) {
+    if (!known.has(key)) throw new ConfigError(`config file ${path}: unknown option "${key}"`);
+  }
+  return parsed as Record<string, unknown>;
+}
+
+function toList(v: RawValue): string[] {
+  if (v === undefined || v === null || v === '') return [];
+  if (Array.isArray(v)) return v.flatMap((x) => String(x).split(',')).map((s) => s.trim()).filter(Boolean);
+  if (typeof v === 'object') return Object.entries(v).map(([k, val]) => `${k}=${String(val)}`);
+  return String(v)
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+function toBool(name: string, v: RawValue): boolean {
+  if (typeof v === 'boolean') return v;
+  const s = String(v).toLowerCase();
+  if (['true', '1', 'yes', 'on', ''].includes(s)) return true;
+  if (['false', '0', 'no', 'off'].includes(s)) return false;
+  throw new ConfigError(`option ${name}: expected true or false, got "${String(v)}"`);
+}
+
+/**
+ * Merge the sources. `flags` holds only options given on the command line
+ * (commander values, keyed by flag name), `env` the process environment.
+ */
+export function resolveConfig(flags: RawOptions, env: NodeJS.ProcessEnv): AgentConfig {
+  const configPath = (flags.config as string | undefined) ?? envValue(env, 'config');
+  const file = configPath ? readConfigFile(configPath) : {};
+  const raw: Record<string, RawValue> = {};
+  const ignored: string[] = [];
+  for (const def of AGENT_OPTIONS) {
+    let v: RawValue = flags[def.name];
+    if (v === undefined || (Array.isArray(v) && v.length === 0)) v = fileValue(file, def.name);
+    if (v === undefined) v = envValue(env, def.name);
+    if (v !== undefined && def.ignored) ignored.push(def.name);
+    raw[def.name] = v ?? def.default;
+  }
+
+  const int = (name: string): number => {
+    const v = raw[name];
+    const n = typeof v === 'number' ? v : Number(String(v));
+    if (!Number.isInteger(n) || n < 0) throw new ConfigError(`option ${name}: expected a whole number >= 0, got "${String(v)}"`);
+    return n;
+  };
+  const duration = (name: string): number => {
+    try {
+      const ms = parseGoDuration(String(raw[name]));
+      if (ms < 0) throw new Error('must not be negative');
+      return ms;
+    } catch (err) {
+      throw new ConfigError(`option ${name}: ${(err as Error).message}`);
+    }
+  };
+
+  const tags: Record<string, string> = {};
+  for (const t of toList(raw.tag)) {
+    const idx = t.indexOf('=');
+    if (idx <= 0) throw new ConfigError(`option tag: expected key=value, got "${t}"`);
+    tags[t.slice(0, idx)] = t.slice(idx + 1);
+  }
+
+  const backend = String(raw.backend);
+  if (backend !== 'embedded' && backend !== 'etcd') {
+    const hint = ['consul', 'zk', 'zookeeper', 'redis', 'boltdb', 'dynamodb', 'etcdv3'].includes(backend)
+      ? ` (the ${backend} backend is not available yet; use embedded or etcd)`
+      : '';
+    throw new ConfigError(`option backend: unknown backend "${backend}"${hint}`);
+  }
+  const logFormat = String(raw['log-format']);
+  if (logFormat !== 'text' && logFormat !== 'json') throw new ConfigError(`option log-format: expected text or json, got "${logFormat}"`);
+  const logLevel = String(raw['log-level']).toLowerCase();
+  if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal'].includes(logLevel)) {
+    throw new ConfigError(`option log-level: expected debug, info, warn or error, got "${logLevel}"`);
+  }
+
+  const backendMachines = toList(raw['backend-machine']);
+  return {
+    server: toBool('server', raw.server),
+    nodeName: raw['node-name'] ? String(raw['node-name']) : hostname(),
+    dataDir: String(raw['data-dir']),
+    httpAddr: parseHttpAddr(String(raw['http-addr'])),
+    logLevel,
+    logFormat,
+    backend,
+    backendMachines: backend === 'etcd' && backendMachines.length === 0 ? ['127.0.0.1:2379'] : backendMachines,
+    keyspace: String(raw.keyspace),
+    join: toList(raw.join),
+    tags,
+    shutdownTimeoutMs: duration('shutdown-timeout'),
+    outputLimit: int('output-limit'),
+    historyLimit: int('history-limit') || 100,
+    retryBackoffMs: duration('retry-backoff'),
+    maxParallel: int('max-parallel'),
+    ui: toBool('ui', raw.ui),
+    ignored,
+  };
+}
+
+export function parseHttpAddr(addr: string): HttpAddr {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(addr.trim());
+  if (!m) throw new ConfigError(`option http-addr: expected host:port, got "${addr}"`);
+  const port = Number(m[3]);
+  if (port > 65535) throw new ConfigError(`option http-addr: port ${port} out of range`);
+  const host = m[1] ?? m[2] ?? '';
+  // dkron's ":8080" means every interface; Kairos' default stays loopback.
+  return { host: host === '' ? '0.0.0.0' : host, port };
+}
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}

@@ -1,0 +1,30 @@
+/** What the HTTP API needs from a running agent; the API imports nothing else of it. */
+import type { Logger } from '../util/log.js';
+import type { JobService } from '../core/jobs.js';
+import type { Dispatcher } from '../cluster/dispatcher.js';
+import type { Cluster } from '../cluster/types.js';
+import type { Store } from '../store/types.js';
+import type { Execution } from '../job/types.js';
+
+export interface HealthReport {
+  status: 'healthy' | 'degraded';
+  checks: Record<string, string>;
+}
+
+export interface ApiContext {
+  nodeName: string;
+  version: string;
+  backend: string;
+  tags: Record<string, string>;
+  log: Logger;
+  jobs: JobService;
+  dispatcher: Dispatcher;
+  cluster: Cluster;
+  store: Store;
+  /** Executions running on this agent, with their latest output. */
+  busy(): Promise<Execution[]>;
+  health(): Promise<HealthReport>;
+  /** Leave the cluster and stop this agent (after the response is sent). */
+  leave(): void;
+  uiDir: string | null;
+}

@@ -1,0 +1,80 @@
+/** Cluster-wide switches and bulk import: pause/unpause, restore. */
+import type { FastifyInstance } from 'fastify';
+import type { ApiContext } from '../context.js';
+import { ValidationError } from '../../job/schema.js';
+import { normalizeJobInput } from '../../job/schema.js';
+
+export async function adminRoutes(app: FastifyInstance, ctx: ApiContext, executors: Parameters<typeof normalizeJobInput>[1]): Promise<void> {
+  const paused = async () => ({ paused: (await ctx.store.getSetting('paused')) === 'true' });
+  app.get('/v1/pause', paused);
+  app.post('/v1/pause', async () => {
+    await ctx.store.setSetting('paused', 'true');
+    ctx.log.info('api: job submissions paused (cluster-wide)');
+    return paused();
+  });
+  app.post('/v1/unpause', async () => {
+    await ctx.store.setSetting('paused', null);
+    ctx.log.info('api: job submissions resumed');
+    return paused();
+  });
+
+  // dkron's restore: a multipart `file` holding a JSON array of jobs (a GET /v1/jobs dump).
+  // A raw JSON array body is accepted too. The whole file is validated before anything is written.
+  app.post('/v1/restore', async (request) => {
+    let jobs: unknown;
+    if (request.isMultipart()) {
+      let text: string | null = null;
+      for await (const part of request.parts()) {
+        if (part.type === 'file' && part.fieldname === 'file') text = (await part.toBuffer()).toString('utf8');
+      }
+      if (text === null) throw new ValidationError('file', 'multipart field "file" with the jobs JSON is missing');
+      try {
+        jobs = JSON.parse(text);
+      } catch (err) {
+        throw new ValidationError('file', `Unable to parse payload: ${(err as Error).message}`);
+      }
+    } else {
+      jobs = request.body;
+    }
+    if (!Array.isArray(jobs)) throw new ValidationError('file', 'expected a JSON array of jobs');
+    const names = new Set<string>();
+    const specs = jobs.map((j, i) => {
+      try {
+        const spec = normalizeJobInput(j, executors);
+        names.add(spec.name);
+        return spec;
+      } catch (err) {
+        if (err instanceof ValidationError) throw new ValidationError(`[${i}].${err.field}`, `job ${i}: ${err.message}`);
+        throw err;
+      }
+    });
+    for (const s of specs) {
+      if (s.parent_job && !names.has(s.parent_job) && !(await ctx.store.getJob(s.parent_job))) {
+        throw new ValidationError('parent_job', `job "${s.name}": parent "${s.parent_job}" is neither in the file nor stored`);
+      }
+    }
+    // Parents before children, so every parent exists when its child is linked.
+    const byName = new Map(specs.map((s) => [s.name, s]));
+    const done = new Set<string>();
+    const ordered: typeof specs = [];
+    const visit = (name: string, depth: number): void => {
+      const s = byName.get(name);
+      if (!s || done.has(name) || depth > specs.length) return;
+      if (s.parent_job) visit(s.parent_job, depth + 1);
+      done.add(name);
+      ordered.push(s);
+    };
+    for (const s of specs) visit(s.name, 0);
+    const results: string[] = [];
+    for (const s of ordered) {
+      const raw = jobs.find((j) => (j as { name?: string }).name === s.name);
+      try {
+        await ctx.jobs.upsert(raw);
+        results.push(`success create ${s.name}`);
+      } catch (err) {
+        results.push(`fail create ${s.name}: ${(err as Error).message}`);
+      }
+    }
+    return results;
+  });
+}

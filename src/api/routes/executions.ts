@@ -1,0 +1,57 @@
+/** Execution history of a job: list (paged, sorted, output trimmed on request), one, delete all. */
+import type { FastifyInstance } from 'fastify';
+import type { ApiContext } from '../context.js';
+import { NotFoundError } from '../../core/errors.js';
+import { ValidationError } from '../../job/schema.js';
+import { intParam, pageParams } from '../paging.js';
+import type { Execution } from '../../job/types.js';
+
+type Query = Record<string, string | string[] | undefined>;
+type NameParams = { name: string };
+
+const SORTS = { id: 'started_at', started_at: 'started_at', finished_at: 'finished_at', attempt: 'attempt' } as const;
+
+/** Keep the last `limit` characters, as dkron's `output_size_limit` does. */
+function trimOutput(e: Execution, limit: number | undefined): Execution {
+  if (limit === undefined || e.output.length <= limit) return { ...e, output_truncated: false };
+  return { ...e, output: e.output.slice(e.output.length - limit), output_truncated: true };
+}
+
+export async function executionRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
+  app.get<{ Params: NameParams }>('/v1/jobs/:name/executions', async (request, reply) => {
+    const q = request.query as Query;
+    await ctx.jobs.getRaw(request.params.name);
+    const sortRaw = (Array.isArray(q._sort) ? q._sort[0] : q._sort) ?? 'started_at';
+    const sort = SORTS[sortRaw as keyof typeof SORTS];
+    if (!sort) throw new ValidationError('_sort', `cannot sort executions by "${sortRaw}" (use started_at, finished_at or attempt)`);
+    const orderRaw = Array.isArray(q._order) ? q._order[0] : q._order;
+    const order = orderRaw === undefined || orderRaw.toUpperCase() === 'DESC' ? 'desc' : 'asc';
+    const limit = intParam(q, 'output_size_limit');
+    const page = await ctx.store.listExecutions(request.params.name, { sort, order, ...pageParams(q) });
+    void reply.header('X-Total-Count', String(page.total));
+    return page.items.map((e) => trimOutput(e, limit));
+  });
+
+  app.delete<{ Params: NameParams }>('/v1/jobs/:name/executions', async (request) => {
+    const name = request.params.name;
+    await ctx.jobs.getRaw(name);
+    await ctx.store.deleteExecutions(name);
+    await ctx.store.updateJob(name, (j) =>
+      j ? { ...j, success_count: 0, error_count: 0, last_success: null, last_error: null, status: '' } : undefined,
+    );
+    return ctx.jobs.get(name);
+  });
+
+  app.get<{ Params: NameParams & { id: string } }>('/v1/jobs/:name/executions/:id', async (request) => {
+    await ctx.jobs.getRaw(request.params.name);
+    const e = await ctx.store.getExecution(request.params.name, request.params.id);
+    if (!e) throw new NotFoundError(`execution "${request.params.id}" of job "${request.params.name}" not found`);
+    return e;
+  });
+
+  app.get('/v1/busy', async (_request, reply) => {
+    const running = (await ctx.busy()).sort((a, b) => a.started_at.localeCompare(b.started_at));
+    void reply.header('X-Total-Count', String(running.length));
+    return running;
+  });
+}

@@ -1,0 +1,89 @@
+/** /v1/jobs: dkron's job routes (create/upsert, list, get, delete, run, toggle). */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ApiContext } from '../context.js';
+import { UnavailableError } from '../../core/errors.js';
+import { ValidationError } from '../../job/schema.js';
+import type { JobQuery } from '../../core/jobs.js';
+import { pageParams } from '../paging.js';
+
+type Query = Record<string, string | string[] | undefined>;
+type NameParams = { name: string };
+
+function one(q: Query, key: string): string | undefined {
+  const v = q[key];
+  return Array.isArray(v) ? v[v.length - 1] : v;
+}
+
+export function parseJobQuery(q: Query): JobQuery {
+  const metadata: Record<string, string> = {};
+  for (const [k, v] of Object.entries(q)) {
+    const m = /^metadata\[(.+)\]$/.exec(k);
+    if (m && v !== undefined) metadata[m[1] as string] = Array.isArray(v) ? (v[v.length - 1] as string) : v;
+  }
+  const order = one(q, '_order');
+  return {
+    q: one(q, 'q'),
+    status: one(q, 'status'),
+    disabled: one(q, 'disabled'),
+    metadata,
+    sort: one(q, '_sort'),
+    order: order === 'DESC' || order === 'desc' ? 'desc' : 'asc',
+    ...pageParams(q),
+  };
+}
+
+export async function jobRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
+  const ensureNotPaused = async (): Promise<void> => {
+    if ((await ctx.store.getSetting('paused')) === 'true') {
+      throw new UnavailableError('New job submissions are currently paused');
+    }
+  };
+
+  const save = async (request: FastifyRequest, reply: FastifyReply, pathName?: string) => {
+    await ensureNotPaused();
+    let body = request.body;
+    if (pathName !== undefined && body && typeof body === 'object' && !Array.isArray(body)) {
+      const b = body as Record<string, unknown>;
+      if (b.name === undefined) body = { ...b, name: pathName };
+      else if (b.name !== pathName) throw new ValidationError('name', `name "${String(b.name)}" in the body does not match "${pathName}" in the path`);
+    }
+    const job = await ctx.jobs.upsert(body);
+    const q = request.query as Query;
+    if ('runoncreate' in q) {
+      ctx.dispatcher.runNow(job.name, 'manual').catch((err: unknown) => {
+        ctx.log.warn({ job: job.name, err: (err as Error).message }, 'api: runoncreate could not run the job');
+      });
+    }
+    const base = request.url.split('?')[0]?.replace(/\/$/, '') ?? '/v1/jobs';
+    void reply.status(201).header('Location', pathName !== undefined ? base : `${base}/${encodeURIComponent(job.name)}`);
+    return job;
+  };
+
+  app.get('/v1/jobs', async (request, reply) => {
+    const { items, total } = await ctx.jobs.list(parseJobQuery(request.query as Query));
+    void reply.header('X-Total-Count', String(total));
+    return items;
+  });
+  app.post('/v1/jobs', (request, reply) => save(request, reply));
+  app.patch('/v1/jobs', (request, reply) => save(request, reply));
+  app.put<{ Params: NameParams }>('/v1/jobs/:name', (request, reply) => save(request, reply, request.params.name));
+
+  app.get<{ Params: NameParams }>('/v1/jobs/:name', async (request) => ctx.jobs.get(request.params.name));
+
+  app.delete<{ Params: NameParams }>('/v1/jobs/:name', async (request) => ctx.jobs.delete(request.params.name));
+
+  const run = async (request: FastifyRequest<{ Params: NameParams }>, reply: FastifyReply) => {
+    const q = request.query as Query;
+    const force = one(q, 'force');
+    await ctx.dispatcher.runNow(request.params.name, 'manual', force === 'true' || force === '1' || force === '');
+    void reply.status(202).header('Location', request.url.split('?')[0] ?? '');
+    return ctx.jobs.get(request.params.name);
+  };
+  app.post<{ Params: NameParams }>('/v1/jobs/:name', run);
+  app.post<{ Params: NameParams }>('/v1/jobs/:name/run', run);
+
+  app.post<{ Params: NameParams }>('/v1/jobs/:name/toggle', async (request, reply) => {
+    void reply.header('Location', request.url.split('?')[0] ?? '');
+    return ctx.jobs.toggle(request.params.name);
+  });
+}

@@ -1,0 +1,97 @@
+/**
+ * The HTTP API (dkron's /v1 surface) and the UI, on Fastify. Bodies are read
+ * as JSON whatever the Content-Type (dkron does the same, and `curl -d`
+ * without a header sends form encoding), capped at 1 MiB.
+ */
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import multipart from '@fastify/multipart';
+import { readFile } from 'node:fs/promises';
+import { join, normalize } from 'node:path';
+import type { ApiContext } from './context.js';
+import { errorHandler } from './errors.js';
+import { jobRoutes } from './routes/jobs.js';
+import { executionRoutes } from './routes/executions.js';
+import { clusterRoutes } from './routes/cluster.js';
+import { adminRoutes } from './routes/admin.js';
+import type { ExecutorCatalog } from '../job/schema.js';
+
+export const BODY_LIMIT = 1024 * 1024;
+
+const MIME: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+};
+
+export async function buildServer(ctx: ApiContext, executors: ExecutorCatalog): Promise<FastifyInstance> {
+  const app = Fastify({ logger: false, bodyLimit: BODY_LIMIT, return503OnClosing: true });
+
+  app.removeAllContentTypeParsers();
+  const parseJson = (_req: unknown, body: string, done: (err: Error | null, value?: unknown) => void): void => {
+    if (body.trim() === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(body));
+    } catch (err) {
+      (err as { statusCode?: number }).statusCode = 400;
+      done(err as Error);
+    }
+  };
+  app.addContentTypeParser('*', { parseAs: 'string' }, parseJson);
+  await app.register(multipart, { limits: { fileSize: BODY_LIMIT, files: 1 } });
+
+  app.setErrorHandler(errorHandler(ctx.log));
+  app.setNotFoundHandler((request, reply) => {
+    void reply.status(404).send({ error: `no route for ${request.method} ${request.url.split('?')[0]}` });
+  });
+
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (request.url !== '/health') void reply.header('X-Whom', ctx.nodeName);
+    void reply.header('Access-Control-Allow-Origin', '*');
+    void reply.header('Access-Control-Expose-Headers', '*');
+    const q = request.query as Record<string, unknown> | undefined;
+    if (q && 'pretty' in q && typeof payload === 'string' && String(reply.getHeader('content-type')).includes('json')) {
+      try {
+        return `${JSON.stringify(JSON.parse(payload), null, 2)}\n`;
+      } catch {
+        return payload;
+      }
+    }
+    return payload;
+  });
+  app.options('/*', async (_request, reply) => {
+    void reply
+      .header('Access-Control-Allow-Methods', 'GET,POST,PUT,PATCH,DELETE,OPTIONS')
+      .header('Access-Control-Allow-Headers', '*')
+      .status(204);
+    return '';
+  });
+
+  await jobRoutes(app, ctx);
+  await executionRoutes(app, ctx);
+  await clusterRoutes(app, ctx);
+  await adminRoutes(app, ctx, executors);
+
+  app.get('/', async (request, reply) => {
+    if (ctx.uiDir && String(request.headers.accept ?? '').includes('text/html')) return reply.redirect('/ui/', 303);
+    return reply.status(404).send({ error: 'see /v1 for the API and /ui/ for the web UI' });
+  });
+  const uiDir = ctx.uiDir;
+  if (uiDir) {
+    const serveUi = async (path: string, reply: FastifyReply) => {
+      const rel = normalize(path || 'index.html').replace(/^(\.\.[/\\])+/, '');
+      const ext = rel.slice(rel.lastIndexOf('.'));
+      try {
+        const body = await readFile(join(uiDir, rel));
+        return reply.type(MIME[ext] ?? 'application/octet-stream').send(body);
+      } catch {
+        // Client-side routes fall back to the app shell.
+        return reply.type(MIME['.html'] as string).send(await readFile(join(uiDir, 'index.html')));
+      }
+    };
+    app.get('/ui', async (_request, reply) => reply.redirect('/ui/', 301));
+    app.get<{ Params: { '*': string } }>('/ui/*', async (request, reply) => serveUi(request.params['*'], reply));
+  }
+  return app;
+}

@@ -1,0 +1,88 @@
+/**
+ * `kairos` command line. dkron's single-dash flags (`-server`, `-tag k=v`)
+ * are accepted by rewriting them to the double-dash form before parsing.
+ */
+import { Command, Option } from 'commander';
+import { AGENT_OPTIONS, ConfigError, normalizeArgv, resolveConfig, type RawOptions } from '../agent/config.js';
+import { Agent } from '../agent/agent.js';
+import { VERSION } from '../agent/version.js';
+import { createLogger } from '../util/log.js';
+
+function camel(name: string): string {
+  return name.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+}
+
+function agentCommand(): Command {
+  const cmd = new Command('agent').description('start a Kairos agent (API, UI, scheduler when leader, executor)');
+  cmd.addOption(new Option('--config <file>', 'JSON or YAML config file (keys = flag names)'));
+  for (const def of AGENT_OPTIONS) {
+    let opt: Option;
+    if (def.kind === 'bool') {
+      opt = new Option(`--${def.name} [bool]`, def.description).argParser((v) => v);
+    } else if (def.repeatable) {
+      opt = new Option(`--${def.name} <value>`, def.description).argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]);
+    } else {
+      opt = new Option(`--${def.name} <value>`, def.description);
+    }
+    if (def.ignored) opt.hideHelp();
+    cmd.addOption(opt);
+  }
+  cmd.action(async (opts: Record<string, unknown>) => {
+    const flags: RawOptions = { config: opts.config as string | undefined };
+    for (const def of AGENT_OPTIONS) {
+      const v = opts[camel(def.name)];
+      if (v === undefined) continue;
+      flags[def.name] = def.kind === 'bool' && v === true ? true : (v as string | string[]);
+    }
+    let config;
+    try {
+      config = resolveConfig(flags, process.env);
+    } catch (err) {
+      if (err instanceof ConfigError) {
+        process.stderr.write(`kairos: ${err.message}\n`);
+        process.exit(2);
+      }
+      throw err;
+    }
+    const log = createLogger({ level: config.logLevel, format: config.logFormat });
+    const agent = new Agent(config, log);
+    let signals = 0;
+    const onSignal = (sig: string): void => {
+      signals++;
+      if (signals > 1) {
+        log.warn(`agent: second ${sig}: exiting now`);
+        process.exit(1);
+      }
+      void agent.stop();
+    };
+    process.on('SIGINT', () => onSignal('SIGINT'));
+    process.on('SIGTERM', () => onSignal('SIGTERM'));
+    process.on('unhandledRejection', (err) => log.error({ err }, 'agent: unhandled rejection (bug; please report)'));
+    try {
+      await agent.start();
+    } catch (err) {
+      log.fatal({ err: (err as Error).message }, 'agent: failed to start');
+      await agent.stop().catch(() => undefined);
+      process.exit(1);
+    }
+    await agent.stopped;
+    process.exit(0);
+  });
+  return cmd;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = new Command('kairos')
+    .description('Kairos: fault-tolerant distributed cron (dkron compatible)')
+    .version(VERSION, '-v, --version');
+  program.addCommand(agentCommand());
+  program.command('version').description('print the version').action(() => {
+    process.stdout.write(`Kairos ${VERSION}\n`);
+  });
+  await program.parseAsync(normalizeArgv(argv), { from: 'user' });
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  process.stderr.write(`kairos: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});

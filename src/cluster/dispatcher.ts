@@ -1,0 +1,141 @@
+/**
+ * Turns a tick or a run request into executions on chosen agents. A tick is
+ * committed to the store together with its execution records (the store's
+ * fence), so a tick is dispatched once even if two schedulers race. Skips
+ * (forbid overlap, no matching agent) are recorded on the job, not dropped.
+ */
+import type { Logger } from '../util/log.js';
+import type { Execution, Job, Trigger } from '../job/types.js';
+import type { Store } from '../store/types.js';
+import type { Cluster } from './types.js';
+import { describeTags, selectTargets } from './targets.js';
+import { adHocGroup, executionId, tickGroup } from '../util/ids.js';
+import { iso } from '../job/time.js';
+import { ConflictError, NotFoundError } from '../core/errors.js';
+import type { TickEvent } from '../scheduler/scheduler.js';
+
+/** Where executions for this agent go (the runner), and for others (issue: remote dispatch). */
+export interface ExecutionSink {
+  deliver(execution: Execution): void;
+}
+
+export interface DispatchResult {
+  executions: Execution[];
+  skipped?: string;
+}
+
+export class Dispatcher {
+  private readonly locks = new Map<string, Promise<unknown>>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly cluster: Cluster,
+    private readonly sink: ExecutionSink,
+    private readonly log: Logger,
+  ) {}
+
+  /** Serialises dispatch per job so a forbid check and its commit can't interleave with another run. */
+  private withJobLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.locks.get(name) ?? Promise.resolve();
+    const next = prev.then(fn, fn);
+    const tail = next.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.locks.set(name, tail);
+    void tail.then(() => {
+      if (this.locks.get(name) === tail) this.locks.delete(name);
+    });
+    return next;
+  }
+
+  async dispatchTick(tick: TickEvent): Promise<DispatchResult> {
+    return this.withJobLock(tick.name, async () => {
+      const job = await this.store.getJob(tick.name);
+      const at = tick.scheduledAt.getTime();
+      if (!job || job.disabled || job.parent_job !== '') return { executions: [] };
+      if (job.starts_at && at < Date.parse(job.starts_at)) return { executions: [] };
+      if (job.expires_at && at > Date.parse(job.expires_at)) return { executions: [] };
+      const plan = await this.plan(job, tickGroup(at), tick.scheduledAt, tick.trigger, false);
+      const committed = await this.store.commitTick(job.name, iso(at), plan.executions);
+      if (!committed) {
+        this.log.debug({ job: job.name, tick: iso(at) }, 'dispatch: tick already dispatched elsewhere');
+        return { executions: [] };
+      }
+      if (plan.skipped) {
+        await this.recordSkip(job.name, plan.skipped, at);
+        return plan;
+      }
+      this.deliverAll(job, plan.executions);
+      return plan;
+    });
+  }
+
+  /** Run now (API) or as a dependent of a successful parent. Throws when it can't run. */
+  async runNow(name: string, trigger: Extract<Trigger, 'manual' | 'parent'>, force = false): Promise<DispatchResult> {
+    return this.withJobLock(name, async () => {
+      const job = await this.store.getJob(name);
+      if (!job) throw new NotFoundError(`job "${name}" not found`);
+      const now = Date.now();
+      const plan = await this.plan(job, adHocGroup(now), new Date(now), trigger, force);
+      if (plan.skipped) {
+        await this.recordSkip(job.name, plan.skipped, now);
+        throw new ConflictError(plan.skipped);
+      }
+      for (const e of plan.executions) await this.store.putExecution(e);
+      this.deliverAll(job, plan.executions);
+      return plan;
+    });
+  }
+
+  private async plan(job: Job, group: number, scheduledAt: Date, trigger: Trigger, force: boolean): Promise<DispatchResult> {
+    if (job.concurrency === 'forbid' && !force) {
+      const running = await this.store.listRunning(job.name);
+      const first = running[0];
+      if (first) {
+        return {
+          executions: [],
+          skipped: `concurrency is "forbid" and execution ${first.id} is still running on ${first.node_name}`,
+        };
+      }
+    }
+    const members = await this.cluster.members();
+    const targets = selectTargets(job.tags, members);
+    if (targets.length === 0) {
+      const tags = describeTags(job.tags);
+      return { executions: [], skipped: `no agent matches the job's tags (${tags || 'none'})` };
+    }
+    const now = Date.now();
+    const executions = targets.map(
+      (m): Execution => ({
+        id: executionId(now, m.Name),
+        job_name: job.name,
+        started_at: iso(now),
+        finished_at: null,
+        success: false,
+        output: '',
+        node_name: m.Name,
+        group,
+        attempt: 1,
+        exit_code: null,
+        scheduled_at: iso(scheduledAt),
+        trigger,
+      }),
+    );
+    return { executions };
+  }
+
+  private deliverAll(job: Job, executions: Execution[]): void {
+    for (const e of executions) {
+      this.log.debug({ job: job.name, execution: e.id, node: e.node_name, trigger: e.trigger }, 'dispatch: execution sent');
+      this.sink.deliver(e);
+    }
+  }
+
+  private async recordSkip(name: string, reason: string, at: number): Promise<void> {
+    this.log.warn({ job: name, reason }, 'dispatch: run skipped');
+    await this.store.updateJob(name, (j) =>
+      j ? { ...j, skip_count: j.skip_count + 1, last_skip: iso(at), last_skip_reason: reason } : undefined,
+    );
+  }
+}

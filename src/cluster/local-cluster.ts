@@ -1,0 +1,73 @@
+/**
+ * The embedded store's cluster: one agent that leads itself. It still goes
+ * through "running for election" so logs and leadership hooks match a real cluster.
+ */
+import type { Cluster, Member } from './types.js';
+
+export interface LocalClusterOptions {
+  nodeName: string;
+  addr: string;
+  port: number;
+  tags: Record<string, string>;
+  server: boolean;
+  version: string;
+  running: () => number;
+  log: { info(msg: string): void };
+}
+
+export class LocalCluster implements Cluster {
+  private leading = false;
+  private readonly listeners: ((leader: boolean) => void)[] = [];
+
+  constructor(private readonly options: LocalClusterOptions) {}
+
+  get nodeName(): string {
+    return this.options.nodeName;
+  }
+
+  async start(): Promise<void> {
+    if (!this.options.server) return;
+    this.options.log.info('agent: Running for election');
+    this.leading = true;
+    this.options.log.info('agent: Cluster leadership acquired');
+    for (const l of this.listeners) l(true);
+  }
+
+  async stop(): Promise<void> {
+    if (!this.leading) return;
+    this.leading = false;
+    this.options.log.info('agent: Cluster leadership lost');
+    for (const l of this.listeners) l(false);
+  }
+
+  private self(): Member {
+    const o = this.options;
+    return {
+      Name: o.nodeName,
+      Addr: o.addr,
+      Port: o.port,
+      Tags: { ...o.tags },
+      Status: 1,
+      statusText: 'alive',
+      server: o.server,
+      version: o.version,
+      running: o.running(),
+    };
+  }
+
+  async members(): Promise<Member[]> {
+    return [this.self()];
+  }
+
+  async leader(): Promise<Member | null> {
+    return this.leading ? this.self() : null;
+  }
+
+  isLeader(): boolean {
+    return this.leading;
+  }
+
+  onLeadershipChange(listener: (leader: boolean) => void): void {
+    this.listeners.push(listener);
+  }
+}

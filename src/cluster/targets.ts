@@ -1,0 +1,53 @@
+/**
+ * dkron's tag targeting: every job tag must equal the agent's tag; a value
+ * `v:N` also caps how many agents run it (the smallest N across tags wins; a
+ * count that isn't a whole number selects nobody). Among candidates the least
+ * busy agents are chosen, random among equals, so load spreads.
+ */
+import type { Member } from './types.js';
+
+export interface TagSelector {
+  required: Record<string, string>;
+  /** null = every matching agent. */
+  cardinality: number | null;
+}
+
+export function parseTagSelector(tags: Record<string, string> | null): TagSelector {
+  const required: Record<string, string> = {};
+  let cardinality: number | null = null;
+  for (const [key, raw] of Object.entries(tags ?? {})) {
+    const idx = raw.lastIndexOf(':');
+    let value = raw;
+    if (idx >= 0) {
+      value = raw.slice(0, idx);
+      const countText = raw.slice(idx + 1);
+      const count = /^\d+$/.test(countText) ? Number(countText) : 0;
+      cardinality = cardinality === null ? count : Math.min(cardinality, count);
+    }
+    required[key] = value;
+  }
+  return { required, cardinality };
+}
+
+export function describeTags(tags: Record<string, string> | null): string {
+  return Object.entries(tags ?? {})
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+}
+
+export function matches(member: Member, selector: TagSelector): boolean {
+  return Object.entries(selector.required).every(([k, v]) => member.Tags[k] === v);
+}
+
+export function selectTargets(
+  tags: Record<string, string> | null,
+  members: Member[],
+  random: () => number = Math.random,
+): Member[] {
+  const selector = parseTagSelector(tags);
+  const candidates = members.filter((m) => m.statusText === 'alive' && matches(m, selector));
+  if (selector.cardinality === null || candidates.length <= selector.cardinality) return candidates;
+  const keyed = candidates.map((m) => ({ m, r: random() }));
+  keyed.sort((a, b) => a.m.running - b.m.running || a.r - b.r);
+  return keyed.slice(0, selector.cardinality).map((k) => k.m);
+}

@@ -1,0 +1,29 @@
+/**
+ * Membership and leadership. A single embedded agent is a cluster of one that
+ * always leads (LocalCluster); the etcd cluster fills the same interface.
+ * Member objects keep dkron's Go-style field names for API compatibility.
+ */
+
+export interface Member {
+  Name: string;
+  Addr: string;
+  Port: number;
+  Tags: Record<string, string>;
+  Status: number;
+  statusText: 'alive' | 'leaving' | 'left' | 'failed';
+  /** Kairos: whether it can lead, and how busy it is (for dispatch). */
+  server: boolean;
+  version: string;
+  running: number;
+}
+
+export interface Cluster {
+  readonly nodeName: string;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  members(): Promise<Member[]>;
+  leader(): Promise<Member | null>;
+  isLeader(): boolean;
+  /** Called with true when this agent gains leadership and false when it loses it. */
+  onLeadershipChange(listener: (leader: boolean) => void): void;
+}

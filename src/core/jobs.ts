@@ -1,0 +1,195 @@
+/**
+ * Job definitions: upsert with dkron's merge rules, parent/child bookkeeping,
+ * delete, toggle, and the list/filter/sort/page logic the API and UI share.
+ */
+import { normalizeJobInput, ValidationError, type ExecutorCatalog, type JobSpec } from '../job/schema.js';
+import type { Job } from '../job/types.js';
+import type { Store } from '../store/types.js';
+import { ConflictError, NotFoundError } from './errors.js';
+import { iso } from '../job/time.js';
+
+export interface JobQuery {
+  q?: string;
+  status?: string;
+  disabled?: string;
+  metadata?: Record<string, string>;
+  sort?: string;
+  order?: 'asc' | 'desc';
+  start?: number;
+  end?: number;
+}
+
+const SORT_KEYS = new Set([
+  'name',
+  'displayname',
+  'schedule',
+  'success_count',
+  'error_count',
+  'last_success',
+  'last_error',
+  'next',
+  'status',
+  'executor',
+]);
+
+export class JobService {
+  constructor(
+    private readonly store: Store,
+    private readonly executors: ExecutorCatalog,
+    /** The scheduler's view of `next` when this agent runs it; otherwise computed from the store. */
+    private readonly nextOf: (job: Job) => Promise<string | null>,
+  ) {}
+
+  /** Validates and stores a job (create or full replace). */
+  async upsert(body: unknown): Promise<Job> {
+    const spec = normalizeJobInput(body, this.executors);
+    if (spec.parent_job) await this.checkParent(spec);
+    const now = iso(Date.now());
+    let previousParent = '';
+    const stored = await this.store.updateJob(spec.name, (current) => {
+      previousParent = current?.parent_job ?? '';
+      return mergeJob(current, spec, now);
+    });
+    if (!stored) throw new Error(`job ${spec.name} vanished while saving`);
+    if (previousParent !== spec.parent_job) {
+      if (previousParent) await this.unlinkChild(previousParent, spec.name);
+      if (spec.parent_job) await this.linkChild(spec.parent_job, spec.name);
+    }
+    return this.present((await this.store.getJob(spec.name)) ?? stored);
+  }
+
+  private async checkParent(spec: JobSpec): Promise<void> {
+    let parent = await this.store.getJob(spec.parent_job);
+    if (!parent) throw new NotFoundError('specified parent job not found', 'parent_job');
+    // Walk up the chain: the new link must not close a loop (dkron only catches self-parenting).
+    const seen = new Set<string>([spec.name]);
+    while (parent) {
+      if (seen.has(parent.name)) {
+        throw new ValidationError('parent_job', `parent_job would create a cycle: ${[...seen, parent.name].join(' -> ')}`);
+      }
+      seen.add(parent.name);
+      if (!parent.parent_job) break;
+      parent = await this.store.getJob(parent.parent_job);
+    }
+  }
+
+  private async linkChild(parent: string, child: string): Promise<void> {
+    await this.store.updateJob(parent, (p) => {
+      if (!p) return undefined;
+      const deps = p.dependent_jobs ?? [];
+      if (deps.includes(child)) return undefined;
+      return { ...p, dependent_jobs: [...deps, child].sort() };
+    });
+  }
+
+  private async unlinkChild(parent: string, child: string): Promise<void> {
+    await this.store.updateJob(parent, (p) => {
+      if (!p || !p.dependent_jobs?.includes(child)) return undefined;
+      const deps = p.dependent_jobs.filter((d) => d !== child);
+      return { ...p, dependent_jobs: deps.length ? deps : null };
+    });
+  }
+
+  async get(name: string): Promise<Job> {
+    const job = await this.store.getJob(name);
+    if (!job) throw new NotFoundError(`job "${name}" not found`);
+    return this.present(job);
+  }
+
+  async getRaw(name: string): Promise<Job> {
+    const job = await this.store.getJob(name);
+    if (!job) throw new NotFoundError(`job "${name}" not found`);
+    return job;
+  }
+
+  async delete(name: string): Promise<Job> {
+    const job = await this.store.getJob(name);
+    if (!job) throw new NotFoundError(`job "${name}" not found`);
+    if (job.dependent_jobs && job.dependent_jobs.length > 0) {
+      throw new ConflictError(
+        `job "${name}" has dependent jobs (${job.dependent_jobs.join(', ')}); delete them or change their parent_job first`,
+        'dependent_jobs',
+      );
+    }
+    const deleted = await this.store.deleteJob(name);
+    if (!deleted) throw new NotFoundError(`job "${name}" not found`);
+    if (deleted.parent_job) await this.unlinkChild(deleted.parent_job, name);
+    return { ...deleted, id: deleted.name, next: null };
+  }
+
+  async toggle(name: string): Promise<Job> {
+    const now = iso(Date.now());
+    const job = await this.store.updateJob(name, (j) => (j ? { ...j, disabled: !j.disabled, updated_at: now } : undefined));
+    if (!job) throw new NotFoundError(`job "${name}" not found`);
+    return this.present(job);
+  }
+
+  async list(query: JobQuery): Promise<{ items: Job[]; total: number }> {
+    let jobs = await this.store.listJobs();
+    if (query.q) {
+      const q = query.q;
+      jobs = jobs.filter((j) => j.name.includes(q) || j.displayname.includes(q));
+    }
+    if (query.status !== undefined && query.status !== '') {
+      const want = query.status === 'untriggered' ? '' : query.status;
+      jobs = jobs.filter((j) => j.status === want);
+    }
+    if (query.disabled !== undefined && query.disabled !== '') {
+      jobs = jobs.filter((j) => String(j.disabled) === query.disabled);
+    }
+    const meta = query.metadata ?? {};
+    if (Object.keys(meta).length > 0) {
+      jobs = jobs.filter((j) => Object.entries(meta).every(([k, v]) => j.metadata?.[k] === v));
+    }
+    const total = jobs.length;
+    const sortKey = query.sort === undefined || query.sort === 'id' ? 'name' : query.sort;
+    if (!SORT_KEYS.has(sortKey)) {
+      throw new ValidationError('_sort', `cannot sort by "${sortKey}" (use one of ${[...SORT_KEYS].join(', ')})`);
+    }
+    const start = Math.max(0, query.start ?? 0);
+    const end = Math.min(total, query.end ?? total);
+    // `next` is derived, so fill it before sorting by it; otherwise only for the page.
+    if (sortKey === 'next') jobs = await Promise.all(jobs.map((j) => this.present(j)));
+    const dir = query.order === 'desc' ? -1 : 1;
+    if (sortKey !== 'name' || dir === -1) {
+      jobs = [...jobs].sort((a, b) => dir * compare(a[sortKey as keyof Job], b[sortKey as keyof Job]) || a.name.localeCompare(b.name));
+    }
+    let page = start < end ? jobs.slice(start, end) : [];
+    if (sortKey !== 'next') page = await Promise.all(page.map((j) => this.present(j)));
+    return { items: page, total };
+  }
+
+  /** What clients see: `id` = name and a live `next`. */
+  async present(job: Job): Promise<Job> {
+    return { ...job, id: job.name, next: await this.nextOf(job) };
+  }
+}
+
+function compare(a: unknown, b: unknown): number {
+  if (a === b) return 0;
+  if (a === null || a === undefined) return -1;
+  if (b === null || b === undefined) return 1;
+  if (typeof a === 'number' && typeof b === 'number') return a - b;
+  return String(a) < String(b) ? -1 : 1;
+}
+
+/** dkron's upsert: writable fields replaced, server-owned fields kept. */
+export function mergeJob(current: Job | null, spec: JobSpec, now: string): Job {
+  return {
+    id: spec.name,
+    ...spec,
+    success_count: current?.success_count ?? 0,
+    error_count: current?.error_count ?? 0,
+    last_success: current?.last_success ?? null,
+    last_error: current?.last_error ?? null,
+    dependent_jobs: current?.dependent_jobs ?? null,
+    status: current?.status ?? '',
+    next: null,
+    skip_count: current?.skip_count ?? 0,
+    last_skip: current?.last_skip ?? null,
+    last_skip_reason: current?.last_skip_reason ?? '',
+    last_group: current?.last_group ?? 0,
+    created_at: current?.created_at ?? now,
+    updated_at: now,
+  };
+}

@@ -1,0 +1,305 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { parse } from 'shell-quote';
+import type { ParseEntry } from 'shell-quote';
+import { formatDuration, parseGoDuration } from '../util/duration.js';
+import { OutputBuffer } from './output-buffer.js';
+import type { ExecutionOutcome, ExecutionRequest, Executor } from './types.js';
+
+export interface ShellExecutorOptions {
+  /**
+   * How long to wait for stdio to close once the process group is dead. Only a
+   * grandchild that left the group (setsid, daemonizing) can hold the pipes
+   * open that long; its later output is abandoned.
+   */
+  closeGraceMs?: number;
+}
+
+type Problem = { field: string; message: string };
+
+// setTimeout fires immediately for delays above this (with a warning).
+const MAX_TIMER_MS = 2_147_483_647;
+
+/**
+ * dkron's `shell` executor: runs `command` either through `/bin/sh -c` or,
+ * by default, split into argv and executed directly. Each run gets its own
+ * process group so timeouts, aborts and normal exits can reap everything the
+ * job started.
+ */
+export class ShellExecutor implements Executor {
+  readonly name = 'shell';
+  private readonly closeGraceMs: number;
+
+  constructor(options: ShellExecutorOptions = {}) {
+    this.closeGraceMs = options.closeGraceMs ?? 1000;
+  }
+
+  validate(config: Record<string, string>): Problem | null {
+    const command = config.command;
+    if (command === undefined || command.trim() === '') {
+      return { field: 'executor_config.command', message: 'command is required for the shell executor' };
+    }
+    const timeout = parseTimeout(config.timeout);
+    if (timeout !== null && typeof timeout === 'object') return timeout;
+    const shell = config.shell;
+    if (shell !== undefined && shell !== '' && shell !== 'true' && shell !== 'false') {
+      return { field: 'executor_config.shell', message: `shell must be "true" or "false", got "${shell}"` };
+    }
+    const env = parseEnv(config.env);
+    if (!Array.isArray(env)) return env;
+    // Operators in a non-shell command are reported by execute(), not here:
+    // dkron accepts such jobs, and job files imported from it must still load.
+    return null;
+  }
+
+  async execute(request: ExecutionRequest): Promise<ExecutionOutcome> {
+    try {
+      return await this.run(request);
+    } catch (err) {
+      // Callers treat a rejection as a lost run; a bad request (e.g. an invalid
+      // scheduledAt) is just a failed attempt.
+      const message = err instanceof Error ? err.message : String(err);
+      return { success: false, exitCode: null, output: `${message}\n`, truncated: false };
+    }
+  }
+
+  private async run(request: ExecutionRequest): Promise<ExecutionOutcome> {
+    const output = new OutputBuffer(request.outputLimit);
+    const fail = (note: string): ExecutionOutcome => ({
+      success: false,
+      exitCode: null,
+      output: withNote(output, note),
+      truncated: output.truncated,
+    });
+
+    const problem = this.validate(request.config);
+    if (problem) return fail(`${problem.field}: ${problem.message}`);
+    const { command, cwd } = request.config as { command: string; cwd?: string };
+    const timeoutMs = parseTimeout(request.config.timeout) as number | null;
+    const envEntries = parseEnv(request.config.env) as Array<[string, string]>;
+
+    if (request.signal.aborted) return fail(killedNote(request.signal));
+
+    let file: string;
+    let args: string[];
+    if (request.config.shell === 'true') {
+      file = '/bin/sh';
+      args = ['-c', command];
+    } else {
+      const argv = splitCommand(command);
+      if (typeof argv === 'string') return fail(argv);
+      file = argv[0] as string;
+      args = argv.slice(1);
+    }
+
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    for (const [k, v] of envEntries) env[k] = v;
+    env.KAIROS_JOB_NAME = request.jobName;
+    env.KAIROS_EXECUTION_ID = request.executionId;
+    env.KAIROS_NODE_NAME = request.nodeName;
+    env.KAIROS_ATTEMPT = String(request.attempt);
+    env.KAIROS_SCHEDULED_AT = request.scheduledAt.toISOString();
+    env.ENV_JOB_NAME = request.jobName;
+
+    let child: ChildProcess;
+    try {
+      child = spawn(file, args, {
+        cwd: cwd === '' ? undefined : cwd,
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        // Own process group, so `kill(-pid)` reaches everything the job forks.
+        detached: true,
+      });
+    } catch (err) {
+      // Invalid arguments (e.g. NUL bytes) throw synchronously instead of emitting 'error'.
+      return fail(spawnErrorMessage(err, cwd));
+    }
+
+    return new Promise<ExecutionOutcome>((resolve) => {
+      const pid = child.pid;
+      const notes: string[] = [];
+      let exitCode: number | null = null;
+      let killedByUs = false;
+      let settled = false;
+      let timer: NodeJS.Timeout | undefined;
+      let graceTimer: NodeJS.Timeout | undefined;
+
+      const killGroup = (): void => {
+        if (pid === undefined) return;
+        try {
+          process.kill(-pid, 'SIGKILL');
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code;
+          if (code !== 'ESRCH') notes.push(`failed to kill process group ${pid}: ${(err as Error).message}`);
+        }
+      };
+
+      const finish = (): void => {
+        if (settled) return;
+        settled = true;
+        if (timer) clearTimeout(timer);
+        if (graceTimer) clearTimeout(graceTimer);
+        request.signal.removeEventListener('abort', onAbort);
+        // After the grace period something outside the group may still hold the
+        // pipes; stop reading so this run does not keep the event loop busy.
+        child.stdout?.destroy();
+        child.stderr?.destroy();
+        resolve({
+          success: !killedByUs && exitCode === 0,
+          exitCode,
+          output: withNote(output, notes.join('\n')),
+          truncated: output.truncated,
+        });
+      };
+
+      const onAbort = (): void => {
+        if (settled) return;
+        killedByUs = true;
+        notes.push(killedNote(request.signal));
+        killGroup();
+      };
+
+      const onData = (chunk: Buffer): void => {
+        output.append(chunk);
+        if (request.onOutput) {
+          try {
+            request.onOutput(chunk);
+          } catch {
+            // A broken live-output consumer must not break the run itself.
+          }
+        }
+      };
+      child.stdout?.on('data', onData);
+      child.stderr?.on('data', onData);
+
+      child.on('error', (err) => {
+        if (pid === undefined) {
+          // Never spawned: no 'exit' will follow.
+          notes.push(spawnErrorMessage(err, cwd));
+          finish();
+        } else {
+          notes.push(err.message);
+        }
+      });
+
+      child.on('exit', (code) => {
+        exitCode = code;
+        // Reap whatever the job left behind (`cmd &`); they would otherwise
+        // outlive the run and keep stdout open so 'close' never fires.
+        killGroup();
+        graceTimer = setTimeout(finish, this.closeGraceMs);
+      });
+
+      child.on('close', () => {
+        // A failed spawn also closes its pipes; its 'error' carries the reason.
+        if (pid !== undefined) finish();
+      });
+
+      if (pid === undefined) return;
+
+      request.signal.addEventListener('abort', onAbort, { once: true });
+
+      if (timeoutMs !== null) {
+        const onTimeout = (): void => {
+          if (settled) return;
+          killedByUs = true;
+          notes.push(`execution time exceeding defined timeout ${formatDuration(timeoutMs)}. Job was killed.`);
+          killGroup();
+        };
+        const deadline = Date.now() + timeoutMs;
+        const arm = (): void => {
+          const left = deadline - Date.now();
+          if (left > MAX_TIMER_MS) timer = setTimeout(arm, MAX_TIMER_MS);
+          else timer = setTimeout(onTimeout, Math.max(1, Math.ceil(left)));
+        };
+        arm();
+      }
+    });
+  }
+}
+
+/** Milliseconds, null for "no timeout", or the validation problem. */
+function parseTimeout(raw: string | undefined): number | null | Problem {
+  if (raw === undefined || raw.trim() === '') return null;
+  let ms: number;
+  try {
+    ms = parseGoDuration(raw);
+  } catch (err) {
+    return { field: 'executor_config.timeout', message: `Error parsing job timeout value: ${(err as Error).message}` };
+  }
+  if (!(ms > 0)) {
+    return {
+      field: 'executor_config.timeout',
+      message: `Error parsing job timeout value: timeout must be positive, got "${raw}"`,
+    };
+  }
+  return ms;
+}
+
+/** dkron's `K=V,K2=V2`; empty items (trailing commas) are ignored. */
+function parseEnv(raw: string | undefined): Array<[string, string]> | Problem {
+  const entries: Array<[string, string]> = [];
+  if (raw === undefined) return entries;
+  for (const item of raw.split(',')) {
+    if (item.trim() === '') continue;
+    const eq = item.indexOf('=');
+    if (eq <= 0) {
+      return { field: 'executor_config.env', message: `env entry "${item}" must be KEY=VALUE` };
+    }
+    entries.push([item.slice(0, eq), item.slice(eq + 1)]);
+  }
+  return entries;
+}
+
+/**
+ * Splits like a shell would (quotes, escapes) without running one. Returns
+ * argv, or an error message for syntax only a shell can execute.
+ */
+function splitCommand(command: string): string[] | string {
+  let entries: ParseEntry[];
+  try {
+    // dkron passes `$VAR` through literally when not using a shell. shell-quote
+    // only hands us the name, so the braced form is returned: same meaning to
+    // any shell the argument later reaches, and `${X}y` / `${X:-d}` survive.
+    entries = parse(command, (key: string): string | undefined => (key === '' ? undefined : `\${${key}}`));
+  } catch (err) {
+    return `cannot parse command: ${(err as Error).message}`;
+  }
+  const argv: string[] = [];
+  for (const entry of entries) {
+    if (typeof entry === 'string') {
+      argv.push(entry);
+    } else if ('comment' in entry) {
+      break;
+    } else if (entry.op === 'glob') {
+      return `command contains the glob "${entry.pattern}", which needs a shell: quote it or set shell to "true"`;
+    } else {
+      return `command contains the shell operator "${entry.op}", which needs a shell: quote it or set shell to "true"`;
+    }
+  }
+  if (argv.length === 0) return 'command is empty after parsing';
+  return argv;
+}
+
+function killedNote(signal: AbortSignal): string {
+  // The reason is whatever the agent aborted with; any value is printable.
+  const reason: unknown = signal.reason;
+  return `killed: ${String(reason ?? 'aborted')}`;
+}
+
+function spawnErrorMessage(err: unknown, cwd: string | undefined): string {
+  const message = err instanceof Error ? err.message : String(err);
+  // A missing cwd surfaces as "spawn <file> ENOENT", which blames the binary.
+  if ((err as NodeJS.ErrnoException | undefined)?.code === 'ENOENT' && cwd && !existsSync(cwd)) {
+    return `${message} (cwd "${cwd}" does not exist)`;
+  }
+  return message;
+}
+
+function withNote(output: OutputBuffer, note: string): string {
+  const text = output.toString();
+  if (note === '') return text;
+  const sep = text === '' || text.endsWith('\n') ? '' : '\n';
+  return `${text}${sep}${note}\n`;
+}

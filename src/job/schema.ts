@@ -1,0 +1,229 @@
+/**
+ * The one schema for job input: zod validates the shape (and names the field
+ * that is wrong); `normalizeJobInput` adds the rules zod can't express alone
+ * (schedule syntax, time zones, executor config) and maps dkron's legacy flat
+ * fields onto the shell executor.
+ */
+import { z } from 'zod';
+import { parseGoDuration } from '../util/duration.js';
+import { parseSchedule, ScheduleError, isValidTimezone } from '../scheduler/schedule.js';
+import { parseJobTime } from './time.js';
+import type { CatchUpPolicy, Concurrency } from './types.js';
+
+/** A problem with client input, reported as HTTP 400 `{error, field}`. */
+export class ValidationError extends Error {
+  constructor(
+    readonly field: string,
+    message: string,
+    readonly status = 400,
+  ) {
+    super(message);
+  }
+}
+
+// dkron's executor_config is map<string,string>; clients often send numbers or
+// booleans there (e.g. "shell": true), which we accept and stringify.
+const scalar = z.union([z.string(), z.number(), z.boolean()]).transform((v) => String(v));
+const stringMap = z.record(z.string(), scalar).nullable().optional();
+const nullableTime = z.string().nullable().optional();
+
+export const jobInputSchema = z.object({
+  id: z.string().optional(),
+  name: z.string({ error: 'name is required' }),
+  displayname: z.string().optional(),
+  timezone: z.string().optional(),
+  schedule: z.string().optional(),
+  owner: z.string().optional(),
+  owner_email: z.string().optional(),
+  disabled: z.boolean().optional(),
+  tags: stringMap,
+  metadata: stringMap,
+  retries: z.number().int('retries must be a whole number').min(0, 'retries must not be negative').optional(),
+  parent_job: z.string().optional(),
+  processors: z.record(z.string(), z.record(z.string(), scalar).nullable()).nullable().optional(),
+  concurrency: z.string().optional(),
+  executor: z.string().optional(),
+  executor_config: stringMap,
+  ephemeral: z.boolean().optional(),
+  starts_at: nullableTime,
+  expires_at: nullableTime,
+  catch_up: z.string().optional(),
+  starting_deadline: z.string().optional(),
+  history_limit: z.number().int().min(0, 'history_limit must not be negative').optional(),
+  // Legacy dkron 0.9 fields.
+  command: z.string().optional(),
+  shell: z.union([z.boolean(), z.string()]).optional(),
+  environment_variables: z.array(z.string()).nullable().optional(),
+  // Read-only fields clients echo back from GET; accepted and ignored.
+  dependent_jobs: z.array(z.string()).nullable().optional(),
+});
+
+export type JobInput = z.infer<typeof jobInputSchema>;
+
+/** The user-writable part of a job after validation and defaults. */
+export interface JobSpec {
+  name: string;
+  displayname: string;
+  timezone: string;
+  schedule: string;
+  owner: string;
+  owner_email: string;
+  disabled: boolean;
+  tags: Record<string, string> | null;
+  metadata: Record<string, string> | null;
+  retries: number;
+  parent_job: string;
+  processors: Record<string, Record<string, string>>;
+  concurrency: Concurrency;
+  executor: string;
+  executor_config: Record<string, string> | null;
+  ephemeral: boolean;
+  starts_at: string | null;
+  expires_at: string | null;
+  catch_up: CatchUpPolicy;
+  starting_deadline: string;
+  history_limit: number;
+}
+
+const NAME_RE = /^[\p{Ll}\p{Lu}0-9_.-]+$/u;
+const NAME_CHAR_RE = /[\p{Ll}\p{Lu}0-9_.-]/u;
+
+export function validateName(name: string): void {
+  if (name === '') throw new ValidationError('name', 'name cannot be empty');
+  if ([...name].length > 200) throw new ValidationError('name', 'name must be at most 200 characters');
+  if (!NAME_RE.test(name)) {
+    const bad = [...name].find((c) => !NAME_CHAR_RE.test(c)) ?? '?';
+    throw new ValidationError(
+      'name',
+      `name contains illegal character '${bad}' (allowed: letters, digits, '_', '-', '.')`,
+    );
+  }
+}
+
+/** What an executor registry offers to validation. */
+export interface ExecutorCatalog {
+  validate(executor: string, config: Record<string, string>): { field: string; message: string } | null;
+}
+
+function zodToValidationError(error: z.ZodError): ValidationError {
+  const issue = error.issues[0];
+  if (!issue) return new ValidationError('', 'invalid job');
+  const field = issue.path.map(String).join('.');
+  return new ValidationError(field, `${field ? `${field}: ` : ''}${issue.message}`);
+}
+
+/**
+ * Validates a parsed JSON body and returns the job's writable fields with
+ * defaults. Throws ValidationError naming the offending field.
+ */
+export function normalizeJobInput(body: unknown, executors: ExecutorCatalog): JobSpec {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw new ValidationError('', 'job must be a JSON object');
+  }
+  const parsed = jobInputSchema.safeParse(body);
+  if (!parsed.success) throw zodToValidationError(parsed.error);
+  const input = parsed.data;
+
+  validateName(input.name);
+
+  const timezone = input.timezone ?? '';
+  if (!isValidTimezone(timezone)) {
+    throw new ValidationError('timezone', `unknown time zone "${timezone}"`);
+  }
+
+  const parentJob = input.parent_job ?? '';
+  if (parentJob === input.name) {
+    throw new ValidationError('parent_job', 'the job can not have itself as parent');
+  }
+
+  const schedule = (input.schedule ?? '').trim();
+  if (schedule === '' && parentJob === '') {
+    throw new ValidationError('schedule', "can't parse job schedule: schedule is required (or set parent_job)");
+  }
+  if (schedule !== '') {
+    try {
+      parseSchedule(schedule, { timezone, jobName: input.name });
+    } catch (err) {
+      const reason = err instanceof ScheduleError ? err.message : String(err);
+      throw new ValidationError('schedule', `can't parse job schedule: ${reason}`);
+    }
+  }
+
+  const concurrency = input.concurrency === undefined || input.concurrency === '' ? 'allow' : input.concurrency;
+  if (concurrency !== 'allow' && concurrency !== 'forbid') {
+    throw new ValidationError('concurrency', 'invalid concurrency policy value, use "allow" or "forbid"');
+  }
+
+  const catchUp = input.catch_up === undefined || input.catch_up === '' ? 'latest' : input.catch_up;
+  if (catchUp !== 'latest' && catchUp !== 'skip' && catchUp !== 'all') {
+    throw new ValidationError('catch_up', 'invalid catch_up policy, use "latest", "skip" or "all"');
+  }
+  const startingDeadline = input.starting_deadline ?? '';
+  if (startingDeadline !== '') {
+    let ms: number;
+    try {
+      ms = parseGoDuration(startingDeadline);
+    } catch (err) {
+      throw new ValidationError('starting_deadline', `invalid starting_deadline: ${(err as Error).message}`);
+    }
+    if (ms <= 0) throw new ValidationError('starting_deadline', 'starting_deadline must be positive');
+  }
+
+  let executor = input.executor ?? '';
+  let executorConfig = input.executor_config ?? null;
+  if (input.command !== undefined && executor === '') {
+    // dkron 0.9 flat fields: map onto the shell executor instead of storing a job that can never run.
+    executor = 'shell';
+    const shell = input.shell === true || input.shell === 'true';
+    executorConfig = { ...(executorConfig ?? {}), command: input.command, shell: shell ? 'true' : 'false' };
+    if (input.environment_variables && input.environment_variables.length > 0) {
+      executorConfig.env = input.environment_variables.join(',');
+    }
+  }
+  if (executor === '') {
+    throw new ValidationError('executor', 'executor is required (e.g. "shell"), or give a legacy "command"');
+  }
+  const configProblem = executors.validate(executor, executorConfig ?? {});
+  if (configProblem) throw new ValidationError(configProblem.field, configProblem.message);
+
+  const startsAt = parseTimeField('starts_at', input.starts_at);
+  const expiresAt = parseTimeField('expires_at', input.expires_at);
+
+  const processors: Record<string, Record<string, string>> = {};
+  for (const [k, v] of Object.entries(input.processors ?? {})) processors[k] = v ?? {};
+
+  return {
+    name: input.name,
+    displayname: input.displayname ?? '',
+    timezone,
+    schedule,
+    owner: input.owner ?? '',
+    owner_email: input.owner_email ?? '',
+    disabled: input.disabled ?? false,
+    tags: emptyToNull(input.tags),
+    metadata: emptyToNull(input.metadata),
+    retries: input.retries ?? 0,
+    parent_job: parentJob,
+    processors,
+    concurrency,
+    executor,
+    executor_config: executorConfig,
+    ephemeral: input.ephemeral ?? false,
+    starts_at: startsAt,
+    expires_at: expiresAt,
+    catch_up: catchUp,
+    starting_deadline: startingDeadline,
+    history_limit: input.history_limit ?? 0,
+  };
+}
+
+function parseTimeField(field: string, value: string | null | undefined): string | null {
+  if (value === undefined || value === null || value === '') return null;
+  const t = parseJobTime(value);
+  if (!t) throw new ValidationError(field, `${field} must be an RFC 3339 time or YYYY-MM-DDTHH:MM, got "${value}"`);
+  return t.toISOString();
+}
+
+function emptyToNull(m: Record<string, string> | null | undefined): Record<string, string> | null {
+  return m && Object.keys(m).length > 0 ? m : null;
+}

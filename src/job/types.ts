@@ -1,0 +1,89 @@
+/**
+ * The stored shapes of jobs and executions, with dkron's JSON field names so a
+ * dkron client reads them unchanged. Times are RFC 3339 strings or null.
+ * `src/job/schema.ts` validates what clients send and produces these.
+ */
+
+export type Concurrency = 'allow' | 'forbid';
+export type CatchUpPolicy = 'latest' | 'skip' | 'all';
+export type JobStatus = '' | 'success' | 'failed' | 'partially_failed';
+export type Trigger = 'schedule' | 'catchup' | 'manual' | 'parent' | 'retry';
+
+export interface Job {
+  id: string;
+  name: string;
+  displayname: string;
+  timezone: string;
+  schedule: string;
+  owner: string;
+  owner_email: string;
+  success_count: number;
+  error_count: number;
+  last_success: string | null;
+  last_error: string | null;
+  disabled: boolean;
+  tags: Record<string, string> | null;
+  metadata: Record<string, string> | null;
+  retries: number;
+  dependent_jobs: string[] | null;
+  parent_job: string;
+  processors: Record<string, Record<string, string>>;
+  concurrency: Concurrency;
+  executor: string;
+  executor_config: Record<string, string> | null;
+  status: JobStatus;
+  next: string | null;
+  ephemeral: boolean;
+  starts_at: string | null;
+  expires_at: string | null;
+  // Kairos additions (dkron clients ignore unknown keys).
+  /** What to do with ticks missed while no scheduler ran (agent down, no leader). */
+  catch_up: CatchUpPolicy;
+  /** Go duration; a missed tick older than this is not caught up. "" = no limit. */
+  starting_deadline: string;
+  /** Executions kept for this job; 0 = the agent default. */
+  history_limit: number;
+  /** Ticks that were not run (forbid overlap, no matching agent), with the last reason. */
+  skip_count: number;
+  last_skip: string | null;
+  last_skip_reason: string;
+  /** Group id of the last execution group whose outcome was applied (children fire once per group). */
+  last_group: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface Execution {
+  id: string;
+  job_name: string;
+  started_at: string;
+  finished_at: string | null;
+  success: boolean;
+  output: string;
+  node_name: string;
+  /** One id per dispatch (tick or manual run); retries share it. Microsecond-based so it fits a JS number. */
+  group: number;
+  attempt: number;
+  // Kairos additions
+  exit_code: number | null;
+  scheduled_at: string;
+  trigger: Trigger;
+  output_truncated?: boolean;
+}
+
+/** Kairos' internal fields a client may not set; kept on upsert. */
+export const SERVER_FIELDS = [
+  'success_count',
+  'error_count',
+  'last_success',
+  'last_error',
+  'dependent_jobs',
+  'status',
+  'next',
+  'skip_count',
+  'last_skip',
+  'last_skip_reason',
+  'last_group',
+  'created_at',
+  'updated_at',
+] as const;

@@ -1,0 +1,50 @@
+/**
+ * How a stored job becomes a scheduler entry, and what its `next` is. Both
+ * use one anchor: the later of the last dispatched tick and the last change
+ * of the definition, so an `@every` phase survives restarts and failovers,
+ * while ticks from before an edit or a disabled spell are never "caught up".
+ */
+import { parseSchedule } from './schedule.js';
+import type { ScheduledJob } from './scheduler.js';
+import type { Job } from '../job/types.js';
+import { parseGoDuration } from '../util/duration.js';
+
+export function isTimeScheduled(job: Job): boolean {
+  return !job.disabled && job.parent_job === '' && job.schedule !== '';
+}
+
+export function scheduleAnchor(job: Job, lastTick: string | null): number {
+  let anchor = Date.parse(job.updated_at);
+  if (Number.isNaN(anchor)) anchor = Date.now();
+  if (lastTick) anchor = Math.max(anchor, Date.parse(lastTick));
+  if (job.starts_at) anchor = Math.max(anchor, Date.parse(job.starts_at) - 1);
+  return anchor;
+}
+
+export function toScheduledJob(job: Job, lastTick: string | null): ScheduledJob | null {
+  if (!isTimeScheduled(job)) return null;
+  const schedule = parseSchedule(job.schedule, { timezone: job.timezone, jobName: job.name });
+  if (schedule.kind === 'manual') return null;
+  return {
+    name: job.name,
+    schedule,
+    anchor: scheduleAnchor(job, lastTick),
+    catchUp: job.catch_up,
+    startingDeadlineMs: job.starting_deadline ? parseGoDuration(job.starting_deadline) : null,
+  };
+}
+
+/** The next instant the job will fire by itself, or null. */
+export function computeNext(job: Job, lastTick: string | null): Date | null {
+  let entry: ScheduledJob | null;
+  try {
+    entry = toScheduledJob(job, lastTick);
+  } catch {
+    return null;
+  }
+  if (!entry) return null;
+  const next = entry.schedule.next(new Date(entry.anchor));
+  if (!next) return null;
+  if (job.expires_at && next.getTime() > Date.parse(job.expires_at)) return null;
+  return next;
+}

@@ -1,0 +1,206 @@
+/**
+ * The leader's clock: one heap of due times and one timer for the earliest.
+ * It decides *which* ticks fire (including ticks missed while no scheduler
+ * ran, per the job's catch-up policy); dispatching them is the caller's job.
+ */
+import { MinHeap } from './heap.js';
+import type { Schedule } from './schedule.js';
+import { ticksFrom } from './ticks.js';
+import type { CatchUpPolicy } from '../job/types.js';
+
+export interface ScheduledJob {
+  name: string;
+  schedule: Schedule;
+  /** Ticks at or before this instant (ms) are done or predate the definition. */
+  anchor: number;
+  catchUp: CatchUpPolicy;
+  /** A missed tick older than this is never caught up; null = no limit. */
+  startingDeadlineMs: number | null;
+}
+
+export interface TickEvent {
+  name: string;
+  scheduledAt: Date;
+  trigger: 'schedule' | 'catchup';
+}
+
+export interface MissedEvent {
+  name: string;
+  count: number;
+  reason: string;
+}
+
+export interface SchedulerOptions {
+  onTick: (tick: TickEvent) => Promise<void> | void;
+  /** Ticks that were missed and, by policy, will not run. */
+  onMissed?: (missed: MissedEvent) => void;
+  onError?: (err: unknown, tick: TickEvent) => void;
+  now?: () => number;
+  /** A tick fired within this lateness is on time, not "missed". */
+  lateGraceMs?: number;
+  /** Most missed ticks run for one job under the `all` policy. */
+  maxCatchUp?: number;
+}
+
+interface Entry {
+  job: ScheduledJob;
+  version: number;
+  due: number | null;
+}
+
+// setTimeout clamps at 2^31-1 ms; re-arming at least every minute also
+// absorbs wall-clock jumps (NTP steps, VM resume).
+const MAX_TIMER_MS = 60_000;
+
+export class Scheduler {
+  private readonly entries = new Map<string, Entry>();
+  private readonly heap = new MinHeap();
+  private timer: NodeJS.Timeout | null = null;
+  private timerAt = Infinity;
+  private running = false;
+  private versionSeq = 0;
+  private readonly now: () => number;
+  private readonly lateGraceMs: number;
+  private readonly maxCatchUp: number;
+
+  constructor(private readonly options: SchedulerOptions) {
+    this.now = options.now ?? Date.now;
+    this.lateGraceMs = options.lateGraceMs ?? 1000;
+    this.maxCatchUp = options.maxCatchUp ?? 100;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  get isRunning(): boolean {
+    return this.running;
+  }
+
+  /** Add or replace a job's schedule. */
+  set(job: ScheduledJob): void {
+    const version = ++this.versionSeq;
+    const due = job.schedule.next(new Date(job.anchor))?.getTime() ?? null;
+    this.entries.set(job.name, { job, version, due });
+    if (due !== null) {
+      this.heap.push({ due, name: job.name, version });
+      if (this.running && due < this.timerAt) this.arm();
+    }
+  }
+
+  remove(name: string): void {
+    this.entries.delete(name);
+  }
+
+  has(name: string): boolean {
+    return this.entries.has(name);
+  }
+
+  nextRun(name: string): Date | null {
+    const due = this.entries.get(name)?.due;
+    return due === undefined || due === null ? null : new Date(due);
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.arm();
+  }
+
+  stop(): void {
+    this.running = false;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.timerAt = Infinity;
+  }
+
+  clear(): void {
+    this.entries.clear();
+    this.heap.clear();
+  }
+
+  private arm(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.timerAt = Infinity;
+    if (!this.running) return;
+    const top = this.peekValid();
+    if (!top) return;
+    const delay = Math.min(Math.max(0, top - this.now()), MAX_TIMER_MS);
+    this.timerAt = top;
+    this.timer = setTimeout(() => this.fire(), delay);
+  }
+
+  private peekValid(): number | undefined {
+    for (;;) {
+      const top = this.heap.peek();
+      if (!top) return undefined;
+      const entry = this.entries.get(top.name);
+      if (entry && entry.version === top.version && entry.due === top.due) return top.due;
+      this.heap.pop();
+    }
+  }
+
+  private fire(): void {
+    this.timer = null;
+    this.timerAt = Infinity;
+    if (!this.running) return;
+    const now = this.now();
+    for (;;) {
+      const top = this.heap.peek();
+      if (!top || top.due > now) break;
+      this.heap.pop();
+      const entry = this.entries.get(top.name);
+      if (!entry || entry.version !== top.version || entry.due !== top.due) continue;
+      this.runDue(entry, now);
+    }
+    this.arm();
+  }
+
+  /** Emits the ticks of one job that are due at `now` and schedules its next one. */
+  private runDue(entry: Entry, now: number): void {
+    const { job } = entry;
+    const span = ticksFrom(job.schedule, entry.due as number, now, this.maxCatchUp + 1);
+    const onTime = span.ticks.filter((t) => now - t <= this.lateGraceMs);
+    const missed = span.ticks.filter((t) => now - t > this.lateGraceMs);
+    const missedTotal = span.total - onTime.length;
+
+    const fire: TickEvent[] = [];
+    if (missedTotal > 0) {
+      const deadline = job.startingDeadlineMs;
+      const eligible = missed.filter((t) => deadline === null || now - t <= deadline);
+      let chosen: number[] = [];
+      if (job.catchUp === 'all') chosen = eligible.slice(-this.maxCatchUp);
+      else if (job.catchUp === 'latest' && onTime.length === 0) chosen = eligible.slice(-1);
+      for (const t of chosen) fire.push({ name: job.name, scheduledAt: new Date(t), trigger: 'catchup' });
+      const dropped = missedTotal - chosen.length;
+      if (dropped > 0) {
+        const reason =
+          job.catchUp === 'skip'
+            ? 'catch_up is "skip"'
+            : eligible.length < missed.length
+              ? 'older than starting_deadline'
+              : job.catchUp === 'all'
+                ? `more than ${this.maxCatchUp} missed`
+                : 'only the latest missed tick is caught up';
+        this.options.onMissed?.({ name: job.name, count: dropped, reason });
+      }
+    }
+    for (const t of onTime) fire.push({ name: job.name, scheduledAt: new Date(t), trigger: 'schedule' });
+
+    const last = span.ticks[span.ticks.length - 1] ?? now;
+    job.anchor = last;
+    entry.version = ++this.versionSeq;
+    entry.due = job.schedule.next(new Date(last))?.getTime() ?? null;
+    if (entry.due !== null) this.heap.push({ due: entry.due, name: job.name, version: entry.version });
+
+    for (const tick of fire) {
+      try {
+        const r = this.options.onTick(tick);
+        if (r && typeof r.then === 'function') r.then(undefined, (err: unknown) => this.options.onError?.(err, tick));
+      } catch (err) {
+        this.options.onError?.(err, tick);
+      }
+    }
+  }
+}

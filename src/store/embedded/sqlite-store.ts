@@ -1,0 +1,511 @@
+/**
+ * The single-node backend: one SQLite file next to the agent.
+ *
+ * better-sqlite3 is synchronous, so every method does its work before the
+ * returned promise exists; the promise only keeps the signature shared with
+ * the remote backends. Because commit (and its fsync) happens inside the call,
+ * a resolved promise means the write is on disk.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type { Execution, Job } from '../../job/types.js';
+import type { ExecutionQuery, JobEvent, JobUpdater, Page, Store } from '../types.js';
+
+/** Bump together with a new entry in MIGRATIONS. */
+export const SCHEMA_VERSION = 1;
+
+/**
+ * MIGRATIONS[n] upgrades a database from user_version n to n + 1. Statements
+ * use IF NOT EXISTS so a half-created schema from an older build still opens.
+ */
+const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE IF NOT EXISTS jobs (
+    name TEXT PRIMARY KEY NOT NULL,
+    body TEXT NOT NULL
+  );
+  -- started_at/finished_at hold epoch milliseconds, not the RFC 3339 text:
+  -- clients may send offsets or nanosecond fractions, which do not sort as strings.
+  -- The original strings stay in body.
+  CREATE TABLE IF NOT EXISTS executions (
+    job_name TEXT NOT NULL,
+    id TEXT NOT NULL,
+    started_at INTEGER NOT NULL,
+    finished_at INTEGER,
+    grp INTEGER NOT NULL,
+    attempt INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (job_name, id)
+  );
+  CREATE INDEX IF NOT EXISTS executions_by_started ON executions (job_name, started_at, id);
+  -- Matches the ORDER BY expression of the finished_at sort so paging stays an index walk;
+  -- running executions (NULL) sort as the newest.
+  CREATE INDEX IF NOT EXISTS executions_by_finished
+    ON executions (job_name, coalesce(finished_at, 9000000000000000), id);
+  CREATE INDEX IF NOT EXISTS executions_by_attempt ON executions (job_name, attempt, id);
+  -- The group and running indexes carry the ORDER BY columns too: with matching
+  -- (job_name, ...) prefixes elsewhere, the planner otherwise picks an index that
+  -- walks a job's whole history.
+  CREATE INDEX IF NOT EXISTS executions_by_group ON executions (job_name, grp, attempt, started_at, id);
+  CREATE INDEX IF NOT EXISTS executions_running ON executions (job_name, started_at, id)
+    WHERE finished_at IS NULL;
+  CREATE TABLE IF NOT EXISTS ticks (
+    job_name TEXT PRIMARY KEY NOT NULL,
+    last_tick TEXT NOT NULL
+  );
+  CREATE TABLE IF NOT EXISTS settings (
+    key TEXT PRIMARY KEY NOT NULL,
+    value TEXT NOT NULL
+  );
+  `,
+];
+
+/** Larger than any Date (8.64e15 ms), so running executions sort after finished ones. */
+const RUNNING_SORT_KEY = '9000000000000000';
+
+const SORT_EXPR: Record<NonNullable<ExecutionQuery['sort']>, string> = {
+  started_at: 'started_at',
+  finished_at: `coalesce(finished_at, ${RUNNING_SORT_KEY})`,
+  attempt: 'attempt',
+};
+
+export interface SqliteStoreOptions {
+  /** How long a write waits for a lock held by another connection. Default 5000 ms. */
+  busyTimeoutMs?: number;
+  /**
+   * Receives errors thrown by watchJobs listeners. The write has already
+   * committed by then, so the error cannot be returned to the writer.
+   * Default: process.emitWarning.
+   */
+  onListenerError?: (error: unknown) => void;
+}
+
+type Statement = Database.Statement<unknown[]>;
+
+/** Job write decided inside a transaction, turned into an event after commit. */
+type JobChange = { event: JobEvent | null; job: Job | null };
+
+function toMillis(value: string | null | undefined): number | null {
+  if (value === null || value === undefined) return null;
+  const ms = Date.parse(value);
+  // An unparseable time must still be a finished/started row; 0 sorts it as the oldest.
+  return Number.isNaN(ms) ? 0 : ms;
+}
+
+function parseTick(tick: string): number {
+  const ms = Date.parse(tick);
+  if (Number.isNaN(ms)) throw new Error(`invalid tick "${tick}": not an RFC 3339 time`);
+  return ms;
+}
+
+function parseBody<T>(body: string, what: string): T {
+  try {
+    return JSON.parse(body) as T;
+  } catch (err) {
+    throw new Error(`embedded store: corrupt ${what}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** Clamp a slice bound; non-numbers fall back to the default. */
+function bound(value: number | undefined, fallback: number, total: number): number {
+  if (value === undefined || !Number.isFinite(value)) return fallback;
+  return Math.min(Math.max(Math.trunc(value), 0), total);
+}
+
+export class SqliteStore implements Store {
+  readonly kind = 'embedded';
+  readonly path: string;
+
+  private readonly db: Database.Database;
+  private readonly listeners = new Set<(event: JobEvent) => void>();
+  private readonly onListenerError: (error: unknown) => void;
+  private closed = false;
+
+  private readonly st: {
+    getJob: Statement;
+    listJobs: Statement;
+    countJobs: Statement;
+    putJob: Statement;
+    deleteJob: Statement;
+    putExecution: Statement;
+    getExecution: Statement;
+    countExecutions: Statement;
+    listGroup: Statement;
+    listRunning: Statement;
+    listRunningAll: Statement;
+    deleteExecutions: Statement;
+    pruneExecutions: Statement;
+    getTick: Statement;
+    putTick: Statement;
+    deleteTick: Statement;
+    getSetting: Statement;
+    putSetting: Statement;
+    deleteSetting: Statement;
+  };
+  /** One statement per sort/order pair, keyed "sort order". */
+  private readonly listStatements = new Map<string, Statement>();
+
+  private readonly txUpdateJob: (name: string, fn: JobUpdater) => JobChange;
+  private readonly txPutJobs: (jobs: readonly Job[]) => JobEvent[];
+  private readonly txDeleteJob: (name: string) => Job | null;
+  private readonly txComplete: (execution: Execution, fn: JobUpdater) => JobChange;
+  private readonly txCommitTick: (jobName: string, tick: string, executions: Execution[]) => boolean;
+  private readonly txPageExecutions: (jobName: string, query: ExecutionQuery) => Page<Execution>;
+
+  static open(file: string, options: SqliteStoreOptions = {}): SqliteStore {
+    return new SqliteStore(file, options);
+  }
+
+  constructor(file: string, options: SqliteStoreOptions = {}) {
+    this.path = file;
+    this.onListenerError =
+      options.onListenerError ??
+      ((error) => process.emitWarning(`watchJobs listener threw: ${String(error)}`, 'KairosStoreWarning'));
+    this.db = openDatabase(file, options.busyTimeoutMs ?? 5000);
+    const db = this.db;
+
+    this.st = {
+      getJob: db.prepare('SELECT body FROM jobs WHERE name = ?').pluck(),
+      listJobs: db.prepare('SELECT body FROM jobs ORDER BY name').pluck(),
+      countJobs: db.prepare('SELECT count(*) FROM jobs').pluck(),
+      putJob: db.prepare(
+        'INSERT INTO jobs (name, body) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET body = excluded.body',
+      ),
+      deleteJob: db.prepare('DELETE FROM jobs WHERE name = ?'),
+      putExecution: db.prepare(
+        `INSERT INTO executions (job_name, id, started_at, finished_at, grp, attempt, body)
+         VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (job_name, id) DO UPDATE SET
+           started_at = excluded.started_at, finished_at = excluded.finished_at,
+           grp = excluded.grp, attempt = excluded.attempt, body = excluded.body`,
+      ),
+      getExecution: db.prepare('SELECT body FROM executions WHERE job_name = ? AND id = ?').pluck(),
+      countExecutions: db.prepare('SELECT count(*) FROM executions WHERE job_name = ?').pluck(),
+      listGroup: db
+        .prepare('SELECT body FROM executions WHERE job_name = ? AND grp = ? ORDER BY attempt, started_at, id')
+        .pluck(),
+      listRunning: db
+        .prepare(
+          'SELECT body FROM executions WHERE job_name = ? AND finished_at IS NULL ORDER BY started_at, id',
+        )
+        .pluck(),
+      listRunningAll: db
+        .prepare('SELECT body FROM executions WHERE finished_at IS NULL ORDER BY started_at, job_name, id')
+        .pluck(),
+      deleteExecutions: db.prepare('DELETE FROM executions WHERE job_name = ?'),
+      // LIMIT -1 OFFSET keep: everything after the newest `keep`.
+      pruneExecutions: db.prepare(
+        `DELETE FROM executions WHERE rowid IN (
+           SELECT rowid FROM executions WHERE job_name = ?
+           ORDER BY started_at DESC, id DESC LIMIT -1 OFFSET ?)`,
+      ),
+      getTick: db.prepare('SELECT last_tick FROM ticks WHERE job_name = ?').pluck(),
+      putTick: db.prepare(
+        'INSERT INTO ticks (job_name, last_tick) VALUES (?, ?) ON CONFLICT (job_name) DO UPDATE SET last_tick = excluded.last_tick',
+      ),
+      deleteTick: db.prepare('DELETE FROM ticks WHERE job_name = ?'),
+      getSetting: db.prepare('SELECT value FROM settings WHERE key = ?').pluck(),
+      putSetting: db.prepare(
+        'INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+      ),
+      deleteSetting: db.prepare('DELETE FROM settings WHERE key = ?'),
+    };
+    for (const [sort, expr] of Object.entries(SORT_EXPR)) {
+      for (const order of ['asc', 'desc'] as const) {
+        const dir = order === 'asc' ? 'ASC' : 'DESC';
+        this.listStatements.set(
+          `${sort} ${order}`,
+          db
+            .prepare(
+              `SELECT body FROM executions WHERE job_name = ? ORDER BY ${expr} ${dir}, id ${dir} LIMIT ? OFFSET ?`,
+            )
+            .pluck(),
+        );
+      }
+    }
+
+    // Write transactions take the write lock up front (IMMEDIATE): a deferred one that reads
+    // first and then upgrades fails with SQLITE_BUSY at once, without waiting on busy_timeout,
+    // when another connection (a CLI on the same file) wrote in between.
+    this.txUpdateJob = db.transaction((name: string, fn: JobUpdater) => this.applyUpdater(name, fn)).immediate;
+    this.txComplete = db.transaction((execution: Execution, fn: JobUpdater) => {
+      this.writeExecution(execution);
+      return this.applyUpdater(execution.job_name, fn);
+    }).immediate;
+    this.txPutJobs = db.transaction((jobs: readonly Job[]) => {
+      const events: JobEvent[] = [];
+      for (const job of jobs) {
+        const { event } = this.applyUpdater(job.name, () => job);
+        if (event !== null) events.push(event);
+      }
+      return events;
+    }).immediate;
+    this.txDeleteJob = db.transaction((name: string) => {
+      const body = this.st.getJob.get(name) as string | undefined;
+      this.st.deleteJob.run(name);
+      this.st.deleteExecutions.run(name);
+      this.st.deleteTick.run(name);
+      return body === undefined ? null : parseBody<Job>(body, `job "${name}"`);
+    }).immediate;
+    this.txCommitTick = db.transaction((jobName: string, tick: string, executions: Execution[]) => {
+      const tickMs = parseTick(tick);
+      const stored = this.st.getTick.get(jobName) as string | undefined;
+      // A stored tick that no longer parses cannot prove it is newer; let the new one replace it.
+      if (stored !== undefined && !Number.isNaN(Date.parse(stored)) && Date.parse(stored) >= tickMs) {
+        return false;
+      }
+      this.st.putTick.run(jobName, tick);
+      for (const execution of executions) this.writeExecution(execution);
+      return true;
+    }).immediate;
+    // count and page in one read transaction so total matches the items under concurrent writers.
+    this.txPageExecutions = db.transaction((jobName: string, query: ExecutionQuery) => {
+      const total = this.st.countExecutions.get(jobName) as number;
+      const start = bound(query.start, 0, total);
+      const end = bound(query.end, total, total);
+      if (start >= end) return { items: [], total };
+      const stmt = this.listStatement(query);
+      const bodies = stmt.all(jobName, end - start, start) as string[];
+      return { items: bodies.map((b) => parseBody<Execution>(b, `execution of "${jobName}"`)), total };
+    });
+  }
+
+  async getJob(name: string): Promise<Job | null> {
+    this.assertOpen();
+    const body = this.st.getJob.get(name) as string | undefined;
+    return body === undefined ? null : parseBody<Job>(body, `job "${name}"`);
+  }
+
+  async listJobs(): Promise<Job[]> {
+    this.assertOpen();
+    const bodies = this.st.listJobs.all() as string[];
+    return bodies.map((b) => parseBody<Job>(b, 'job'));
+  }
+
+  async countJobs(): Promise<number> {
+    this.assertOpen();
+    return this.st.countJobs.get() as number;
+  }
+
+  async updateJob(name: string, fn: JobUpdater): Promise<Job | null> {
+    this.assertOpen();
+    const change = this.txUpdateJob(name, fn);
+    this.emit(change.event);
+    return change.job;
+  }
+
+  /**
+   * Not part of Store: writes many jobs in one transaction (one fsync), for imports and
+   * restores where per-job commits would cost one disk flush each. Emits one 'put' per
+   * job that changed.
+   */
+  async putJobs(jobs: readonly Job[]): Promise<void> {
+    this.assertOpen();
+    const events = this.txPutJobs(jobs);
+    for (const event of events) this.emit(event);
+  }
+
+  async deleteJob(name: string): Promise<Job | null> {
+    this.assertOpen();
+    const deleted = this.txDeleteJob(name);
+    if (deleted !== null) this.emit({ type: 'delete', name });
+    return deleted;
+  }
+
+  async putExecution(execution: Execution): Promise<void> {
+    this.assertOpen();
+    this.writeExecution(execution);
+  }
+
+  async completeExecution(execution: Execution, fn: JobUpdater): Promise<Job | null> {
+    this.assertOpen();
+    const change = this.txComplete(execution, fn);
+    this.emit(change.event);
+    return change.job;
+  }
+
+  async getExecution(jobName: string, id: string): Promise<Execution | null> {
+    this.assertOpen();
+    const body = this.st.getExecution.get(jobName, id) as string | undefined;
+    return body === undefined ? null : parseBody<Execution>(body, `execution "${jobName}/${id}"`);
+  }
+
+  async listExecutions(jobName: string, query: ExecutionQuery = {}): Promise<Page<Execution>> {
+    this.assertOpen();
+    return this.txPageExecutions(jobName, query);
+  }
+
+  async listGroup(jobName: string, group: number): Promise<Execution[]> {
+    this.assertOpen();
+    return this.parseExecutions(this.st.listGroup.all(jobName, group) as string[]);
+  }
+
+  async listRunning(jobName?: string): Promise<Execution[]> {
+    this.assertOpen();
+    const bodies =
+      jobName === undefined ? this.st.listRunningAll.all() : this.st.listRunning.all(jobName);
+    return this.parseExecutions(bodies as string[]);
+  }
+
+  async deleteExecutions(jobName: string): Promise<number> {
+    this.assertOpen();
+    return this.st.deleteExecutions.run(jobName).changes;
+  }
+
+  async pruneExecutions(jobName: string, keep: number): Promise<number> {
+    this.assertOpen();
+    const n = Number.isFinite(keep) ? Math.max(0, Math.trunc(keep)) : 0;
+    return this.st.pruneExecutions.run(jobName, n).changes;
+  }
+
+  async getLastTick(jobName: string): Promise<string | null> {
+    this.assertOpen();
+    return (this.st.getTick.get(jobName) as string | undefined) ?? null;
+  }
+
+  async commitTick(jobName: string, tick: string, executions: Execution[]): Promise<boolean> {
+    this.assertOpen();
+    return this.txCommitTick(jobName, tick, executions);
+  }
+
+  async getSetting(key: string): Promise<string | null> {
+    this.assertOpen();
+    return (this.st.getSetting.get(key) as string | undefined) ?? null;
+  }
+
+  async setSetting(key: string, value: string | null): Promise<void> {
+    this.assertOpen();
+    if (value === null) this.st.deleteSetting.run(key);
+    else this.st.putSetting.run(key, value);
+  }
+
+  watchJobs(listener: (event: JobEvent) => void): () => void {
+    // A wrapper makes each subscription distinct, so subscribing the same function twice
+    // and unsubscribing once leaves the other subscription alive.
+    const entry = (event: JobEvent): void => listener(event);
+    this.listeners.add(entry);
+    return () => {
+      this.listeners.delete(entry);
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.listeners.clear();
+    try {
+      // Keeps planner statistics current for long-lived files, as SQLite advises at close.
+      this.db.pragma('optimize');
+    } finally {
+      this.db.close();
+    }
+  }
+
+  /** Runs inside a transaction: reads, applies the updater, writes, and describes the change. */
+  private applyUpdater(name: string, fn: JobUpdater): JobChange {
+    const before = this.st.getJob.get(name) as string | undefined;
+    const current = before === undefined ? null : parseBody<Job>(before, `job "${name}"`);
+    const next = fn(current);
+    if (next === undefined) return { event: null, job: current };
+    if (next === null) {
+      if (before === undefined) return { event: null, job: null };
+      this.st.deleteJob.run(name);
+      return { event: { type: 'delete', name }, job: null };
+    }
+    if (next.name !== name) {
+      // Storing under `name` a body that says otherwise would make the row unreachable by its own name.
+      throw new Error(`updateJob("${name}"): updater returned a job named "${next.name}"`);
+    }
+    const body = JSON.stringify(next);
+    // Parsed back so callers and watchers see exactly what was stored (undefined fields dropped)
+    // and never share an object with the updater.
+    const stored = JSON.parse(body) as Job;
+    if (body === before) return { event: null, job: stored };
+    this.st.putJob.run(name, body);
+    return { event: { type: 'put', job: stored }, job: stored };
+  }
+
+  private writeExecution(execution: Execution): void {
+    this.st.putExecution.run(
+      execution.job_name,
+      execution.id,
+      toMillis(execution.started_at) ?? 0,
+      toMillis(execution.finished_at),
+      execution.group,
+      execution.attempt,
+      JSON.stringify(execution),
+    );
+  }
+
+  private listStatement(query: ExecutionQuery): Statement {
+    const sort = query.sort ?? 'started_at';
+    const order = query.order ?? 'desc';
+    const stmt = this.listStatements.get(`${sort} ${order}`);
+    if (stmt === undefined) throw new Error(`listExecutions: unsupported sort "${sort}" / order "${order}"`);
+    return stmt;
+  }
+
+  private parseExecutions(bodies: string[]): Execution[] {
+    return bodies.map((b) => parseBody<Execution>(b, 'execution'));
+  }
+
+  private emit(event: JobEvent | null): void {
+    if (event === null) return;
+    for (const listener of [...this.listeners]) {
+      // A listener may unsubscribe another one during this loop; honour that.
+      if (!this.listeners.has(listener)) continue;
+      try {
+        listener(event);
+      } catch (err) {
+        try {
+          this.onListenerError(err);
+        } catch {
+          // The error hook itself failing must not undo a committed write's notification loop.
+        }
+      }
+    }
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error(`embedded store ${this.path} is closed`);
+  }
+}
+
+function openDatabase(file: string, busyTimeoutMs: number): Database.Database {
+  const inMemory = file === ':memory:' || file === '';
+  let db: Database.Database | undefined;
+  try {
+    if (!inMemory) fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    db = new Database(file);
+    db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(busyTimeoutMs))}`);
+    // The first real read: a file that is not a database fails here, not on a later query.
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version > SCHEMA_VERSION) {
+      throw new Error(`schema version ${version} is newer than this Kairos supports (${SCHEMA_VERSION})`);
+    }
+    db.pragma('journal_mode = WAL');
+    // FULL fsyncs the WAL on every commit: a resolved write survives power loss, not just kill -9.
+    db.pragma('synchronous = FULL');
+    // On macOS plain fsync does not reach the platter; no effect elsewhere.
+    db.pragma('fullfsync = ON');
+    db.pragma('foreign_keys = ON');
+    migrate(db, version);
+    return db;
+  } catch (err) {
+    db?.close();
+    const message = err instanceof Error ? err.message : String(err);
+    throw new Error(`cannot open embedded store at ${file}: ${message}`, { cause: err });
+  }
+}
+
+function migrate(db: Database.Database, from: number): void {
+  for (let v = from; v < SCHEMA_VERSION; v++) {
+    const sql = MIGRATIONS[v];
+    if (sql === undefined) throw new Error(`no migration from schema version ${v}`);
+    db.transaction(() => {
+      db.exec(sql);
+      db.pragma(`user_version = ${v + 1}`);
+    }).immediate();
+  }
+}

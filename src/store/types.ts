@@ -1,0 +1,76 @@
+/**
+ * The one storage interface. The embedded SQLite store fills it for a single
+ * node; etcd (and later ZooKeeper) fill it for clusters. Everything above the
+ * store (core, scheduler, API) speaks only this interface.
+ *
+ * Contract every backend keeps:
+ * - a resolved write is durable (survives kill -9 of the agent);
+ * - `updateJob` and `completeExecution` are atomic read-modify-writes; CAS
+ *   backends may call the callback more than once, so callbacks must be pure;
+ * - `commitTick` is the exactly-once fence of the scheduler.
+ */
+import type { Execution, Job } from '../job/types.js';
+
+export type SortOrder = 'asc' | 'desc';
+
+export interface ExecutionQuery {
+  sort?: 'started_at' | 'finished_at' | 'attempt';
+  order?: SortOrder;
+  /** Slice [start, end) of the sorted list; end defaults to the total. */
+  start?: number;
+  end?: number;
+}
+
+export interface Page<T> {
+  items: T[];
+  total: number;
+}
+
+export type JobEvent = { type: 'put'; job: Job } | { type: 'delete'; name: string };
+
+/** Returning undefined from an updater leaves the record untouched. */
+export type JobUpdater = (current: Job | null) => Job | null | undefined;
+
+export interface Store {
+  readonly kind: string;
+
+  getJob(name: string): Promise<Job | null>;
+  /** All jobs, sorted by name. */
+  listJobs(): Promise<Job[]>;
+  countJobs(): Promise<number>;
+  /** Atomic read-modify-write. Returns the job as stored afterwards (null when absent/deleted). */
+  updateJob(name: string, fn: JobUpdater): Promise<Job | null>;
+  /** Deletes the job, its executions and its scheduler state. Returns the deleted job. */
+  deleteJob(name: string): Promise<Job | null>;
+
+  /** Insert or replace one execution (key: job_name + id). */
+  putExecution(execution: Execution): Promise<void>;
+  /** Store a finished execution and update its job in one atomic step. */
+  completeExecution(execution: Execution, fn: JobUpdater): Promise<Job | null>;
+  getExecution(jobName: string, id: string): Promise<Execution | null>;
+  listExecutions(jobName: string, query?: ExecutionQuery): Promise<Page<Execution>>;
+  /** Every execution of one group (all nodes, all attempts). */
+  listGroup(jobName: string, group: number): Promise<Execution[]>;
+  /** Executions with finished_at null, of one job or of all jobs. */
+  listRunning(jobName?: string): Promise<Execution[]>;
+  deleteExecutions(jobName: string): Promise<number>;
+  /** Keep the newest `keep` executions of a job (by started_at), delete older ones. */
+  pruneExecutions(jobName: string, keep: number): Promise<number>;
+
+  /** The scheduled instant (RFC 3339) of the last tick dispatched for the job. */
+  getLastTick(jobName: string): Promise<string | null>;
+  /**
+   * Record that `tick` was dispatched and store its executions, atomically.
+   * Resolves false, writing nothing, when a tick at or after `tick` is already recorded.
+   */
+  commitTick(jobName: string, tick: string, executions: Execution[]): Promise<boolean>;
+
+  /** Small cluster-wide settings (e.g. the pause flag). */
+  getSetting(key: string): Promise<string | null>;
+  setSetting(key: string, value: string | null): Promise<void>;
+
+  /** Follow job writes made through any agent. Returns an unsubscribe function. */
+  watchJobs(listener: (event: JobEvent) => void): () => void;
+
+  close(): Promise<void>;
+}

@@ -1,0 +1,31 @@
+/**
+ * dkron execution ids are `<startedUnixNano>-<node>`; groups are int64 nanos.
+ * JS numbers lose precision past 2^53, so groups are microseconds (fits until
+ * year 2255) and a per-process sequence keeps ids unique within a millisecond.
+ */
+let seq = 0;
+let lastMs = 0;
+
+function nextSeq(ms: number): number {
+  if (ms !== lastMs) {
+    lastMs = ms;
+    seq = 0;
+  }
+  seq = (seq + 1) % 1000;
+  return seq;
+}
+
+/** Group of a scheduled tick: deterministic, so every dispatcher derives the same one (multiple of 1000). */
+export function tickGroup(scheduledMs: number): number {
+  return scheduledMs * 1000;
+}
+
+/** Group of a manual/parent run: never a multiple of 1000, so it can't collide with a tick's. */
+export function adHocGroup(nowMs: number): number {
+  return nowMs * 1000 + nextSeq(nowMs);
+}
+
+export function executionId(startedMs: number, node: string): string {
+  const nanos = BigInt(startedMs) * 1_000_000n + BigInt(nextSeq(startedMs)) * 1000n;
+  return `${nanos}-${node}`;
+}

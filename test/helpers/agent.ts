@@ -1,0 +1,165 @@
+/**
+ * Starts the real `kairos` binary as a child process and talks to it over
+ * HTTP, the way a user does. Waits are event-based: log lines and polled
+ * API state with a bounded deadline, never fixed sleeps.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const BIN = join(ROOT, 'bin', 'kairos.js');
+
+export interface AgentHandle {
+  proc: ChildProcess;
+  port: number;
+  url: string;
+  dataDir: string;
+  logs: string[];
+  waitForLog(re: RegExp, timeoutMs?: number): Promise<string>;
+  /** Send a signal and wait for exit; resolves with the exit code (or signal name). */
+  stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<number | string>;
+  exited: Promise<number | string>;
+}
+
+export function tempDir(prefix = 'kairos-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export function removeDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+export interface StartOptions {
+  args?: string[];
+  dataDir?: string;
+  env?: Record<string, string>;
+  server?: boolean;
+  readyTimeoutMs?: number;
+}
+
+export async function startAgent(options: StartOptions = {}): Promise<AgentHandle> {
+  const dataDir = options.dataDir ?? tempDir();
+  const args = [
+    BIN,
+    'agent',
+    ...(options.server === false ? [] : ['--server']),
+    '--http-addr',
+    '127.0.0.1:0',
+    '--data-dir',
+    dataDir,
+    '--node-name',
+    'test-node',
+    ...(options.args ?? []),
+  ];
+  const proc = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: { ...process.env, PATH: `${process.env.PATH ?? ''}:/usr/games`, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: string[] = [];
+  const waiters: { re: RegExp; resolve: (line: string) => void }[] = [];
+  const onLine = (line: string): void => {
+    logs.push(line);
+    if (process.env.KAIROS_TEST_VERBOSE) process.stderr.write(`[agent] ${line}\n`);
+    for (const w of [...waiters]) {
+      if (w.re.test(line)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(line);
+      }
+    }
+  };
+  createInterface({ input: proc.stderr! }).on('line', onLine);
+  createInterface({ input: proc.stdout! }).on('line', onLine);
+  const exited = new Promise<number | string>((resolve) => {
+    proc.once('exit', (code, signal) => resolve(code ?? signal ?? -1));
+  });
+
+  const waitForLog = (re: RegExp, timeoutMs = 20_000): Promise<string> => {
+    const seen = logs.find((l) => re.test(l));
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for log ${re}; last logs:\n${logs.slice(-20).join('\n')}`));
+      }, timeoutMs);
+      const waiter = {
+        re,
+        resolve: (line: string) => {
+          clearTimeout(timer);
+          resolve(line);
+        },
+      };
+      waiters.push(waiter);
+      void exited.then((code) => {
+        if (waiters.includes(waiter)) {
+          clearTimeout(timer);
+          reject(new Error(`agent exited (${code}) while waiting for ${re}; logs:\n${logs.slice(-30).join('\n')}`));
+        }
+      });
+    });
+  };
+
+  const line = await waitForLog(/HTTP server listening on http:\/\/[^:]+:(\d+)/, options.readyTimeoutMs ?? 30_000);
+  const port = Number(/listening on http:\/\/\S*:(\d+)/.exec(line)?.[1]);
+  const url = `http://127.0.0.1:${port}`;
+
+  const stop = async (signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 30_000): Promise<number | string> => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return exited;
+    proc.kill(signal);
+    let timer: NodeJS.Timeout | undefined;
+    const result = await Promise.race([
+      exited,
+      new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs))),
+    ]);
+    clearTimeout(timer);
+    if (result === 'timeout') {
+      proc.kill('SIGKILL');
+      throw new Error(`agent did not exit within ${timeoutMs} ms of ${signal}`);
+    }
+    return result;
+  };
+  return { proc, port, url, dataDir, logs, waitForLog, stop, exited };
+}
+
+export interface ApiResponse<T = unknown> {
+  status: number;
+  body: T;
+  headers: Headers;
+}
+
+export async function api<T = unknown>(base: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResponse<T>> {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text === '' ? null : JSON.parse(text);
+  } catch {
+    // non-JSON body stays text
+  }
+  return { status: res.status, body: parsed as T, headers: res.headers };
+}
+
+/** Poll `fn` until it returns a truthy value; fail with `what` after `timeoutMs`. */
+export async function eventually<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 30_000, everyMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}

@@ -1,0 +1,338 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { OutputBuffer } from '../../src/executors/output-buffer.js';
+import { ShellExecutor } from '../../src/executors/shell.js';
+import type { ExecutionRequest } from '../../src/executors/types.js';
+
+const SCHEDULED = new Date('2024-05-06T07:08:09.010Z');
+
+function request(config: Record<string, string>, extra: Partial<ExecutionRequest> = {}): ExecutionRequest {
+  return {
+    jobName: 'job-1',
+    executionId: 'exec-42',
+    nodeName: 'node-a',
+    attempt: 2,
+    scheduledAt: SCHEDULED,
+    config,
+    outputLimit: 64 * 1024,
+    signal: new AbortController().signal,
+    ...extra,
+  };
+}
+
+function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), 'kairos-shell-'));
+}
+
+/**
+ * A SIGKILLed process whose parent also died is a zombie until init reaps it,
+ * and `kill(pid, 0)` still succeeds on zombies; some sandboxes' init never
+ * reaps, so a zombie counts as dead too.
+ */
+function isDead(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return true;
+    throw err;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return true;
+  }
+}
+
+async function assertDiesSoon(pid: number): Promise<void> {
+  // SIGKILL delivery is asynchronous; poll with a bound instead of sleeping a fixed time.
+  for (let i = 0; i < 200; i++) {
+    if (isDead(pid)) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // Already gone between the last check and now.
+  }
+  assert.fail(`process ${pid} survived the run`);
+}
+
+const shell = new ShellExecutor();
+
+void test('shell=true runs through /bin/sh: pipes and $VAR expansion', async () => {
+  const out = await shell.execute(
+    request({ command: 'echo hello | tr a-z A-Z; echo "$FOO-$HOME"', shell: 'true', env: 'FOO=bar' }),
+  );
+  assert.equal(out.success, true);
+  assert.equal(out.exitCode, 0);
+  assert.equal(out.output, `HELLO\nbar-${process.env.HOME ?? ''}\n`);
+  assert.equal(out.truncated, false);
+});
+
+void test('shell=false splits argv like a shell, without running one', async () => {
+  const out = await shell.execute(request({ command: `printf '%s|' "a b" c` }));
+  assert.equal(out.success, true);
+  assert.equal(out.output, 'a b|c|');
+
+  const escaped = await shell.execute(request({ command: String.raw`printf '%s|' a\ b "x\"y" 'q'"r"`, shell: 'false' }));
+  assert.equal(escaped.output, 'a b|x"y|qr|');
+});
+
+void test('shell=false leaves variables for the program, as dkron does', async () => {
+  const out = await shell.execute(request({ command: `sh -c 'echo "$X"'`, env: 'X=1' }));
+  assert.equal(out.output, '1\n');
+  const literal = await shell.execute(request({ command: 'printf %s $X', env: 'X=1' }));
+  assert.equal(literal.success, true);
+  // Braced, but any shell that later sees the argument reads it the same way.
+  assert.equal(literal.output, '${X}');
+});
+
+void test('shell=false rejects operators and globs with a clear outcome', async () => {
+  const piped = await shell.execute(request({ command: 'echo a | tr a b' }));
+  assert.equal(piped.success, false);
+  assert.equal(piped.exitCode, null);
+  assert.match(piped.output, /shell operator "\|"/);
+
+  const globbed = await shell.execute(request({ command: 'ls *.ts' }));
+  assert.equal(globbed.success, false);
+  assert.match(globbed.output, /glob "\*\.ts"/);
+});
+
+void test('env config entries are added to the environment', async () => {
+  const out = await shell.execute(request({ command: 'echo "$K|$K2|$PATH"', shell: 'true', env: 'K=V,K2=a=b,' }));
+  assert.equal(out.output, `V|a=b|${process.env.PATH ?? ''}\n`);
+});
+
+void test('KAIROS_* and ENV_JOB_NAME describe the run', async () => {
+  const out = await shell.execute(
+    request({
+      command:
+        'echo "$KAIROS_JOB_NAME|$KAIROS_EXECUTION_ID|$KAIROS_NODE_NAME|$KAIROS_ATTEMPT|$KAIROS_SCHEDULED_AT|$ENV_JOB_NAME"',
+      shell: 'true',
+    }),
+  );
+  assert.equal(out.output, 'job-1|exec-42|node-a|2|2024-05-06T07:08:09.010Z|job-1\n');
+});
+
+void test('cwd sets the working directory', async () => {
+  const dir = tempDir();
+  try {
+    const out = await shell.execute(request({ command: 'pwd', cwd: dir }));
+    assert.equal(out.success, true);
+    assert.equal(realpathSync(out.output.trim()), realpathSync(dir));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+void test('a non-zero exit is a failure carrying the exit code', async () => {
+  const out = await shell.execute(request({ command: 'echo oops; exit 3', shell: 'true' }));
+  assert.equal(out.success, false);
+  assert.equal(out.exitCode, 3);
+  assert.equal(out.output, 'oops\n');
+});
+
+void test('stderr is captured interleaved with stdout in arrival order', async () => {
+  // Separate pipes are read independently, so the child pauses between writes
+  // to make arrival order match write order.
+  const out = await shell.execute(
+    request({ command: 'echo a; sleep 0.05; echo b >&2; sleep 0.05; echo c', shell: 'true' }),
+  );
+  assert.equal(out.output, 'a\nb\nc\n');
+});
+
+void test('output is capped to the last outputLimit bytes', async () => {
+  const chunks: Buffer[] = [];
+  const out = await shell.execute(
+    request(
+      { command: `awk 'BEGIN { for (i = 0; i < 100000; i++) printf "%c", 97 + i % 26 }'` },
+      { outputLimit: 1000, onOutput: (c) => chunks.push(c) },
+    ),
+  );
+  let all = '';
+  for (let i = 0; i < 100000; i++) all += String.fromCharCode(97 + (i % 26));
+  assert.equal(out.success, true);
+  assert.equal(out.truncated, true);
+  assert.equal(out.output, all.slice(-1000));
+  assert.equal(Buffer.concat(chunks).toString(), all, 'onOutput sees every byte');
+});
+
+void test('OutputBuffer keeps the tail across chunks', () => {
+  const b = new OutputBuffer(5);
+  b.append(Buffer.from('abc'));
+  assert.equal(b.toString(), 'abc');
+  assert.equal(b.truncated, false);
+  b.append(Buffer.from('de'));
+  assert.equal(b.truncated, false);
+  assert.equal(b.bytes, 5);
+  b.append(Buffer.from('f'));
+  assert.equal(b.toString(), 'bcdef');
+  assert.equal(b.truncated, true);
+  b.append(Buffer.from('0123456789'));
+  assert.equal(b.toString(), '56789');
+  assert.equal(b.bytes, 5);
+  assert.equal(b.totalBytes, 16);
+
+  const many = new OutputBuffer(10);
+  for (let i = 0; i < 1000; i++) many.append(Buffer.from(String(i % 10)));
+  assert.equal(many.toString(), '0123456789');
+});
+
+void test('OutputBuffer drops a multi-byte character split by the cut', () => {
+  const b = new OutputBuffer(4);
+  b.append(Buffer.from('x€y', 'utf8')); // x, e2 82 ac, y: the cut falls on a boundary
+  assert.equal(b.toString(), '€y');
+  b.append(Buffer.from('z'));
+  // Kept bytes are now 82 ac 'y' 'z': the orphaned continuation bytes go.
+  assert.equal(b.toString(), 'yz');
+  assert.equal(b.truncated, true);
+
+  const split = new OutputBuffer(100);
+  const euro = Buffer.from('€');
+  split.append(euro.subarray(0, 1));
+  split.append(euro.subarray(1));
+  assert.equal(split.toString(), '€', 'chunks split mid-character are joined before decoding');
+});
+
+void test('OutputBuffer with limit 0 keeps nothing', () => {
+  const b = new OutputBuffer(0);
+  b.append(Buffer.from('hello'));
+  assert.equal(b.toString(), '');
+  assert.equal(b.bytes, 0);
+  assert.equal(b.truncated, true);
+  const empty = new OutputBuffer(0);
+  assert.equal(empty.truncated, false);
+});
+
+void test('timeout kills the process group, grandchildren included', async () => {
+  const dir = tempDir();
+  const pidFile = join(dir, 'pid');
+  try {
+    const started = Date.now();
+    const out = await shell.execute(
+      request({ command: `sh -c 'sleep 300 & echo $! > ${pidFile}; sleep 300'`, timeout: '300ms' }),
+    );
+    assert.ok(Date.now() - started < 5000);
+    assert.equal(out.success, false);
+    assert.equal(out.exitCode, null);
+    assert.match(out.output, /execution time exceeding defined timeout 300ms\. Job was killed\.\n$/);
+    await assertDiesSoon(Number(readFileSync(pidFile, 'utf8').trim()));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+void test('background children are killed once the main process exits', async () => {
+  const out = await shell.execute(request({ command: 'sleep 300 & echo $!', shell: 'true' }));
+  assert.equal(out.success, true);
+  assert.equal(out.exitCode, 0);
+  await assertDiesSoon(Number(out.output.trim()));
+});
+
+void test('a grandchild that escaped the group does not hang the run', { skip: !hasSetsid() }, async () => {
+  const executor = new ShellExecutor({ closeGraceMs: 200 });
+  // The escaped sleep keeps stdout open, so 'close' never comes.
+  const out = await executor.execute(request({ command: 'setsid sleep 300 & echo $!', shell: 'true' }));
+  const pid = Number(out.output.trim());
+  try {
+    assert.equal(out.success, true);
+    assert.ok(pid > 0);
+  } finally {
+    if (pid > 0) process.kill(pid, 'SIGKILL');
+  }
+});
+
+void test('aborting the signal kills the run at once', async () => {
+  const ac = new AbortController();
+  const started = Date.now();
+  const out = await shell.execute(
+    request(
+      { command: 'echo ready; sleep 30', shell: 'true' },
+      { signal: ac.signal, onOutput: () => ac.abort('shutdown deadline reached') },
+    ),
+  );
+  assert.ok(Date.now() - started < 5000);
+  assert.equal(out.success, false);
+  assert.equal(out.exitCode, null);
+  assert.equal(out.output, 'ready\nkilled: shutdown deadline reached\n');
+});
+
+void test('an already-aborted signal fails without spawning', async () => {
+  const dir = tempDir();
+  try {
+    const marker = join(dir, 'ran');
+    const ac = new AbortController();
+    ac.abort();
+    const out = await shell.execute(request({ command: `touch ${marker}`, shell: 'true' }, { signal: ac.signal }));
+    assert.equal(out.success, false);
+    assert.equal(out.exitCode, null);
+    assert.match(out.output, /^killed: AbortError/);
+    assert.throws(() => readFileSync(marker), { code: 'ENOENT' });
+
+    const withReason = new AbortController();
+    withReason.abort('stopping');
+    const out2 = await shell.execute(request({ command: 'true' }, { signal: withReason.signal }));
+    assert.equal(out2.output, 'killed: stopping\n');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+void test('a missing binary fails without throwing', async () => {
+  const out = await shell.execute(request({ command: 'nosuchcmd-kairos --flag' }));
+  assert.equal(out.success, false);
+  assert.equal(out.exitCode, null);
+  assert.match(out.output, /spawn nosuchcmd-kairos ENOENT/);
+
+  const badCwd = await shell.execute(request({ command: 'true', cwd: '/no/such/dir-kairos' }));
+  assert.equal(badCwd.success, false);
+  assert.match(badCwd.output, /cwd "\/no\/such\/dir-kairos" does not exist/);
+});
+
+void test('invalid config at run time fails instead of throwing', async () => {
+  const out = await shell.execute(request({ command: 'true', timeout: 'soon' }));
+  assert.equal(out.success, false);
+  assert.match(out.output, /Error parsing job timeout value/);
+
+  const badDate = await shell.execute(request({ command: 'true' }, { scheduledAt: new Date(Number.NaN) }));
+  assert.equal(badDate.success, false);
+  assert.match(badDate.output, /Invalid time value/);
+});
+
+void test('validate reports problems by executor_config key', () => {
+  assert.equal(shell.validate({ command: 'echo hi' }), null);
+  assert.equal(shell.validate({ command: 'echo hi', shell: 'true', timeout: '1m30s', env: 'A=1,B=2', cwd: '/tmp' }), null);
+  assert.equal(shell.validate({ command: 'x', shell: '', timeout: '', env: '' }), null);
+  assert.equal(shell.validate({ command: 'x', shell: 'false' }), null);
+
+  assert.deepEqual(shell.validate({}), {
+    field: 'executor_config.command',
+    message: 'command is required for the shell executor',
+  });
+  assert.equal(shell.validate({ command: '  ' })?.field, 'executor_config.command');
+
+  const badTimeout = shell.validate({ command: 'x', timeout: '10' });
+  assert.equal(badTimeout?.field, 'executor_config.timeout');
+  assert.match(badTimeout?.message ?? '', /^Error parsing job timeout value: /);
+  assert.equal(shell.validate({ command: 'x', timeout: 'abc' })?.field, 'executor_config.timeout');
+  assert.equal(shell.validate({ command: 'x', timeout: '0s' })?.field, 'executor_config.timeout');
+  assert.equal(shell.validate({ command: 'x', timeout: '-5s' })?.field, 'executor_config.timeout');
+
+  assert.equal(shell.validate({ command: 'x', shell: 'yes' })?.field, 'executor_config.shell');
+  assert.equal(shell.validate({ command: 'x', env: 'A=1,B' })?.field, 'executor_config.env');
+  assert.equal(shell.validate({ command: 'x', env: '=1' })?.field, 'executor_config.env');
+});
+
+function hasSetsid(): boolean {
+  try {
+    execFileSync('setsid', ['true'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
