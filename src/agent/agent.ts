@@ -13,6 +13,8 @@ import { isLoopback } from './config.js';
 import { VERSION } from './version.js';
 import type { Store } from '../store/types.js';
 import { SqliteStore } from '../store/embedded/sqlite-store.js';
+import { EtcdStore } from '../store/etcd/etcd-store.js';
+import { EtcdCluster } from '../cluster/etcd-cluster.js';
 import { ExecutorRegistry } from '../executors/registry.js';
 import { ShellExecutor } from '../executors/shell.js';
 import { LocalCluster } from '../cluster/local-cluster.js';
@@ -20,7 +22,7 @@ import type { Cluster } from '../cluster/types.js';
 import { Dispatcher } from '../cluster/dispatcher.js';
 import { Runner } from './runner.js';
 import { JobService } from '../core/jobs.js';
-import { Scheduler } from '../scheduler/scheduler.js';
+import { Scheduler, type TickEvent } from '../scheduler/scheduler.js';
 import { computeNext, isTimeScheduled, toScheduledJob } from '../scheduler/job-entry.js';
 import type { Job } from '../job/types.js';
 import { buildServer } from '../api/server.js';
@@ -43,18 +45,29 @@ export class Agent {
   readonly scheduler: Scheduler;
   private api: FastifyInstance | null = null;
   private unwatch: (() => void) | null = null;
+  private unconsume: (() => void) | null = null;
   private readonly signatures = new Map<string, string>();
   private stopping: Promise<void> | null = null;
   /** Resolves when the agent has stopped (after `stop()` or `/v1/leave`). */
   readonly stopped: Promise<void>;
   private markStopped!: () => void;
 
+  /** Opens the configured store (etcd connects lazily, so an outage doesn't stop the agent starting). */
+  static async open(config: AgentConfig, log: Logger): Promise<Agent> {
+    if (config.backend === 'etcd') {
+      const store = await EtcdStore.connect({ endpoints: config.backendMachines, keyspace: config.keyspace });
+      return new Agent(config, log, store);
+    }
+    return new Agent(config, log, SqliteStore.open(join(config.dataDir, 'kairos.db')));
+  }
+
   constructor(
     readonly config: AgentConfig,
     readonly log: Logger,
+    store: Store,
   ) {
     this.stopped = new Promise((resolve) => (this.markStopped = resolve));
-    this.store = this.openStore();
+    this.store = store;
     this.executors.register(new ShellExecutor());
     this.runner = new Runner({
       store: this.store,
@@ -64,32 +77,86 @@ export class Agent {
       outputLimit: config.outputLimit,
       historyLimit: config.historyLimit,
       retryBackoffMs: config.retryBackoffMs,
+      maxParallel: config.maxParallel,
       onGroupSuccess: (job) => this.afterGroupSuccess(job),
     });
-    this.cluster = new LocalCluster({
+    const member = {
       nodeName: config.nodeName,
       addr: config.httpAddr.host,
-      port: config.httpAddr.port,
       tags: config.tags,
       server: config.server,
       version: VERSION,
-      running: () => this.runner.runningCount,
+      running: () => this.runner.runningCount + this.runner.queued,
       log,
-    });
+    };
+    if (store instanceof EtcdStore) {
+      const cluster = new EtcdCluster({
+        ...member,
+        ns: store.ns,
+        setFence: (fence) => store.setFence(fence),
+        port: () => this.httpPort,
+        leaseTtlSec: Math.ceil(config.leaseTtlMs / 1000),
+      });
+      cluster.onMemberLost((name) => void this.reapLostAgent(name));
+      this.cluster = cluster;
+    } else {
+      this.cluster = new LocalCluster({ ...member, port: config.httpAddr.port });
+    }
     this.dispatcher = new Dispatcher(this.store, this.cluster, this.runner, log);
     this.jobs = new JobService(this.store, this.executors, (job) => this.nextOf(job));
     this.scheduler = new Scheduler({
-      onTick: async (tick) => {
-        await this.dispatcher.dispatchTick(tick);
-      },
+      onTick: (tick) => this.dispatchWithRetry(tick),
       onMissed: (m) => this.log.warn({ job: m.name, missed: m.count, reason: m.reason }, 'scheduler: missed ticks not run'),
       onError: (err, tick) => this.log.error({ err, job: tick.name }, 'scheduler: dispatch failed'),
     });
   }
 
-  private openStore(): Store {
-    if (this.config.backend !== 'embedded') throw new Error(`backend ${this.config.backend} is not available in this build`);
-    return SqliteStore.open(join(this.config.dataDir, 'kairos.db'));
+  /**
+   * A tick whose dispatch failed (store briefly unreachable) is retried while
+   * this agent still leads; the store's tick fence makes a retry that already
+   * landed a no-op, and a new leader picks up anything left via catch-up.
+   */
+  private async dispatchWithRetry(tick: TickEvent): Promise<void> {
+    let delay = 200;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.dispatcher.dispatchTick(tick);
+        return;
+      } catch (err) {
+        if (!this.cluster.isLeader() || this.stopping || attempt >= 8) throw err;
+        this.log.warn({ job: tick.name, err: (err as Error).message, retry_ms: delay }, 'scheduler: dispatch failed; retrying');
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(delay * 2, 3000);
+      }
+    }
+  }
+
+  /**
+   * Executions of an agent that vanished (lease expired) can never report:
+   * the leader records them failed, so history is complete and forbid isn't blocked forever.
+   */
+  private async reapLostAgent(node: string): Promise<void> {
+    if (!this.cluster.isLeader()) return;
+    try {
+      const lost = (await this.store.listRunning()).filter((e) => e.node_name === node);
+      for (const e of lost) {
+        await this.runner.closeLost(e, `agent lost: ${node} stopped renewing its lease while this execution was running`);
+      }
+      if (lost.length > 0) this.log.warn({ node, executions: lost.length }, 'agent: executions of a lost agent recorded as failed');
+    } catch (err) {
+      this.log.warn({ node, err: (err as Error).message }, 'agent: could not close executions of a lost agent');
+    }
+  }
+
+  /** On gaining leadership: close executions whose agent is no longer a member. */
+  private async reapAllLost(): Promise<void> {
+    try {
+      const alive = new Set((await this.cluster.members()).map((m) => m.Name));
+      const nodes = new Set((await this.store.listRunning()).map((e) => e.node_name));
+      for (const node of nodes) if (!alive.has(node)) await this.reapLostAgent(node);
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'agent: could not check for executions of lost agents');
+    }
   }
 
   async start(): Promise<void> {
@@ -98,8 +165,9 @@ export class Agent {
     for (const name of c.ignored) this.log.warn(`agent: option "${name}" is accepted for dkron compatibility and has no effect`);
     if (!c.server) this.log.warn('agent: running without --server: this agent executes jobs but never schedules them');
 
-    const closed = await this.runner.recoverOrphans();
-    if (closed > 0) this.log.warn({ count: closed }, 'agent: closed executions left running by the previous run as failed');
+    // The embedded store answers at once; with etcd down, serve the API meanwhile and recover when it returns.
+    const recovery = this.recoverOrphans();
+    if (!this.store.routesExecutions) await recovery;
 
     this.api = await buildServer(this.apiContext(), this.executors);
     const { host, port } = c.httpAddr;
@@ -113,10 +181,37 @@ export class Agent {
 
     this.log.info({ join: c.join }, 'agent: Joining cluster...');
     this.cluster.onLeadershipChange((leader) => {
-      if (leader) void this.startScheduling();
-      else this.stopScheduling();
+      if (leader) {
+        void this.startScheduling();
+        void this.reapAllLost();
+      } else {
+        this.stopScheduling();
+      }
     });
+    const consume = this.store.consumeAssignments?.bind(this.store);
+    if (consume) {
+      void recovery.then(() => {
+        if (!this.stopping) this.unconsume = consume(c.nodeName, (execution) => this.runner.deliver(execution));
+      });
+    }
     await this.cluster.start();
+  }
+
+  /** Close what a previous run of this agent left running; with the store down, keep trying in the background. */
+  private async recoverOrphans(): Promise<void> {
+    let delay = 500;
+    for (;;) {
+      try {
+        const closed = await this.runner.recoverOrphans();
+        if (closed > 0) this.log.warn({ count: closed }, 'agent: closed executions left running by the previous run as failed');
+        return;
+      } catch (err) {
+        if (this.stopping) return;
+        this.log.warn({ err: (err as Error).message, retry_ms: delay }, 'agent: store unreachable while recovering; retrying');
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(delay * 2, 5000);
+      }
+    }
   }
 
   /** The bound HTTP port (useful with --http-addr 127.0.0.1:0). */
@@ -243,18 +338,27 @@ export class Agent {
   }
 
   private async doStop(): Promise<void> {
-    this.log.info('agent: Gracefully shutting down agent...');
-    this.stopScheduling();
-    await this.cluster.stop();
-    const running = this.runner.runningCount;
-    if (running > 0) {
-      this.log.info({ running, timeout_ms: this.config.shutdownTimeoutMs }, 'agent: waiting for running executions to finish');
+    try {
+      this.log.info('agent: Gracefully shutting down agent...');
+      // Hand leadership over first, but stay a member until running work is recorded:
+      // leaving the cluster now would make the new leader mark those runs "agent lost".
+      this.stopScheduling();
+      this.unconsume?.();
+      await this.cluster.resign();
+      const running = this.runner.runningCount;
+      if (running > 0) {
+        this.log.info({ running, timeout_ms: this.config.shutdownTimeoutMs }, 'agent: waiting for running executions to finish');
+      }
+      const { killed } = await this.runner.shutdown(this.config.shutdownTimeoutMs);
+      if (killed > 0) this.log.warn({ killed }, 'agent: shutdown deadline reached; running executions were killed and recorded as failed');
+      await this.cluster.stop();
+      await this.api?.close();
+      await this.store.close();
+      this.log.info('agent: shutdown complete');
+    } catch (err) {
+      this.log.error({ err: (err as Error).message }, 'agent: error during shutdown');
+    } finally {
+      this.markStopped();
     }
-    const { killed } = await this.runner.shutdown(this.config.shutdownTimeoutMs);
-    if (killed > 0) this.log.warn({ killed }, 'agent: shutdown deadline reached; running executions were killed and recorded as failed');
-    await this.api?.close();
-    await this.store.close();
-    this.log.info('agent: shutdown complete');
-    this.markStopped();
   }
 }

@@ -33,6 +33,7 @@ export const AGENT_OPTIONS: OptionDef[] = [
   { name: 'backend', kind: 'string', default: 'embedded', description: 'job store: embedded, or etcd for a cluster' },
   { name: 'backend-machine', kind: 'list', repeatable: true, default: [], description: 'backend address host:port (repeatable or comma separated)' },
   { name: 'keyspace', kind: 'string', default: 'kairos', description: 'key prefix in the backend' },
+  { name: 'lease-ttl', kind: 'duration', default: '5s', description: 'etcd lease TTL: how fast a dead agent or leader is noticed (min 2s)' },
   { name: 'join', kind: 'list', repeatable: true, default: [], description: 'accepted for dkron compatibility; the backend is the meeting point' },
   { name: 'tag', kind: 'list', repeatable: true, default: [], description: 'agent tag key=value (repeatable); jobs target agents by tags' },
   { name: 'shutdown-timeout', kind: 'duration', default: '60s', description: 'on SIGINT/SIGTERM, how long to wait for running executions before killing them' },
@@ -76,6 +77,7 @@ export interface AgentConfig {
   backend: 'embedded' | 'etcd';
   backendMachines: string[];
   keyspace: string;
+  leaseTtlMs: number;
   join: string[];
   tags: Record<string, string>;
   shutdownTimeoutMs: number;
@@ -100,7 +102,10 @@ export function normalizeArgv(argv: string[]): string[] {
 
 function envValue(env: NodeJS.ProcessEnv, name: string): string | undefined {
   const key = name.toUpperCase().replace(/-/g, '_');
-  return env[`KAIROS_${key}`] ?? env[`DKRON_${key}`];
+  // An empty variable is unset, as in dkron (viper): `KAIROS_SERVER=` must not
+  // turn the server on, nor hide a DKRON_* fallback.
+  const pick = (v: string | undefined): string | undefined => (v === '' ? undefined : v);
+  return pick(env[`KAIROS_${key}`]) ?? pick(env[`DKRON_${key}`]);
 }
 
 function fileValue(file: Record<string, unknown>, name: string): RawValue {
@@ -164,7 +169,8 @@ export function resolveConfig(flags: RawOptions, env: NodeJS.ProcessEnv): AgentC
   for (const def of AGENT_OPTIONS) {
     let v: RawValue = flags[def.name];
     if (v === undefined || (Array.isArray(v) && v.length === 0)) v = fileValue(file, def.name);
-    if (v === undefined) v = envValue(env, def.name);
+    // A key left empty in YAML (`node-name:`) parses as null: treat it as absent.
+    if (v === undefined || v === null) v = envValue(env, def.name);
     if (v !== undefined && def.ignored) ignored.push(def.name);
     raw[def.name] = v ?? def.default;
   }
@@ -217,6 +223,7 @@ export function resolveConfig(flags: RawOptions, env: NodeJS.ProcessEnv): AgentC
     backend,
     backendMachines: backend === 'etcd' && backendMachines.length === 0 ? ['127.0.0.1:2379'] : backendMachines,
     keyspace: String(raw.keyspace),
+    leaseTtlMs: Math.max(2000, duration('lease-ttl')),
     join: toList(raw.join),
     tags,
     shutdownTimeoutMs: duration('shutdown-timeout'),

@@ -26,6 +26,8 @@ export interface RunnerOptions {
   retryBackoffMs: number;
   /** Called once per execution group that finished fully successful. */
   onGroupSuccess: (job: Job, group: number) => Promise<void>;
+  /** Most executions run at once; 0 = no limit. */
+  maxParallel?: number;
   /** Called for every finished attempt (metrics, notifications). */
   onFinished?: (execution: Execution, job: Job | null) => void;
 }
@@ -116,6 +118,39 @@ export class Runner implements ExecutionSink {
     return orphans.length;
   }
 
+  /**
+   * Store writes that must land (a finished run is never dropped): retried
+   * with backoff through a backend outage. Only a stopping agent gives up,
+   * after a bounded time, leaving the record to the leader's lost-agent check.
+   */
+  private async persist<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    let delay = 100;
+    const started = Date.now();
+    let warned = false;
+    for (;;) {
+      try {
+        const result = await fn();
+        if (warned) this.o.log.info({ what }, 'runner: store reachable again; write completed');
+        return result;
+      } catch (err) {
+        if (this.stopping && Date.now() - started > 10_000) throw err;
+        if (!warned) this.o.log.warn({ what, err: (err as Error).message }, 'runner: store write failed; retrying with backoff');
+        warned = true;
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(delay * 2, 5000);
+      }
+    }
+  }
+
+  /** Record an execution whose agent died as failed (called by the leader). */
+  async closeLost(execution: Execution, reason: string): Promise<void> {
+    await this.finish(execution, {
+      success: false,
+      exitCode: null,
+      output: `${execution.output ? `${execution.output}\n` : ''}${reason}`,
+    });
+  }
+
   private async failUnstarted(execution: Execution, reason: string): Promise<void> {
     await this.finish(execution, { success: false, exitCode: null, output: reason });
   }
@@ -127,8 +162,14 @@ export class Runner implements ExecutionSink {
         await this.failUnstarted(execution, 'agent shut down before this retry could start');
         return;
       }
-      const job = await this.o.store.getJob(execution.job_name);
-      const result = await this.attempt(execution, job);
+      const job = await this.persist('read job', () => this.o.store.getJob(execution.job_name));
+      await this.slot();
+      let result;
+      try {
+        result = await this.attempt(execution, job);
+      } finally {
+        this.releaseSlot();
+      }
       const retry =
         !result.success && job !== null && execution.attempt < job.retries + 1 && !this.stopping
           ? this.nextAttempt(execution)
@@ -143,6 +184,30 @@ export class Runner implements ExecutionSink {
   }
 
   private readonly sleepers = new Set<() => void>();
+  private slotsUsed = 0;
+  private readonly slotQueue: (() => void)[] = [];
+
+  /** `--max-parallel`: runs beyond the limit wait here, in arrival order. */
+  private slot(): Promise<void> {
+    const limit = this.o.maxParallel ?? 0;
+    if (limit <= 0 || this.slotsUsed < limit) {
+      this.slotsUsed++;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.slotQueue.push(() => {
+      this.slotsUsed++;
+      resolve();
+    }));
+  }
+
+  private releaseSlot(): void {
+    this.slotsUsed--;
+    this.slotQueue.shift()?.();
+  }
+
+  get queued(): number {
+    return this.slotQueue.length;
+  }
 
   /** A retry backoff that shutdown cuts short. */
   private sleep(ms: number): Promise<void> {
@@ -187,7 +252,7 @@ export class Runner implements ExecutionSink {
     const active: Active = { execution, controller, tail: '' };
     this.active.set(execution.id, active);
     try {
-      await this.o.store.putExecution(execution);
+      await this.persist('record start', () => this.o.store.putExecution(execution));
       const outcome = await executor.execute({
         jobName: job.name,
         executionId: execution.id,
@@ -222,9 +287,11 @@ export class Runner implements ExecutionSink {
       exit_code: result.exitCode,
       output: result.output,
     };
-    const job = await this.o.store.completeExecution(done, (j) => (j ? countResult(j, done) : undefined));
+    const job = await this.persist('record result', () =>
+      this.o.store.completeExecution(done, (j) => (j ? countResult(j, done) : undefined)),
+    );
     // The next attempt is recorded right away, so the group never looks complete between attempts.
-    if (retry) await this.o.store.putExecution(retry);
+    if (retry) await this.persist('record retry', () => this.o.store.putExecution(retry));
     this.o.onFinished?.(done, job);
     this.o.log.info(
       { job: done.job_name, execution: done.id, attempt: done.attempt, success: done.success, exit_code: done.exit_code },

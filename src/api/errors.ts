@@ -30,9 +30,11 @@ export function errorHandler(log: Logger) {
       status = 400;
       message = `Unable to parse payload: ${e.message}`;
     }
-    if (status >= 500) {
+    // Typed errors carry a deliberate status (503 while paused is not a fault); only the rest are bugs.
+    if (status >= 500 && e.status === undefined) {
       log.error({ err: error, url: request.url, method: request.method }, 'api: request failed');
     }
-    void reply.status(status).send({ error: message, ...(e.field !== undefined ? { field: e.field } : {}) });
+    // `field` is always present ('' when no single field is at fault) so clients can read it without a check.
+    void reply.status(status).send({ error: message, field: e.field ?? '' });
   };
 }

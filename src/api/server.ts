@@ -26,7 +26,25 @@ const MIME: Record<string, string> = {
 };
 
 export async function buildServer(ctx: ApiContext, executors: ExecutorCatalog): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false, bodyLimit: BODY_LIMIT, return503OnClosing: true });
+  // Job names may be 200 characters (400 UTF-16 units when astral); the router's
+  // default cap of 100 would answer 414 for jobs the API itself accepted.
+  const app = Fastify({
+    logger: false,
+    bodyLimit: BODY_LIMIT,
+    return503OnClosing: true,
+    maxParamLength: 1024,
+    // Router-level rejections (a bad %-escape in the path) get the same {error, field} body as the rest.
+    // The onSend hook below doesn't run for these, so its headers are set here.
+    // (The callback's reply type is parameterised on a route schema it doesn't have; widen it.)
+    frameworkErrors: (error, _request, reply) => {
+      void (reply as FastifyReply)
+        .status(error.statusCode ?? 400)
+        .header('X-Whom', ctx.nodeName)
+        .header('Access-Control-Allow-Origin', '*')
+        .header('Access-Control-Expose-Headers', '*')
+        .send({ error: error.message, field: '' });
+    },
+  });
 
   app.removeAllContentTypeParsers();
   const parseJson = (_req: unknown, body: string, done: (err: Error | null, value?: unknown) => void): void => {
@@ -43,7 +61,7 @@ export async function buildServer(ctx: ApiContext, executors: ExecutorCatalog): 
 
   app.setErrorHandler(errorHandler(ctx.log));
   app.setNotFoundHandler((request, reply) => {
-    void reply.status(404).send({ error: `no route for ${request.method} ${request.url.split('?')[0]}` });
+    void reply.status(404).send({ error: `no route for ${request.method} ${request.url.split('?')[0]}`, field: '' });
   });
 
   app.addHook('onSend', async (request, reply, payload) => {

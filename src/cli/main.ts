@@ -45,7 +45,13 @@ function agentCommand(): Command {
       throw err;
     }
     const log = createLogger({ level: config.logLevel, format: config.logFormat });
-    const agent = new Agent(config, log);
+    let agent: Agent;
+    try {
+      agent = await Agent.open(config, log);
+    } catch (err) {
+      log.fatal({ err: (err as Error).message }, 'agent: failed to open the store');
+      process.exit(1);
+    }
     let signals = 0;
     const onSignal = (sig: string): void => {
       signals++;

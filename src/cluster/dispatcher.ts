@@ -77,12 +77,17 @@ export class Dispatcher {
       const job = await this.store.getJob(name);
       if (!job) throw new NotFoundError(`job "${name}" not found`);
       const now = Date.now();
-      const plan = await this.plan(job, adHocGroup(now), new Date(now), trigger, force);
+      // A chained run is the child's own run (dkron's Job.Run): its disabled flag and
+      // time window apply. Only an explicit run-now overrides them.
+      const refused = trigger === 'parent' ? windowRefusal(job, now) : null;
+      const plan: DispatchResult = refused
+        ? { executions: [], skipped: refused }
+        : await this.plan(job, adHocGroup(now), new Date(now), trigger, force);
       if (plan.skipped) {
         await this.recordSkip(job.name, plan.skipped, now);
         throw new ConflictError(plan.skipped);
       }
-      for (const e of plan.executions) await this.store.putExecution(e);
+      await this.store.dispatchExecutions(plan.executions);
       this.deliverAll(job, plan.executions);
       return plan;
     });
@@ -126,6 +131,8 @@ export class Dispatcher {
   }
 
   private deliverAll(job: Job, executions: Execution[]): void {
+    // A routing store (etcd) already queued them for their agents inside the commit.
+    if (this.store.routesExecutions) return;
     for (const e of executions) {
       this.log.debug({ job: job.name, execution: e.id, node: e.node_name, trigger: e.trigger }, 'dispatch: execution sent');
       this.sink.deliver(e);
@@ -138,4 +145,12 @@ export class Dispatcher {
       j ? { ...j, skip_count: j.skip_count + 1, last_skip: iso(at), last_skip_reason: reason } : undefined,
     );
   }
+}
+
+/** Why a job may not run on its own at `at` (disabled, outside starts_at/expires_at), or null. */
+function windowRefusal(job: Job, at: number): string | null {
+  if (job.disabled) return 'job is disabled';
+  if (job.starts_at && at < Date.parse(job.starts_at)) return `job starts at ${job.starts_at}`;
+  if (job.expires_at && at > Date.parse(job.expires_at)) return `job expired at ${job.expires_at}`;
+  return null;
 }

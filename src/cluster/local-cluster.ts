@@ -33,6 +33,10 @@ export class LocalCluster implements Cluster {
     for (const l of this.listeners) l(true);
   }
 
+  async resign(): Promise<void> {
+    await this.stop();
+  }
+
   async stop(): Promise<void> {
     if (!this.leading) return;
     this.leading = false;

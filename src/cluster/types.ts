@@ -20,6 +20,9 @@ export interface Member {
 export interface Cluster {
   readonly nodeName: string;
   start(): Promise<void>;
+  /** Give up leadership and stop running for it, but stay a member (graceful shutdown, step 1). */
+  resign(): Promise<void>;
+  /** Leave the cluster. */
   stop(): Promise<void>;
   members(): Promise<Member[]>;
   leader(): Promise<Member | null>;

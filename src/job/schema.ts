@@ -29,7 +29,7 @@ const nullableTime = z.string().nullable().optional();
 
 export const jobInputSchema = z.object({
   id: z.string().optional(),
-  name: z.string({ error: 'name is required' }),
+  name: z.string({ error: (issue) => (issue.input === undefined ? 'name is required' : 'name must be a string') }),
   displayname: z.string().optional(),
   timezone: z.string().optional(),
   schedule: z.string().optional(),
@@ -91,6 +91,8 @@ const NAME_CHAR_RE = /[\p{Ll}\p{Lu}0-9_.-]/u;
 export function validateName(name: string): void {
   if (name === '') throw new ValidationError('name', 'name cannot be empty');
   if ([...name].length > 200) throw new ValidationError('name', 'name must be at most 200 characters');
+  // URL clients resolve these as dot segments (even percent-encoded), so such a job could never be fetched or deleted.
+  if (name === '.' || name === '..') throw new ValidationError('name', `name cannot be "${name}"`);
   if (!NAME_RE.test(name)) {
     const bad = [...name].find((c) => !NAME_CHAR_RE.test(c)) ?? '?';
     throw new ValidationError(
@@ -109,7 +111,9 @@ function zodToValidationError(error: z.ZodError): ValidationError {
   const issue = error.issues[0];
   if (!issue) return new ValidationError('', 'invalid job');
   const field = issue.path.map(String).join('.');
-  return new ValidationError(field, `${field ? `${field}: ` : ''}${issue.message}`);
+  // Our own messages already name the field ("retries must not be negative"); zod's defaults don't.
+  const named = field === '' || issue.message.startsWith(`${field} `);
+  return new ValidationError(field, named ? issue.message : `${field}: ${issue.message}`);
 }
 
 /**

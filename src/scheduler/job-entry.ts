@@ -4,7 +4,7 @@
  * of the definition, so an `@every` phase survives restarts and failovers,
  * while ticks from before an edit or a disabled spell are never "caught up".
  */
-import { parseSchedule } from './schedule.js';
+import { parseSchedule, type Schedule } from './schedule.js';
 import type { ScheduledJob } from './scheduler.js';
 import type { Job } from '../job/types.js';
 import { parseGoDuration } from '../util/duration.js';
@@ -13,11 +13,19 @@ export function isTimeScheduled(job: Job): boolean {
   return !job.disabled && job.parent_job === '' && job.schedule !== '';
 }
 
-export function scheduleAnchor(job: Job, lastTick: string | null): number {
+export function scheduleAnchor(job: Job, lastTick: string | null, schedule?: Schedule): number {
   let anchor = Date.parse(job.updated_at);
   if (Number.isNaN(anchor)) anchor = Date.now();
   if (lastTick) anchor = Math.max(anchor, Date.parse(lastTick));
-  if (job.starts_at) anchor = Math.max(anchor, Date.parse(job.starts_at) - 1);
+  const startsAt = job.starts_at ? Date.parse(job.starts_at) : NaN;
+  if (startsAt > anchor) {
+    // A tick exactly at starts_at is due. `@every` takes its phase from
+    // starts_at (first run at starts_at, which is what dkron reports as
+    // `next`); anchoring at starts_at - 1 ms would put every run 1 ms short
+    // of a whole interval after it.
+    const step = schedule?.kind === 'every' ? (schedule.next(new Date(0))?.getTime() ?? 1) : 1;
+    anchor = startsAt - step;
+  }
   return anchor;
 }
 
@@ -28,7 +36,7 @@ export function toScheduledJob(job: Job, lastTick: string | null): ScheduledJob 
   return {
     name: job.name,
     schedule,
-    anchor: scheduleAnchor(job, lastTick),
+    anchor: scheduleAnchor(job, lastTick, schedule),
     catchUp: job.catch_up,
     startingDeadlineMs: job.starting_deadline ? parseGoDuration(job.starting_deadline) : null,
   };

@@ -33,6 +33,12 @@ export type JobUpdater = (current: Job | null) => Job | null | undefined;
 
 export interface Store {
   readonly kind: string;
+  /**
+   * True when the store itself carries executions to the agents that run them
+   * (etcd: an assignment queue per agent). False for the embedded store, where
+   * the dispatcher hands executions straight to the local runner.
+   */
+  readonly routesExecutions: boolean;
 
   getJob(name: string): Promise<Job | null>;
   /** All jobs, sorted by name. */
@@ -64,6 +70,14 @@ export interface Store {
    * Resolves false, writing nothing, when a tick at or after `tick` is already recorded.
    */
   commitTick(jobName: string, tick: string, executions: Execution[]): Promise<boolean>;
+
+  /** Store executions of a run-now or dependent run (not a tick), and route them when the store routes. */
+  dispatchExecutions(executions: Execution[]): Promise<void>;
+  /**
+   * Only for stores that route executions: hand each execution assigned to
+   * `node` to `handler` exactly once (claimed atomically), existing ones first.
+   */
+  consumeAssignments?(node: string, handler: (execution: Execution) => void): () => void;
 
   /** Small cluster-wide settings (e.g. the pause flag). */
   getSetting(key: string): Promise<string | null>;

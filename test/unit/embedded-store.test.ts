@@ -425,6 +425,15 @@ void test('pruneExecutions keeps the newest by started_at, then id', withStore(a
   assert.ok(await store.getExecution('b', 'keep-me'));
 }));
 
+void test('pruneExecutions never removes running executions, and they do not count', withStore(async (store) => {
+  await store.putExecution(exec('a', 'old-running', { started_at: at(0), finished_at: null }));
+  for (let i = 1; i <= 3; i++) await store.putExecution(exec('a', `done${i}`, { started_at: at(i) }));
+  assert.equal(await store.pruneExecutions('a', 2), 1);
+  assert.deepEqual((await store.listExecutions('a', { order: 'asc' })).items.map((e) => e.id), ['old-running', 'done2', 'done3']);
+  assert.equal(await store.pruneExecutions('a', 0), 2);
+  assert.deepEqual((await store.listRunning('a')).map((e) => e.id), ['old-running']);
+}));
+
 void test('commitTick fences: same tick and older ticks are rejected without writing', withStore(async (store) => {
   assert.equal(await store.getLastTick('a'), null);
   assert.equal(await store.commitTick('a', at(60), [exec('a', 't60', { started_at: at(60) })]), true);

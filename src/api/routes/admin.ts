@@ -44,7 +44,7 @@ export async function adminRoutes(app: FastifyInstance, ctx: ApiContext, executo
         names.add(spec.name);
         return spec;
       } catch (err) {
-        if (err instanceof ValidationError) throw new ValidationError(`[${i}].${err.field}`, `job ${i}: ${err.message}`);
+        if (err instanceof ValidationError) throw new ValidationError(err.field ? `[${i}].${err.field}` : `[${i}]`, `job ${i}: ${err.message}`);
         throw err;
       }
     });
@@ -53,8 +53,16 @@ export async function adminRoutes(app: FastifyInstance, ctx: ApiContext, executo
         throw new ValidationError('parent_job', `job "${s.name}": parent "${s.parent_job}" is neither in the file nor stored`);
       }
     }
-    // Parents before children, so every parent exists when its child is linked.
     const byName = new Map(specs.map((s) => [s.name, s]));
+    // A loop inside the file would pass the checks above and then fail job by job after a partial import.
+    for (const s of specs) {
+      const seen = new Set([s.name]);
+      for (let p = s.parent_job; p !== ''; p = byName.get(p)?.parent_job ?? '') {
+        if (seen.has(p)) throw new ValidationError('parent_job', `job "${s.name}": parent_job would create a cycle through "${p}"`);
+        seen.add(p);
+      }
+    }
+    // Parents before children, so every parent exists when its child is linked.
     const done = new Set<string>();
     const ordered: typeof specs = [];
     const visit = (name: string, depth: number): void => {

@@ -25,8 +25,9 @@ export async function clusterRoutes(app: FastifyInstance, ctx: ApiContext): Prom
   });
 
   app.get('/v1/isleader', async (_request, reply) => {
-    if (ctx.cluster.isLeader()) return reply.status(200).send(JSON.stringify('I am a leader'));
-    return reply.status(404).send(JSON.stringify('I am a follower'));
+    // A bare string would go out as text/plain; dkron sends a JSON string.
+    if (ctx.cluster.isLeader()) return reply.status(200).type('application/json; charset=utf-8').send(JSON.stringify('I am a leader'));
+    return reply.status(404).type('application/json; charset=utf-8').send(JSON.stringify('I am a follower'));
   });
 
   app.post('/v1/leave', async (_request, reply) => {

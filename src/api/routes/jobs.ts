@@ -83,7 +83,8 @@ export async function jobRoutes(app: FastifyInstance, ctx: ApiContext): Promise<
   app.post<{ Params: NameParams }>('/v1/jobs/:name/run', run);
 
   app.post<{ Params: NameParams }>('/v1/jobs/:name/toggle', async (request, reply) => {
+    const job = await ctx.jobs.toggle(request.params.name);
     void reply.header('Location', request.url.split('?')[0] ?? '');
-    return ctx.jobs.toggle(request.params.name);
+    return job;
   });
 }

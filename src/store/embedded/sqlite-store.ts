@@ -115,6 +115,7 @@ function bound(value: number | undefined, fallback: number, total: number): numb
 
 export class SqliteStore implements Store {
   readonly kind = 'embedded';
+  readonly routesExecutions = false;
   readonly path: string;
 
   private readonly db: Database.Database;
@@ -194,10 +195,11 @@ export class SqliteStore implements Store {
         .prepare('SELECT body FROM executions WHERE finished_at IS NULL ORDER BY started_at, job_name, id')
         .pluck(),
       deleteExecutions: db.prepare('DELETE FROM executions WHERE job_name = ?'),
-      // LIMIT -1 OFFSET keep: everything after the newest `keep`.
+      // LIMIT -1 OFFSET keep: every finished execution after the newest `keep`.
+      // Running ones are never pruned (and don't count), or /v1/busy and forbid would lose them.
       pruneExecutions: db.prepare(
         `DELETE FROM executions WHERE rowid IN (
-           SELECT rowid FROM executions WHERE job_name = ?
+           SELECT rowid FROM executions WHERE job_name = ? AND finished_at IS NOT NULL
            ORDER BY started_at DESC, id DESC LIMIT -1 OFFSET ?)`,
       ),
       getTick: db.prepare('SELECT last_tick FROM ticks WHERE job_name = ?').pluck(),
@@ -316,6 +318,13 @@ export class SqliteStore implements Store {
   async putExecution(execution: Execution): Promise<void> {
     this.assertOpen();
     this.writeExecution(execution);
+  }
+
+  async dispatchExecutions(executions: Execution[]): Promise<void> {
+    this.assertOpen();
+    this.db.transaction(() => {
+      for (const e of executions) this.writeExecution(e);
+    }).immediate();
   }
 
   async completeExecution(execution: Execution, fn: JobUpdater): Promise<Job | null> {

@@ -1,0 +1,185 @@
+/**
+ * `npm run bench`: runs the scenarios one after another (never two at once:
+ * they would compete for the cores), prints a markdown summary and writes
+ * bench/results/latest.json. See BENCHMARKS.md for what each figure means.
+ *
+ * Environment:
+ *   BENCH_SECONDS        lateness run length per side (default 60)
+ *   BENCH_LATENESS_JOBS  jobs in the lateness scenario (default 20)
+ *   BENCH_JOBS           job definitions in the memory scenario (default 100000)
+ *   BENCH_API_SAMPLE     jobs created through the API first (default 5000)
+ *   BENCH_API_BUDGET     seconds the API may take for all jobs before the rest is seeded (default 300)
+ *   BENCH_SCENARIOS      comma list: lateness,memory (default both)
+ *   BENCH_QUIET_WAIT     seconds to wait, before each measured phase, for the machine to be
+ *                        nearly idle (default 0: just record how busy it was)
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { AgentError, ROOT } from './lib/agent.js';
+import { cleanupAll, installCleanupHandlers } from './lib/cleanup.js';
+import { load1, machineInfo, waitForQuiet, type MachineInfo, type PhaseConditions } from './lib/system.js';
+import { round, type Summary } from './lib/stats.js';
+import { runLateness, type LatenessResult, type RunFigures } from './scenarios/lateness.js';
+import { runMemory, type MemoryResult } from './scenarios/memory.js';
+
+interface Results {
+  machine: MachineInfo;
+  config: Record<string, number | string>;
+  lateness?: LatenessResult;
+  memory?: MemoryResult;
+  durationSeconds?: number;
+}
+
+function envInt(name: string, fallback: number, min = 1): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const v = Number(raw);
+  if (!Number.isInteger(v) || v < min) {
+    process.stderr.write(`bench: ${name} must be an integer >= ${min}, got "${raw}"\n`);
+    process.exit(2);
+  }
+  return v;
+}
+
+const log = (msg: string): void => {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+};
+
+const ms = (v: number): string => (Number.isFinite(v) ? v.toFixed(1) : 'n/a');
+const cond = (c: PhaseConditions): string => `${Math.round(c.cpuBusy * 100)}% CPU busy, load ${c.load1}`;
+// A ratio over a sub-millisecond reference says nothing; the table shows n/a there.
+const x = (v: number | null): string => (v === null ? 'n/a' : `${v.toFixed(2)}×`);
+
+function latenessTable(r: LatenessResult): string {
+  const three = (v: Summary): string => `${ms(v.p50)} / ${ms(v.p99)} / ${ms(v.max)}`;
+  const q = (v: LatenessResult['ratio']['start']): string => `${x(v.p50)} / ${x(v.p99)} / ${x(v.max)}`;
+  const during = (f: RunFigures): string =>
+    `${cond(f.before)} before, other processes used ${f.otherCoresDuring} cores during`;
+  return [
+    `### Scheduling lateness — ${r.jobs} jobs \`@every 1s\`, ${r.seconds} s each side`,
+    '',
+    '| lateness (ms) | Kairos p50 / p99 / max | reference p50 / p99 / max | Kairos ÷ reference |',
+    '|---|---|---|---|',
+    `| **process start**: \`date\` in the job − scheduled | ${three(r.kairos.start)} | ${three(r.reference.start)} | ${q(r.ratio.start)} |`,
+    `| dispatch: Kairos \`started_at\`; reference timer callback | ${three(r.kairos.dispatch)} | ${three(r.reference.dispatch)} | ${q(r.ratio.dispatch)} |`,
+    `| reference \`spawn()\` call (after the tick's earlier spawns) | — | ${three(r.reference.spawnCall)} | — |`,
+    '',
+    `Runs seen: Kairos ${r.kairos.observed}/${r.kairos.expected} probe lines, ${r.kairos.executionsRecorded} execution records, ` +
+      `${r.kairos.missedTicksLogged} missed-tick, skipped-run or failed-dispatch log lines; reference ${r.reference.observed}/${r.reference.expected} probe lines, ` +
+      `${r.reference.failed} failed.`,
+    `Machine: Kairos side ${during(r.kairos)}; reference side ${during(r.reference)}.`,
+  ].join('\n');
+}
+
+function memoryTable(r: MemoryResult): string {
+  const c = r.creation;
+  const creation =
+    c.method === 'api'
+      ? `${round(c.apiJobsPerSecond, 0)} jobs/s (${c.apiJobs} jobs in ${c.apiSeconds.toFixed(1)} s, ${c.concurrency} concurrent; first ${c.apiSampleJobs}: ${round(c.apiSampleJobsPerSecond, 0)} jobs/s)`
+      : `${round(c.apiJobsPerSecond, 0)} jobs/s on a ${c.apiJobs}-job sample (${c.concurrency} concurrent); ${c.seededJobs} seeded with putJobs in ${c.seedSeconds?.toFixed(1)} s`;
+  const rows: [string, string][] = [
+    ['job creation through POST /v1/jobs', creation],
+    ['restart → `api: HTTP server listening`', `${r.startup.listeningMs} ms`],
+    ['restart → `scheduler: started` (all jobs loaded)', `${r.startup.schedulerStartedMs} ms (${r.startup.jobsLoaded} jobs)`],
+    ['RSS, bare `node` process', `${r.rss.bareNodeMiB} MiB`],
+    ['RSS, agent with 0 jobs (idle)', `${r.rss.agentEmptyMiB} MiB`],
+    ...(r.rss.agentAfterApiCreateMiB === null
+      ? []
+      : ([['RSS, agent right after creating them through the API', `${r.rss.agentAfterApiCreateMiB} MiB`]] as [string, string][])),
+    [`RSS, agent with ${r.jobs} jobs loaded (idle)`, `${r.rss.agentLoadedIdleMiB} MiB (peak ${r.rss.agentLoadedPeakMiB} MiB) ≈ ${r.rss.perJobKiB} KiB/job over empty`],
+    ['RSS, agent after the listings below', `${r.rss.agentAfterListingMiB} MiB`],
+    [
+      'GET /v1/jobs?_start=0&_end=50',
+      `first ${ms(r.listFirstPage.firstMs)} ms; next ${r.listFirstPage.ms.n}: p50 ${ms(r.listFirstPage.ms.p50)} ms, max ${ms(r.listFirstPage.ms.max)} ms (X-Total-Count ${r.listFirstPage.total})`,
+    ],
+  ];
+  return [
+    `### ${r.jobs} jobs defined — memory and startup`,
+    '',
+    '| measure | value |',
+    '|---|---|',
+    ...rows.map(([k, v]) => `| ${k} | ${v} |`),
+    '',
+    `At the start: ${cond(r.before)}.`,
+  ].join('\n');
+}
+
+async function main(): Promise<void> {
+  installCleanupHandlers();
+  const seconds = envInt('BENCH_SECONDS', 60);
+  const latenessJobs = envInt('BENCH_LATENESS_JOBS', 20);
+  const jobs = envInt('BENCH_JOBS', 100_000);
+  const apiSample = envInt('BENCH_API_SAMPLE', 5000);
+  const apiBudget = envInt('BENCH_API_BUDGET', 300, 0);
+  const quietWait = envInt('BENCH_QUIET_WAIT', 0, 0);
+  const settle = async (): Promise<PhaseConditions> => ({
+    cpuBusy: await waitForQuiet(quietWait * 1000, 0.2, log),
+    load1: load1(),
+  });
+  const scenarios = new Set((process.env.BENCH_SCENARIOS ?? 'lateness,memory').split(',').map((s) => s.trim()));
+  for (const s of scenarios) {
+    if (s !== 'lateness' && s !== 'memory') {
+      process.stderr.write(`bench: unknown scenario "${s}" (use lateness, memory)\n`);
+      process.exit(2);
+    }
+  }
+
+  // Every wait inside is bounded too; this is the backstop for anything that isn't.
+  const phases = (scenarios.has('lateness') ? 2 : 0) + (scenarios.has('memory') ? 1 : 0);
+  const budgetSeconds =
+    phases * (quietWait + 10) + (scenarios.has('lateness') ? 2 * seconds + 180 : 0) + (scenarios.has('memory') ? apiBudget + 900 : 0);
+  const watchdog = setTimeout(() => {
+    log(`watchdog: the bench ran longer than ${budgetSeconds} s; stopping`);
+    cleanupAll();
+    process.exit(1);
+  }, budgetSeconds * 1000);
+  watchdog.unref();
+
+  const started = performance.now();
+  const results: Results = {
+    machine: machineInfo(),
+    config: { seconds, latenessJobs, jobs, apiSample, apiBudget, quietWait, scenarios: [...scenarios].join(',') },
+  };
+  log(`machine: ${results.machine.nproc} × ${results.machine.cpuModel}, ${results.machine.memTotalMiB} MiB, node ${results.machine.node}`);
+
+  if (scenarios.has('lateness')) {
+    results.lateness = await runLateness({ jobs: latenessJobs, seconds, log, settle });
+  }
+  if (scenarios.has('memory')) {
+    results.memory = await runMemory({ jobs, apiSample, apiBudgetSeconds: apiBudget, concurrency: 8, idleSeconds: 5, log, settle });
+  }
+  results.durationSeconds = Math.round((performance.now() - started) / 1000);
+
+  const m = results.machine;
+  const out = [
+    `## Kairos bench — ${m.date.slice(0, 10)}`,
+    '',
+    `${m.nproc} × ${m.cpuModel}, ${m.memTotalMiB} MiB RAM, Node ${m.node}, ${m.platform}, kernel ${m.kernel}; took ${results.durationSeconds} s.`,
+    '',
+    ...(results.lateness ? [latenessTable(results.lateness), ''] : []),
+    ...(results.memory ? [memoryTable(results.memory), ''] : []),
+  ].join('\n');
+  process.stdout.write(`${out}\n`);
+
+  const dir = join(ROOT, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
+  log(`results written to ${join(dir, 'latest.json')}`);
+  clearTimeout(watchdog);
+}
+
+main().then(
+  () => {
+    cleanupAll();
+    process.exit(0);
+  },
+  (err: unknown) => {
+    if (err instanceof AgentError) {
+      process.stderr.write(`bench: ${err.message}\n--- agent log ---\n${err.logs.join('\n')}\n--- end of agent log ---\n`);
+    } else {
+      process.stderr.write(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    }
+    cleanupAll();
+    process.exit(1);
+  },
+);

@@ -1,0 +1,222 @@
+/**
+ * Scenario 1: how late do scheduled runs start? 20 jobs `@every 1s` on one
+ * agent with the embedded store, then the bare-Node reference spawner doing
+ * the same spawns at the same kind of instants — one after the other, so they
+ * never compete for the cores.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { AgentError, startAgent, apiOk, ROOT, type AgentHandle } from '../lib/agent.js';
+import { removeDir, tempDir, trackProcess } from '../lib/cleanup.js';
+import { inWindow, parseProbeLines, probeCommand } from '../lib/lateness-probe.js';
+import { ratio, summarize, type Summary } from '../lib/stats.js';
+import { machineCpu, otherCores, procCpuTicks, sleep, type PhaseConditions } from '../lib/system.js';
+import type { ReferenceReport } from '../reference-spawner.js';
+
+export interface LatenessOptions {
+  jobs: number;
+  seconds: number;
+  log: (msg: string) => void;
+  /** Called before each side starts; may wait for a quiet machine, and reports the conditions. */
+  settle: () => Promise<PhaseConditions>;
+}
+
+export interface RunFigures {
+  before: PhaseConditions;
+  /** Cores' worth of CPU other processes used during the run (see otherCores). */
+  otherCoresDuring: number;
+  expected: number;
+  /** Runs whose probe line was written, within the window. */
+  observed: number;
+  /** Process-start lateness: `date` in the job − scheduled instant, ms. */
+  start: Summary;
+  /**
+   * Dispatch lateness, ms: Kairos execution started_at − scheduled_at (set just before the
+   * executor spawns); reference timer callback − scheduled (before its first spawn()).
+   */
+  dispatch: Summary;
+}
+
+export interface LatenessResult {
+  jobs: number;
+  seconds: number;
+  kairos: RunFigures & { executionsRecorded: number; missedTicksLogged: number };
+  reference: RunFigures & { failed: number; spawnCall: Summary };
+  ratio: {
+    start: { p50: number | null; p99: number | null; max: number | null };
+    dispatch: { p50: number | null; p99: number | null; max: number | null };
+  };
+}
+
+interface ExecutionRecord {
+  scheduled_at: string;
+  started_at: string;
+  trigger: string;
+}
+
+/** Polls until the probe file holds `expected` in-window lines or `timeoutMs` passes. */
+async function waitForProbeLines(file: string, t0: number, seconds: number, expected: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (existsSync(file)) {
+      const { lines } = parseProbeLines(readFileSync(file, 'utf8'));
+      if (lines.filter((l) => inWindow(l.scheduledMs, t0, seconds)).length >= expected) return;
+    }
+    await sleep(200);
+  }
+}
+
+function probeFigures(file: string, t0: number, seconds: number): { observed: number; start: Summary; malformed: number } {
+  const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
+  const { lines, malformed } = parseProbeLines(text);
+  const inside = lines.filter((l) => inWindow(l.scheduledMs, t0, seconds));
+  return { observed: inside.length, start: summarize(inside.map((l) => l.latenessMs)), malformed };
+}
+
+async function runKairos(opts: LatenessOptions, dir: string): Promise<LatenessResult['kairos']> {
+  const { jobs, seconds } = opts;
+  const probeFile = join(dir, 'kairos-probe.log');
+  let agent: AgentHandle | null = null;
+  const before = await opts.settle();
+  try {
+    agent = await startAgent({ dataDir: join(dir, 'kairos-data') });
+    await agent.waitForLog(/scheduler: started/, 30_000);
+    const missedTicks = agent.countLines(/missed ticks not run|run skipped|dispatch failed/);
+    // An `@every` job's first run is at starts_at and its phase follows from it, so all jobs tick
+    // on the same whole seconds, like the reference; expires_at ends the run without a delete.
+    const t0 = Math.ceil((Date.now() + 2000) / 1000) * 1000;
+    for (let j = 0; j < jobs; j++) {
+      await apiOk(agent.url, 'POST', '/v1/jobs', {
+        name: `lateness-${j}`,
+        schedule: '@every 1s',
+        executor: 'shell',
+        executor_config: { command: probeCommand(probeFile), shell: 'true' },
+        starts_at: new Date(t0 + 1000).toISOString(),
+        expires_at: new Date(t0 + seconds * 1000).toISOString(),
+        history_limit: seconds + 10,
+      }, 201);
+    }
+    if (Date.now() > t0) throw new Error('creating the lateness jobs took longer than the 2 s lead time');
+    opts.log(`kairos: ${jobs} jobs created; ticks from ${new Date(t0 + 1000).toISOString()} for ${seconds} s`);
+    const expected = jobs * seconds;
+    const cpuFrom = machineCpu();
+    const ownFrom = procCpuTicks(agent.pid) + procCpuTicks('self', false);
+    await sleep(t0 + seconds * 1000 - Date.now());
+    await waitForProbeLines(probeFile, t0, seconds, expected, 20_000);
+    const ownTicks = procCpuTicks(agent.pid) + procCpuTicks('self', false) - ownFrom;
+    const otherCoresDuring = otherCores(cpuFrom, machineCpu(), ownTicks, cpus().length);
+
+    const dispatch: number[] = [];
+    let recorded = 0;
+    for (let j = 0; j < jobs; j++) {
+      const res = await apiOk<ExecutionRecord[]>(agent.url, 'GET', `/v1/jobs/lateness-${j}/executions?_start=0&_end=100000`, undefined, 200);
+      for (const e of res.body) {
+        const scheduled = Date.parse(e.scheduled_at);
+        if (e.trigger === 'retry' || !inWindow(scheduled, t0, seconds)) continue;
+        recorded++;
+        dispatch.push(Date.parse(e.started_at) - scheduled);
+      }
+    }
+    if (recorded === 0) {
+      throw new AgentError(`kairos: no execution scheduled on the expected whole seconds (t0 ${new Date(t0).toISOString()})`, agent.logs);
+    }
+    const missedTicksLogged = missedTicks();
+    const probe = probeFigures(probeFile, t0, seconds);
+    if (probe.malformed > 0) opts.log(`kairos: ${probe.malformed} malformed probe lines ignored`);
+    const code = await agent.stop();
+    agent = null;
+    if (code !== 0) opts.log(`kairos: agent exited with ${code}`);
+    return {
+      before,
+      otherCoresDuring,
+      expected,
+      observed: probe.observed,
+      start: probe.start,
+      dispatch: summarize(dispatch),
+      executionsRecorded: recorded,
+      missedTicksLogged,
+    };
+  } finally {
+    if (agent) await agent.stop(10_000).catch(() => undefined);
+  }
+}
+
+async function runReference(opts: LatenessOptions, dir: string): Promise<LatenessResult['reference']> {
+  const { jobs, seconds } = opts;
+  const probeFile = join(dir, 'reference-probe.log');
+  const before = await opts.settle();
+  const cpuFrom = machineCpu();
+  const selfFrom = procCpuTicks('self', false);
+  const proc = trackProcess(
+    spawn(
+      process.execPath,
+      ['--import', 'tsx', join(ROOT, 'bench', 'reference-spawner.ts'), '--jobs', String(jobs), '--seconds', String(seconds), '--out', probeFile],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+    ),
+  );
+  let stdout = '';
+  let stderr = '';
+  proc.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  proc.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  const timeoutMs = (seconds + 60) * 1000;
+  let timer: NodeJS.Timeout | undefined;
+  const code = await Promise.race([
+    new Promise<number | string>((resolve) => proc.once('exit', (c, s) => resolve(c ?? s ?? -1))),
+    new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs))),
+  ]);
+  clearTimeout(timer);
+  if (code === 'timeout') {
+    proc.kill('SIGKILL');
+    throw new Error(`reference spawner did not finish within ${timeoutMs} ms; stderr:\n${stderr}`);
+  }
+  if (code !== 0) throw new Error(`reference spawner exited with ${code}; stderr:\n${stderr}`);
+  let report: ReferenceReport;
+  try {
+    report = JSON.parse(stdout.trim().split('\n').pop() ?? '') as ReferenceReport;
+  } catch {
+    throw new Error(`reference spawner printed no report; stdout:\n${stdout}\nstderr:\n${stderr}`);
+  }
+  const ownTicks = report.cpuTicks + procCpuTicks('self', false) - selfFrom;
+  const otherCoresDuring = otherCores(cpuFrom, machineCpu(), ownTicks, cpus().length);
+  const probe = probeFigures(probeFile, report.t0, seconds);
+  if (probe.observed === 0) throw new Error(`reference spawner: no probe line in the window; stderr:\n${stderr}`);
+  if (probe.malformed > 0) opts.log(`reference: ${probe.malformed} malformed probe lines ignored`);
+  return {
+    before,
+    otherCoresDuring,
+    expected: jobs * seconds,
+    observed: probe.observed,
+    start: probe.start,
+    dispatch: summarize(report.timerLatenessMs),
+    spawnCall: summarize(report.spawnCallLatenessMs),
+    failed: report.failed,
+  };
+}
+
+export async function runLateness(opts: LatenessOptions): Promise<LatenessResult> {
+  const dir = tempDir('kairos-bench-lateness-');
+  try {
+    opts.log(`lateness: Kairos, ${opts.jobs} jobs @every 1s for ${opts.seconds} s`);
+    const kairos = await runKairos(opts, dir);
+    // Let the agent's exit and the page cache settle before the reference takes the cores.
+    await sleep(2000);
+    opts.log(`lateness: reference spawner, ${opts.jobs} jobs every 1 s for ${opts.seconds} s`);
+    const reference = await runReference(opts, dir);
+    const r = (k: Summary, b: Summary): LatenessResult['ratio']['start'] => ({
+      p50: ratio(k.p50, b.p50),
+      p99: ratio(k.p99, b.p99),
+      max: ratio(k.max, b.max),
+    });
+    return {
+      jobs: opts.jobs,
+      seconds: opts.seconds,
+      kairos,
+      reference,
+      ratio: { start: r(kairos.start, reference.start), dispatch: r(kairos.dispatch, reference.dispatch) },
+    };
+  } finally {
+    removeDir(dir);
+  }
+}

@@ -1,0 +1,1175 @@
+/**
+ * The cluster backend: every agent talks to etcd directly.
+ *
+ * Layout inside `<keyspace>/`:
+ *   jobs/<name>                   job JSON
+ *   executions/<job>/<id>         execution JSON
+ *   running/<job>/<id>            node name; index of executions with finished_at null,
+ *                                 always written in the same txn as the execution
+ *   assign/<node>/<job>/<id>      work queue of an agent; claimed by deleting it
+ *                                 (<node> URI-encoded, so a '/' in a node name stays one segment)
+ *   ticks/<job>                   last dispatched tick (RFC 3339)
+ *   settings/<key>                small cluster-wide settings
+ *
+ * Reads and writes go through the raw KV client with keys prefixed here, so a
+ * transaction can mix compares, puts, deletes and reads freely (etcd3's
+ * builders are thenables and apply the namespace inconsistently inside txns).
+ * Watches use the namespaced client, which strips the prefix from events.
+ *
+ * Failure model: each RPC has a deadline of callTimeoutMs. Reads are retried
+ * across members within that budget; writes are not re-sent blind: a CAS
+ * write whose reply was lost re-reads and recognises its own write, so an
+ * updater is not applied twice. With etcd unreachable every method rejects
+ * with "etcd unavailable: ..." in about callTimeoutMs: at once when members
+ * refuse connections, after one deadline when one member hangs, and after
+ * at most two deadlines when several hang (a call that hit one hung member
+ * gets one more try on another, so one hung member of three costs latency,
+ * not errors).
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  CompareResult,
+  CompareTarget,
+  Etcd3,
+  Range,
+  type ICompare,
+  type IKeyValue,
+  type IRangeRequest,
+  type IRangeResponse,
+  type IRequestOp,
+  type IResponseHeader,
+  type IWatchResponse,
+  type ITxnResponse,
+  type Namespace,
+  type Watcher,
+} from 'etcd3';
+import type { Execution, Job } from '../../job/types.js';
+import type { ExecutionQuery, JobEvent, JobUpdater, Page, Store } from '../types.js';
+import { HostBreakers, isTransient, oncePolicy, watchBackoff } from './fault.js';
+
+/** Leadership fence for commitTick: see setFence. */
+export type TickFence = { key: string; createRevision: string } | 'none' | null;
+
+/** Where the store reports trouble it cannot return to a caller (watch loss, failed claims). */
+export interface StoreLog {
+  warn(obj: object, msg: string): void;
+  info(obj: object, msg: string): void;
+}
+
+export interface EtcdStoreOptions {
+  /** host:port of each member (an http:// or https:// prefix is kept when given). */
+  endpoints: string[];
+  /** Key prefix; the store uses `<keyspace>/`. */
+  keyspace: string;
+  /** Deadline of each RPC, and the time a failing call keeps retrying. Default 2000 ms. */
+  callTimeoutMs?: number;
+  /**
+   * Longest wait between reconnection attempts of the gRPC channel and of
+   * watch streams. Default 1000 ms. (etcd3 1.1 accepts a dialTimeout option
+   * but never reads it; the per-call deadline is what bounds a call.)
+   */
+  dialTimeoutMs?: number;
+  /** etcd's --max-txn-ops (default 128 there); a tick or dispatch needing more ops is refused. */
+  maxTxnOps?: number;
+  /** Receives errors thrown by watchJobs listeners and assignment handlers. Default: process.emitWarning. */
+  onListenerError?: (error: unknown) => void;
+  log?: StoreLog;
+}
+
+/** etcd could not be reached or did not answer within the deadline. */
+export class EtcdUnavailableError extends Error {
+  constructor(what: string, cause: unknown) {
+    super(`etcd unavailable: ${what}: ${messageOf(cause)}`, { cause });
+    this.name = 'EtcdUnavailableError';
+  }
+}
+
+const JOBS = 'jobs/';
+const EXECUTIONS = 'executions/';
+const RUNNING = 'running/';
+const ASSIGN = 'assign/';
+const TICKS = 'ticks/';
+const SETTINGS = 'settings/';
+
+/** Bounded optimistic retries of one read-modify-write under contention. */
+const MAX_CAS_ATTEMPTS = 50;
+const JOB_PAGE = 500;
+/** Executions carry up to --output-limit bytes of output each; smaller pages keep responses bounded. */
+const EXECUTION_PAGE = 100;
+/** Larger than any Date (8.64e15 ms), so running executions sort after finished ones. */
+const RUNNING_SORT_KEY = 9e15;
+
+interface Budget {
+  /** Failed RPCs are retried only until this instant. */
+  until: number;
+  /**
+   * Retries allowed after `until`: with several members, one call that ran
+   * into a hung member's deadline still gets one try on another member.
+   */
+  extra: number;
+}
+
+interface KeyState {
+  value: string | null;
+  /** mod_revision; "0" when the key is absent, which is what a compare sees too. */
+  mod: string;
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function toMillis(value: string | null | undefined): number | null {
+  if (value === null || value === undefined) return null;
+  const ms = Date.parse(value);
+  // An unparseable time must still be a finished/started record; 0 sorts it as the oldest.
+  return Number.isNaN(ms) ? 0 : ms;
+}
+
+function isRunning(e: Execution): boolean {
+  return e.finished_at === null || e.finished_at === undefined;
+}
+
+function parseTick(tick: string): number {
+  const ms = Date.parse(tick);
+  if (Number.isNaN(ms)) throw new Error(`invalid tick "${tick}": not an RFC 3339 time`);
+  return ms;
+}
+
+function parseBody<T>(body: string | Buffer, what: string): T {
+  try {
+    return JSON.parse(body.toString()) as T;
+  } catch (err) {
+    throw new Error(`etcd store: corrupt ${what}: ${messageOf(err)}`, { cause: err });
+  }
+}
+
+/** Job names are key segments: a '/' would make one job's prefix cover another's keys. */
+function assertName(name: string, what = 'job name'): void {
+  if (typeof name !== 'string' || name === '' || name.includes('/')) {
+    throw new Error(`etcd store: invalid ${what} "${String(name)}"`);
+  }
+}
+
+function assertId(id: string): void {
+  if (typeof id !== 'string' || id === '') throw new Error(`etcd store: invalid execution id "${String(id)}"`);
+}
+
+/** Node names are free text; encoding keeps one node's queue prefix from covering another's. */
+function nodeSegment(node: string): string {
+  return encodeURIComponent(node);
+}
+
+/** Clamp a slice bound; non-numbers fall back to the default. */
+function bound(value: number | undefined, fallback: number, total: number): number {
+  if (value === undefined || !Number.isFinite(value)) return fallback;
+  return Math.min(Math.max(Math.trunc(value), 0), total);
+}
+
+/** SQLite's BINARY collation (the embedded store's order) compares UTF-8 bytes; so do etcd keys. */
+function compareBytes(a: string, b: string): number {
+  if (a === b) return 0;
+  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+}
+
+function splitJobAndId(rest: string): { job: string; id: string } | null {
+  const slash = rest.indexOf('/');
+  if (slash <= 0 || slash === rest.length - 1) return null;
+  return { job: rest.slice(0, slash), id: rest.slice(slash + 1) };
+}
+
+/** Waits, but wakes early (resolving false) when the signal aborts. */
+async function pause(ms: number, signal?: AbortSignal): Promise<boolean> {
+  try {
+    await sleep(ms, undefined, signal ? { signal } : undefined);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A live watch subscription (watchJobs or consumeAssignments). */
+interface Subscription {
+  stopped: boolean;
+  readonly abort: AbortController;
+  watcher: Watcher | null;
+  /** Set after a disconnect so the next 'connected' is reported (and acted on) once. */
+  disconnected: boolean;
+}
+
+export class EtcdStore implements Store {
+  readonly kind = 'etcd';
+  readonly routesExecutions = true;
+  /** The root client (no namespace), shared with the cluster module. */
+  readonly client: Etcd3;
+  /** The client namespaced to `<keyspace>/`: leases, election and watches use it. */
+  readonly ns: Namespace;
+
+  private readonly prefix: string;
+  private readonly prefixBytes: Buffer;
+  private readonly callTimeoutMs: number;
+  private readonly maxAttempts: number;
+  private readonly maxTxnOps: number;
+  private readonly onListenerError: (error: unknown) => void;
+  private readonly log: StoreLog;
+  private readonly subscriptions = new Set<Subscription>();
+  private fence: TickFence = null;
+  /** Highest cluster revision seen in any reply; a new job watch starts after it. */
+  private revision = 0n;
+  private closed = false;
+
+  /** Connects lazily: resolves even when etcd is down (use ping() to check). */
+  static async connect(options: EtcdStoreOptions): Promise<EtcdStore> {
+    return new EtcdStore(options);
+  }
+
+  constructor(options: EtcdStoreOptions) {
+    if (!Array.isArray(options.endpoints) || options.endpoints.length === 0) {
+      throw new Error('etcd store: at least one endpoint is required');
+    }
+    const keyspace = String(options.keyspace ?? '').replace(/\/+$/, '');
+    if (keyspace === '') throw new Error('etcd store: keyspace must not be empty');
+    this.prefix = `${keyspace}/`;
+    this.prefixBytes = Buffer.from(this.prefix);
+    this.callTimeoutMs = Math.max(1, options.callTimeoutMs ?? 2000);
+    const dialMs = Math.max(100, options.dialTimeoutMs ?? 1000);
+    this.maxTxnOps = Math.max(4, options.maxTxnOps ?? 128);
+    const hosts = options.endpoints.map((e) => (/^https?:\/\//.test(e) ? e : `http://${e}`));
+    // One extra attempt so a single member's stale channel (after its restart) gets a fresh one.
+    this.maxAttempts = hosts.length + 1;
+    this.onListenerError =
+      options.onListenerError ??
+      ((error) => process.emitWarning(`etcd store listener threw: ${messageOf(error)}`, 'KairosStoreWarning'));
+    this.log = options.log ?? {
+      warn: (obj, msg) => process.emitWarning(`${msg} ${JSON.stringify(obj)}`, 'KairosStoreWarning'),
+      info: () => undefined,
+    };
+    const callTimeoutMs = this.callTimeoutMs;
+    const breakers = new HostBreakers();
+    this.client = new Etcd3({
+      hosts,
+      dialTimeout: dialMs,
+      // Streams (watches, lease keep-alives) live indefinitely; only unary calls get a deadline.
+      defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + callTimeoutMs }),
+      grpcOptions: {
+        'grpc.initial_reconnect_backoff_ms': 100,
+        'grpc.max_reconnect_backoff_ms': dialMs,
+        // Detects a silently dead member under a long-lived watch; etcd allows pings every 5 s.
+        'grpc.keepalive_time_ms': 10_000,
+        'grpc.keepalive_timeout_ms': 5_000,
+        // A page of executions can exceed gRPC's 4 MiB default (etcd itself sends up to 2 GiB).
+        'grpc.max_receive_message_length': 256 * 1024 * 1024,
+      },
+      faultHandling: {
+        global: oncePolicy(),
+        host: (host) => breakers.policy(host),
+        watchBackoff: watchBackoff(dialMs),
+      },
+    });
+    this.ns = this.client.namespace(this.prefix);
+  }
+
+  /** A cheap linearizable read; rejects with "etcd unavailable" when the cluster can't answer. */
+  async ping(): Promise<void> {
+    this.assertOpen();
+    await this.range(this.budget(), 'ping', { key: this.k(SETTINGS), limit: 1, keys_only: true });
+  }
+
+  /**
+   * Fence for commitTick, set by the cluster module on leadership changes:
+   * an object makes every tick commit also require that `key` (relative to the
+   * keyspace) still has that create revision, so a deposed leader's commits
+   * fail; 'none' makes commitTick resolve false without writing (not the
+   * leader); null (default) disables fencing (tests, single writer).
+   */
+  setFence(fence: TickFence): void {
+    this.fence = fence === null || fence === 'none' ? fence : { key: fence.key, createRevision: String(fence.createRevision) };
+  }
+
+  private currentFence(): TickFence {
+    return this.fence;
+  }
+
+  // ---- jobs ----
+
+  async getJob(name: string): Promise<Job | null> {
+    this.assertOpen();
+    assertName(name);
+    const cur = await this.read(this.budget(), 'getJob', JOBS + name);
+    return cur.value === null ? null : parseBody<Job>(cur.value, `job "${name}"`);
+  }
+
+  async listJobs(): Promise<Job[]> {
+    this.assertOpen();
+    const { kvs } = await this.scan(this.budget(), 'listJobs', JOBS, JOB_PAGE);
+    // etcd returns keys in byte order, which is the name order of the embedded store.
+    return kvs.map((kv) => parseBody<Job>(kv.value, 'job'));
+  }
+
+  async countJobs(): Promise<number> {
+    this.assertOpen();
+    const res = await this.range(this.budget(), 'countJobs', { ...this.prefixRange(JOBS), count_only: true });
+    return Number(res.count);
+  }
+
+  async updateJob(name: string, fn: JobUpdater): Promise<Job | null> {
+    this.assertOpen();
+    assertName(name);
+    const b = this.budget();
+    const key = JOBS + name;
+    // After a write whose reply was lost: the body it wrote (null = delete), to recognise it on re-read.
+    let unsure: { body: string | null } | null = null;
+    for (let attempt = 1; attempt <= MAX_CAS_ATTEMPTS; attempt++) {
+      const cur = await this.read(b, 'updateJob', key);
+      if (unsure !== null && cur.value === unsure.body) {
+        return unsure.body === null ? null : (JSON.parse(unsure.body) as Job);
+      }
+      unsure = null;
+      const current = cur.value === null ? null : parseBody<Job>(cur.value, `job "${name}"`);
+      const next = fn(current);
+      if (next === undefined) return current;
+      let op: IRequestOp;
+      let body: string | null;
+      if (next === null) {
+        if (cur.value === null) return null;
+        op = this.opDelete(key);
+        body = null;
+      } else {
+        if (next.name !== name) {
+          // Storing under `name` a body that says otherwise would make the job unreachable by its own name.
+          throw new Error(`updateJob("${name}"): updater returned a job named "${next.name}"`);
+        }
+        body = JSON.stringify(next);
+        // Parsed back so callers see exactly what was stored and never share the updater's object.
+        if (body === cur.value) return JSON.parse(body) as Job;
+        op = this.opPut(key, body);
+      }
+      try {
+        const res = await this.txn(b, 'updateJob', [this.cmpMod(key, cur.mod)], [op], [], false);
+        if (res.succeeded) return body === null ? null : (JSON.parse(body) as Job);
+      } catch (err) {
+        if (!this.mayRetryWrite(err, b)) throw err;
+        unsure = { body };
+        continue;
+      }
+      await this.conflictPause(attempt);
+    }
+    throw new Error(`updateJob("${name}"): still conflicting with concurrent writers after ${MAX_CAS_ATTEMPTS} attempts`);
+  }
+
+  async deleteJob(name: string): Promise<Job | null> {
+    this.assertOpen();
+    assertName(name);
+    const b = this.budget();
+    const key = JOBS + name;
+    let unsure: string | null = null;
+    for (let attempt = 1; attempt <= MAX_CAS_ATTEMPTS; attempt++) {
+      const cur = await this.read(b, 'deleteJob', key);
+      // A delete whose reply was lost and whose job is now gone: ours, as far as anyone can tell.
+      if (unsure !== null && cur.value === null) return parseBody<Job>(unsure, `job "${name}"`);
+      unsure = null;
+      const ops = [
+        this.opDelete(key),
+        this.opDelete(TICKS + name),
+        this.opDeletePrefix(`${EXECUTIONS}${name}/`),
+        this.opDeletePrefix(`${RUNNING}${name}/`),
+      ];
+      try {
+        const res = await this.txn(b, 'deleteJob', [this.cmpMod(key, cur.mod)], ops, [], false);
+        if (res.succeeded) return cur.value === null ? null : parseBody<Job>(cur.value, `job "${name}"`);
+      } catch (err) {
+        if (!this.mayRetryWrite(err, b)) throw err;
+        unsure = cur.value;
+        continue;
+      }
+      await this.conflictPause(attempt);
+    }
+    throw new Error(`deleteJob("${name}"): still conflicting with concurrent writers after ${MAX_CAS_ATTEMPTS} attempts`);
+  }
+
+  // ---- executions ----
+
+  async putExecution(execution: Execution): Promise<void> {
+    this.assertOpen();
+    const ops = this.executionOps([execution], false);
+    // Re-sending the same puts is harmless, so this write may retry like a read.
+    await this.txn(this.budget(), 'putExecution', [], ops, [], true);
+  }
+
+  async dispatchExecutions(executions: Execution[]): Promise<void> {
+    this.assertOpen();
+    if (executions.length === 0) return;
+    const ops = this.executionOps(executions, true);
+    this.assertTxnSize(ops.length, 'dispatchExecutions', executions.length);
+    await this.txn(this.budget(), 'dispatchExecutions', [], ops, [], true);
+  }
+
+  async completeExecution(execution: Execution, fn: JobUpdater): Promise<Job | null> {
+    this.assertOpen();
+    const name = execution.job_name;
+    const execOps = this.executionOps([execution], false);
+    const execBody = JSON.stringify(execution);
+    const b = this.budget();
+    const key = JOBS + name;
+    let unsure: { job: Job | null } | null = null;
+    for (let attempt = 1; attempt <= MAX_CAS_ATTEMPTS; attempt++) {
+      if (unsure !== null) {
+        // The execution and the job change commit together: finding our execution means both landed.
+        const stored = await this.read(b, 'completeExecution', `${EXECUTIONS}${name}/${execution.id}`);
+        if (stored.value === execBody) return unsure.job;
+        unsure = null;
+      }
+      const cur = await this.read(b, 'completeExecution', key);
+      const current = cur.value === null ? null : parseBody<Job>(cur.value, `job "${name}"`);
+      const next = fn(current);
+      const ops = [...execOps];
+      let result: Job | null = current;
+      if (next === null) {
+        if (cur.value !== null) ops.push(this.opDelete(key));
+        result = null;
+      } else if (next !== undefined) {
+        if (next.name !== name) {
+          throw new Error(`completeExecution("${name}"): updater returned a job named "${next.name}"`);
+        }
+        const body = JSON.stringify(next);
+        result = JSON.parse(body) as Job;
+        if (body !== cur.value) ops.push(this.opPut(key, body));
+      }
+      try {
+        // The compare holds even when the job is untouched, so the returned job is the one the execution was stored against.
+        const res = await this.txn(b, 'completeExecution', [this.cmpMod(key, cur.mod)], ops, [], false);
+        if (res.succeeded) return result;
+      } catch (err) {
+        if (!this.mayRetryWrite(err, b)) throw err;
+        unsure = { job: result };
+        continue;
+      }
+      await this.conflictPause(attempt);
+    }
+    throw new Error(`completeExecution("${name}"): still conflicting with concurrent writers after ${MAX_CAS_ATTEMPTS} attempts`);
+  }
+
+  async getExecution(jobName: string, id: string): Promise<Execution | null> {
+    this.assertOpen();
+    assertName(jobName);
+    assertId(id);
+    const cur = await this.read(this.budget(), 'getExecution', `${EXECUTIONS}${jobName}/${id}`);
+    return cur.value === null ? null : parseBody<Execution>(cur.value, `execution "${jobName}/${id}"`);
+  }
+
+  async listExecutions(jobName: string, query: ExecutionQuery = {}): Promise<Page<Execution>> {
+    this.assertOpen();
+    assertName(jobName);
+    const sort = query.sort ?? 'started_at';
+    const order = query.order ?? 'desc';
+    if (!['started_at', 'finished_at', 'attempt'].includes(sort) || !['asc', 'desc'].includes(order)) {
+      throw new Error(`listExecutions: unsupported sort "${String(sort)}" / order "${String(order)}"`);
+    }
+    const all = await this.jobExecutions(this.budget(), 'listExecutions', jobName);
+    const total = all.length;
+    const start = bound(query.start, 0, total);
+    const end = bound(query.end, total, total);
+    if (start >= end) return { items: [], total };
+    const sortKey = (e: Execution): number => {
+      if (sort === 'attempt') return e.attempt;
+      if (sort === 'finished_at') return toMillis(e.finished_at) ?? RUNNING_SORT_KEY;
+      return toMillis(e.started_at) ?? 0;
+    };
+    const dir = order === 'asc' ? 1 : -1;
+    const decorated = all.map((e) => ({ e, k: sortKey(e) }));
+    decorated.sort((a, b) => dir * (a.k - b.k || compareBytes(a.e.id, b.e.id)));
+    return { items: decorated.slice(start, end).map((d) => d.e), total };
+  }
+
+  async listGroup(jobName: string, group: number): Promise<Execution[]> {
+    this.assertOpen();
+    assertName(jobName);
+    const all = await this.jobExecutions(this.budget(), 'listGroup', jobName);
+    return all
+      .filter((e) => e.group === group)
+      .map((e) => ({ e, s: toMillis(e.started_at) ?? 0 }))
+      .sort((a, b) => a.e.attempt - b.e.attempt || a.s - b.s || compareBytes(a.e.id, b.e.id))
+      .map((d) => d.e);
+  }
+
+  async listRunning(jobName?: string): Promise<Execution[]> {
+    this.assertOpen();
+    if (jobName !== undefined) assertName(jobName);
+    const b = this.budget();
+    const indexPrefix = jobName === undefined ? RUNNING : `${RUNNING}${jobName}/`;
+    const { kvs } = await this.scan(b, 'listRunning', indexPrefix, JOB_PAGE, true);
+    const keys: string[] = [];
+    for (const kv of kvs) {
+      const ref = splitJobAndId(this.rel(kv.key).slice(RUNNING.length));
+      if (ref !== null) keys.push(`${EXECUTIONS}${ref.job}/${ref.id}`);
+    }
+    const found: Execution[] = [];
+    // Batched reads in one txn each: one round trip per chunk, each chunk one consistent snapshot.
+    for (let i = 0; i < keys.length; i += this.maxTxnOps) {
+      const chunk = keys.slice(i, i + this.maxTxnOps);
+      const res = await this.txn(b, 'listRunning', [], chunk.map((k) => this.opRead(k)), [], true);
+      for (const r of res.responses) {
+        const kv = r.response_range?.kvs[0];
+        if (kv === undefined) continue; // deleted since the index was read
+        const e = parseBody<Execution>(kv.value, 'execution');
+        if (isRunning(e)) found.push(e);
+      }
+    }
+    return found
+      .map((e) => ({ e, s: toMillis(e.started_at) ?? 0 }))
+      .sort((a, b) => a.s - b.s || compareBytes(a.e.job_name, b.e.job_name) || compareBytes(a.e.id, b.e.id))
+      .map((d) => d.e);
+  }
+
+  async deleteExecutions(jobName: string): Promise<number> {
+    this.assertOpen();
+    assertName(jobName);
+    const res = await this.txn(
+      this.budget(),
+      'deleteExecutions',
+      [],
+      [this.opDeletePrefix(`${EXECUTIONS}${jobName}/`), this.opDeletePrefix(`${RUNNING}${jobName}/`)],
+      [],
+      true,
+    );
+    return Number(res.responses[0]?.response_delete_range?.deleted ?? 0);
+  }
+
+  async pruneExecutions(jobName: string, keep: number): Promise<number> {
+    this.assertOpen();
+    assertName(jobName);
+    const n = Number.isFinite(keep) ? Math.max(0, Math.trunc(keep)) : 0;
+    const b = this.budget();
+    const { kvs } = await this.scan(b, 'pruneExecutions', `${EXECUTIONS}${jobName}/`, EXECUTION_PAGE);
+    const entries = kvs.map((kv) => {
+      const e = parseBody<Execution>(kv.value, `execution of "${jobName}"`);
+      return { e, s: toMillis(e.started_at) ?? 0, key: this.rel(kv.key), mod: kv.mod_revision };
+    });
+    entries.sort((a, c) => c.s - a.s || compareBytes(c.e.id, a.e.id));
+    // A running execution is never pruned: its agent will still write its result.
+    const victims = entries.slice(n).filter((x) => !isRunning(x.e));
+    let deleted = 0;
+    for (let i = 0; i < victims.length; i += this.maxTxnOps) {
+      const chunk = victims.slice(i, i + this.maxTxnOps);
+      // Each delete is conditional on the record being unchanged since it was read (it may have been rewritten).
+      const res = await this.txn(
+        b,
+        'pruneExecutions',
+        chunk.map((v) => this.cmpMod(v.key, v.mod)),
+        chunk.map((v) => this.opDelete(v.key)),
+        [],
+        true,
+      );
+      if (res.succeeded) {
+        deleted += chunk.length;
+        continue;
+      }
+      for (const v of chunk) {
+        const one = await this.txn(b, 'pruneExecutions', [this.cmpMod(v.key, v.mod)], [this.opDelete(v.key)], [], true);
+        if (one.succeeded) deleted += 1;
+      }
+    }
+    return deleted;
+  }
+
+  // ---- ticks and routing ----
+
+  async getLastTick(jobName: string): Promise<string | null> {
+    this.assertOpen();
+    assertName(jobName);
+    return (await this.read(this.budget(), 'getLastTick', TICKS + jobName)).value;
+  }
+
+  async commitTick(jobName: string, tick: string, executions: Execution[]): Promise<boolean> {
+    this.assertOpen();
+    assertName(jobName);
+    const tickMs = parseTick(tick);
+    if (this.currentFence() === 'none') return false;
+    const key = TICKS + jobName;
+    const ops = [this.opPut(key, tick), ...this.executionOps(executions, true)];
+    this.assertTxnSize(ops.length, 'commitTick', executions.length);
+    const b = this.budget();
+    let cur = await this.read(b, 'commitTick', key);
+    let unsure = false;
+    for (let attempt = 1; attempt <= MAX_CAS_ATTEMPTS; attempt++) {
+      // Read afresh each round: leadership can change while this commit is retrying.
+      const fence = this.currentFence();
+      if (fence === 'none') return false;
+      if (unsure) {
+        unsure = false;
+        // A commit whose reply was lost: our tick plus our first execution mean it landed.
+        if (cur.value === tick && (await this.executionStored(b, executions[0]))) return true;
+      }
+      if (cur.value !== null) {
+        const stored = Date.parse(cur.value);
+        // A stored tick that no longer parses cannot prove it is newer; let the new one replace it.
+        if (!Number.isNaN(stored) && stored >= tickMs) return false;
+      }
+      const compares = [this.cmpMod(key, cur.mod)];
+      const failure = [this.opRead(key)];
+      if (fence !== null) {
+        compares.push(this.cmp(fence.key, CompareTarget.Create, { create_revision: fence.createRevision }));
+        failure.push(this.opRead(fence.key));
+      }
+      let res: ITxnResponse;
+      try {
+        res = await this.txn(b, 'commitTick', compares, ops, failure, false);
+      } catch (err) {
+        if (!this.mayRetryWrite(err, b)) throw err;
+        unsure = true;
+        cur = await this.read(b, 'commitTick', key);
+        continue;
+      }
+      if (res.succeeded) return true;
+      if (fence !== null) {
+        const holder = res.responses[1]?.response_range?.kvs[0];
+        // Leadership moved (or the leader key expired): this agent must not dispatch.
+        if (holder === undefined || holder.create_revision !== fence.createRevision) return false;
+      }
+      cur = this.keyState(res.responses[0]?.response_range?.kvs[0]);
+    }
+    throw new Error(`commitTick("${jobName}"): still conflicting with concurrent writers after ${MAX_CAS_ATTEMPTS} attempts`);
+  }
+
+  consumeAssignments(node: string, handler: (execution: Execution) => void): () => void {
+    if (this.closed) return () => undefined;
+    const prefix = `${ASSIGN}${nodeSegment(node)}/`;
+    const sub = this.subscribe();
+    const inFlight = new Set<string>();
+
+    const deliver = (execution: Execution): void => {
+      try {
+        handler(execution);
+      } catch (err) {
+        this.reportListenerError(err);
+      }
+    };
+
+    const deliverStored = async (b: Budget, job: string, id: string): Promise<void> => {
+      const cur = await this.read(b, 'consumeAssignments', `${EXECUTIONS}${job}/${id}`);
+      if (cur.value === null) {
+        this.warn({ node, job, execution: id }, 'etcd store: assigned execution no longer exists (job deleted?); skipped');
+        return;
+      }
+      deliver(parseBody<Execution>(cur.value, `execution "${job}/${id}"`));
+    };
+
+    const claim = async (key: string): Promise<void> => {
+      if (sub.stopped || inFlight.has(key)) return;
+      const ref = splitJobAndId(key.slice(prefix.length));
+      if (ref === null) return;
+      inFlight.add(key);
+      let unsure = false;
+      let delay = 100;
+      try {
+        while (!sub.stopped) {
+          const b = this.budget();
+          try {
+            if (unsure) {
+              // One consumer per node: if the key vanished after our claim's reply was lost, the claim was ours.
+              const still = await this.read(b, 'consumeAssignments', key);
+              if (still.value === null) {
+                await deliverStored(b, ref.job, ref.id);
+                return;
+              }
+              unsure = false;
+            }
+            const execKey = `${EXECUTIONS}${ref.job}/${ref.id}`;
+            let res: ITxnResponse;
+            try {
+              // Claim and read in one txn: whoever deletes the key gets the execution, exactly once.
+              res = await this.txn(
+                b,
+                'consumeAssignments',
+                [this.cmp(key, CompareTarget.Version, { version: 0 }, CompareResult.Greater)],
+                [this.opDelete(key), this.opRead(execKey)],
+                [],
+                false,
+              );
+            } catch (err) {
+              if (err instanceof EtcdUnavailableError) unsure = true;
+              throw err;
+            }
+            if (!res.succeeded) return; // another consumer claimed it
+            const kv = res.responses[1]?.response_range?.kvs[0];
+            if (kv === undefined) {
+              this.warn({ node, job: ref.job, execution: ref.id }, 'etcd store: assigned execution no longer exists (job deleted?); skipped');
+              return;
+            }
+            deliver(parseBody<Execution>(kv.value, `execution "${ref.job}/${ref.id}"`));
+            return;
+          } catch (err) {
+            if (sub.stopped) return;
+            if (!(err instanceof EtcdUnavailableError)) {
+              this.warn({ node, key, err: messageOf(err) }, 'etcd store: cannot take an assigned execution');
+              return;
+            }
+            if (!(await pause(delay, sub.abort.signal))) return;
+            delay = Math.min(delay * 2, 2000);
+          }
+        }
+      } finally {
+        inFlight.delete(key);
+      }
+    };
+
+    const relist = async (): Promise<bigint> => {
+      const { kvs, revision } = await this.scan(this.budget(), 'consumeAssignments', prefix, JOB_PAGE, true);
+      for (const kv of kvs) this.background(claim(this.rel(kv.key)), 'claiming an assignment');
+      return revision;
+    };
+
+    const start = async (): Promise<void> => {
+      let delay = 100;
+      while (!sub.stopped) {
+        try {
+          const revision = await relist();
+          if (sub.stopped) return;
+          const from = revision + 1n;
+          const watcher = this.ns
+            .watch()
+            .prefix(prefix)
+            .only('put')
+            .startRevision(from.toString())
+            // watcher() rather than create(): create() never settles while etcd is down, and
+            // gives no handle to cancel meanwhile.
+            .watcher();
+          sub.watcher = watcher;
+          watcher.on('put', (kv: IKeyValue) => {
+            this.background(claim(kv.key.toString()), 'claiming an assignment');
+          });
+          this.watchHealth(sub, watcher, from, `assignments of ${node}`, () => {
+            // Events are replayed from the last revision; the re-list covers keys the replay can't (compaction).
+            relist().catch((err: unknown) => {
+              this.warn({ node, err: messageOf(err) }, 'etcd store: re-listing assignments after reconnect failed');
+            });
+          }, () => {
+            this.background(start(), 'restarting the assignment watch');
+          });
+          return;
+        } catch (err) {
+          if (sub.stopped) return;
+          this.warn({ node, err: messageOf(err), retry_ms: delay }, 'etcd store: cannot list assignments; retrying');
+          if (!(await pause(delay, sub.abort.signal))) return;
+          delay = Math.min(delay * 2, 2000);
+        }
+      }
+    };
+
+    this.background(start(), 'starting the assignment watch');
+    return () => {
+      this.background(this.unsubscribe(sub), 'cancelling the assignment watch');
+    };
+  }
+
+  // ---- settings ----
+
+  async getSetting(key: string): Promise<string | null> {
+    this.assertOpen();
+    return (await this.read(this.budget(), 'getSetting', SETTINGS + key)).value;
+  }
+
+  async setSetting(key: string, value: string | null): Promise<void> {
+    this.assertOpen();
+    const op = value === null ? this.opDelete(SETTINGS + key) : this.opPut(SETTINGS + key, value);
+    await this.txn(this.budget(), 'setSetting', [], [op], [], true);
+  }
+
+  // ---- watches ----
+
+  watchJobs(listener: (event: JobEvent) => void): () => void {
+    if (this.closed) return () => undefined;
+    const sub = this.subscribe();
+    // Names this subscription has reported present: after a compaction gap, those now absent get a delete.
+    const known = new Set<string>();
+    // Replaying from the last revision this store saw means nothing written after any read the caller
+    // makes next is missed; events it already saw come again, in order, which listeners tolerate.
+    const floor = this.revision;
+
+    const emit = (event: JobEvent): void => {
+      if (sub.stopped) return;
+      try {
+        listener(event);
+      } catch (err) {
+        this.reportListenerError(err);
+      }
+    };
+
+    const resync = async (): Promise<bigint> => {
+      const { kvs, revision } = await this.scan(this.budget(), 'watchJobs', JOBS, JOB_PAGE);
+      const present = new Set<string>();
+      for (const kv of kvs) {
+        const name = this.rel(kv.key).slice(JOBS.length);
+        present.add(name);
+        known.add(name);
+        emit({ type: 'put', job: parseBody<Job>(kv.value, `job "${name}"`) });
+      }
+      for (const name of [...known]) {
+        if (present.has(name)) continue;
+        known.delete(name);
+        emit({ type: 'delete', name });
+      }
+      return revision;
+    };
+
+    const start = async (afterGap: boolean): Promise<void> => {
+      let delay = 100;
+      while (!sub.stopped) {
+        try {
+          let revision: bigint;
+          if (afterGap) revision = await resync();
+          else {
+            const seed = await this.scan(this.budget(), 'watchJobs', JOBS, JOB_PAGE, true);
+            for (const kv of seed.kvs) known.add(this.rel(kv.key).slice(JOBS.length));
+            // With nothing read through this store yet, "now" is the best floor there is.
+            revision = floor > 0n ? floor : seed.revision;
+          }
+          if (sub.stopped) return;
+          const from = revision + 1n;
+          const watcher = this.ns
+            .watch()
+            .prefix(JOBS)
+            .startRevision(from.toString())
+            // watcher() rather than create(): see consumeAssignments.
+            .watcher();
+          sub.watcher = watcher;
+          watcher.on('put', (kv: IKeyValue) => {
+            try {
+              const name = kv.key.toString().slice(JOBS.length);
+              known.add(name);
+              emit({ type: 'put', job: parseBody<Job>(kv.value, `job "${name}"`) });
+            } catch (err) {
+              this.warn({ err: messageOf(err) }, 'etcd store: ignoring an unreadable job in the watch');
+            }
+          });
+          watcher.on('delete', (kv: IKeyValue) => {
+            const name = kv.key.toString().slice(JOBS.length);
+            known.delete(name);
+            emit({ type: 'delete', name });
+          });
+          this.watchHealth(sub, watcher, from, 'jobs', () => undefined, () => {
+            this.background(start(true), 'restarting the job watch');
+          });
+          return;
+        } catch (err) {
+          if (sub.stopped) return;
+          this.warn({ err: messageOf(err), retry_ms: delay }, 'etcd store: cannot start the job watch; retrying');
+          if (!(await pause(delay, sub.abort.signal))) return;
+          delay = Math.min(delay * 2, 2000);
+        }
+      }
+    };
+
+    this.background(start(false), 'starting the job watch');
+    return () => {
+      this.background(this.unsubscribe(sub), 'cancelling the job watch');
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    // Watchers must be detached before the client closes, or etcd3 keeps re-dialling a closed pool.
+    await Promise.all([...this.subscriptions].map((s) => this.unsubscribe(s)));
+    this.client.close();
+  }
+
+  // ---- internals ----
+
+  private subscribe(): Subscription {
+    const sub: Subscription = { stopped: false, abort: new AbortController(), watcher: null, disconnected: false };
+    this.subscriptions.add(sub);
+    return sub;
+  }
+
+  private async unsubscribe(sub: Subscription): Promise<void> {
+    if (sub.stopped) return;
+    sub.stopped = true;
+    sub.abort.abort();
+    this.subscriptions.delete(sub);
+    const watcher = sub.watcher;
+    sub.watcher = null;
+    if (watcher === null) return;
+    // etcd3 waits for the server to confirm a cancel; with the stream down that can take a reconnect.
+    const timer = new AbortController();
+    await Promise.race([
+      watcher.cancel().catch(() => undefined),
+      sleep(this.callTimeoutMs, undefined, { signal: timer.signal }).catch(() => undefined),
+    ]);
+    timer.abort();
+  }
+
+  /**
+   * Wires a watcher's connection events: a lost stream is logged once and
+   * `onResumed` runs when it is back; a watcher etcd cancelled (its start
+   * revision was compacted, typically) is dead, so `onDead` builds a new one.
+   *
+   * It also fixes where a reconnect resumes. etcd3 moves the resume point to
+   * the header revision of every response, but a replay after a reconnect
+   * comes in several responses that all carry the *current* revision: a
+   * second disconnect mid-replay would skip the rest. Here the resume point
+   * is one past the last event actually delivered (or an idle watch's
+   * progress notification).
+   */
+  private watchHealth(
+    sub: Subscription,
+    watcher: Watcher,
+    startRevision: bigint,
+    what: string,
+    onResumed: () => void,
+    onDead: () => void,
+  ): void {
+    let delivered = startRevision - 1n;
+    watcher.on('data', (res: IWatchResponse) => {
+      for (const event of res.events) {
+        const rev = BigInt(event.kv.mod_revision);
+        if (rev > delivered) delivered = rev;
+      }
+      // An empty response that is neither a creation nor a cancellation is a progress
+      // notification, which etcd sends only to a watcher that has caught up.
+      if (res.events.length === 0 && !res.created && !res.canceled) {
+        const rev = BigInt(res.header.revision);
+        if (rev > delivered) delivered = rev;
+      }
+    });
+    watcher.on('connecting', () => {
+      // etcd3 emits this just before sending watcher.request, so the change goes out with it.
+      watcher.request.start_revision = (delivered + 1n).toString();
+    });
+    watcher.on('disconnected', (err: Error) => {
+      if (sub.stopped || sub.disconnected) return;
+      sub.disconnected = true;
+      this.warn({ watch: what, err: messageOf(err) }, 'etcd store: watch disconnected; reconnecting');
+    });
+    watcher.on('connected', () => {
+      if (sub.stopped || !sub.disconnected) return;
+      sub.disconnected = false;
+      this.info({ watch: what }, 'etcd store: watch reconnected');
+      onResumed();
+    });
+    watcher.on('error', (err: Error) => {
+      if (sub.stopped || sub.watcher !== watcher) return;
+      sub.watcher = null;
+      this.warn({ watch: what, err: messageOf(err) }, 'etcd store: watch cancelled by etcd; re-listing and watching again');
+      onDead();
+    });
+  }
+
+  /** Logging never throws into a background loop (that would be an unhandled rejection). */
+  private warn(obj: object, msg: string): void {
+    try {
+      this.log.warn(obj, msg);
+    } catch {
+      // A broken logger must not stop watches or claims.
+    }
+  }
+
+  private info(obj: object, msg: string): void {
+    try {
+      this.log.info(obj, msg);
+    } catch {
+      // As warn().
+    }
+  }
+
+  /** Runs a background task whose failures have nowhere to go but the log. */
+  private background(task: Promise<unknown>, what: string): void {
+    task.catch((err: unknown) => this.warn({ err: messageOf(err) }, `etcd store: ${what} failed`));
+  }
+
+  private reportListenerError(err: unknown): void {
+    try {
+      this.onListenerError(err);
+    } catch {
+      // The error hook itself failing must not break event delivery.
+    }
+  }
+
+  private budget(): Budget {
+    return { until: Date.now() + this.callTimeoutMs, extra: this.maxAttempts > 2 ? 1 : 0 };
+  }
+
+  private mayRetry(b: Budget): boolean {
+    if (Date.now() < b.until) return true;
+    if (b.extra <= 0) return false;
+    b.extra -= 1;
+    return true;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error(`etcd store ${this.prefix} is closed`);
+  }
+
+  /** A CAS write that failed in transit may be retried (by re-reading) while the budget lasts. */
+  private mayRetryWrite(err: unknown, b: Budget): boolean {
+    return err instanceof EtcdUnavailableError && !this.closed && this.mayRetry(b);
+  }
+
+  /** Lost a CAS race: after a few, spread the contenders out a little. */
+  private async conflictPause(attempt: number): Promise<void> {
+    if (attempt < 3) return;
+    await sleep(Math.random() * Math.min(50, 2 ** attempt));
+  }
+
+  /**
+   * Runs one RPC. Transient failures of idempotent requests are retried (the
+   * client picks another member each time) while the budget lasts; a
+   * non-idempotent one is reported at once so the caller can check what landed.
+   */
+  private async rpc<T>(b: Budget, what: string, fn: () => Promise<T>, idempotent: boolean): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      this.assertOpen();
+      try {
+        return await fn();
+      } catch (err) {
+        if (this.closed) throw new Error(`etcd store ${this.prefix} is closed`, { cause: err });
+        if (!isTransient(err)) throw new Error(`etcd ${what} failed: ${messageOf(err)}`, { cause: err });
+        if (!idempotent || attempt >= this.maxAttempts || !this.mayRetry(b)) throw new EtcdUnavailableError(what, err);
+        await sleep(Math.min(50 * attempt, Math.max(0, b.until - Date.now())));
+      }
+    }
+  }
+
+  private note(header: IResponseHeader | undefined): void {
+    if (header?.revision === undefined) return;
+    const rev = BigInt(header.revision);
+    if (rev > this.revision) this.revision = rev;
+  }
+
+  private async range(b: Budget, what: string, req: IRangeRequest): Promise<IRangeResponse> {
+    const res = await this.rpc(b, what, () => this.client.kv.range(req), true);
+    this.note(res.header);
+    return res;
+  }
+
+  private async txn(
+    b: Budget,
+    what: string,
+    compare: ICompare[],
+    success: IRequestOp[],
+    failure: IRequestOp[],
+    idempotent: boolean,
+  ): Promise<ITxnResponse> {
+    const res = await this.rpc(b, what, () => this.client.kv.txn({ compare, success, failure }), idempotent);
+    this.note(res.header);
+    return res;
+  }
+
+  private async read(b: Budget, what: string, rel: string): Promise<KeyState> {
+    const res = await this.range(b, what, { key: this.k(rel) });
+    return this.keyState(res.kvs[0]);
+  }
+
+  private keyState(kv: IKeyValue | undefined): KeyState {
+    return kv === undefined ? { value: null, mod: '0' } : { value: kv.value.toString(), mod: kv.mod_revision };
+  }
+
+  /** Every key-value under a prefix, in key order, read page by page at one revision. */
+  private async scan(
+    b: Budget,
+    what: string,
+    relPrefix: string,
+    pageSize: number,
+    keysOnly = false,
+  ): Promise<{ kvs: IKeyValue[]; revision: bigint }> {
+    const { key, range_end } = this.prefixRange(relPrefix);
+    let start = key;
+    let revision: string | undefined;
+    const kvs: IKeyValue[] = [];
+    for (;;) {
+      const res = await this.range(b, what, { key: start, range_end, limit: pageSize, revision, keys_only: keysOnly });
+      revision ??= res.header.revision;
+      kvs.push(...res.kvs);
+      const last = res.kvs.at(-1);
+      if (!res.more || last === undefined) break;
+      start = Buffer.concat([last.key, Buffer.from([0])]);
+    }
+    return { kvs, revision: BigInt(revision ?? '0') };
+  }
+
+  private async jobExecutions(b: Budget, what: string, jobName: string): Promise<Execution[]> {
+    const { kvs } = await this.scan(b, what, `${EXECUTIONS}${jobName}/`, EXECUTION_PAGE);
+    return kvs.map((kv) => parseBody<Execution>(kv.value, `execution of "${jobName}"`));
+  }
+
+  private async executionStored(b: Budget, execution: Execution | undefined): Promise<boolean> {
+    if (execution === undefined) return true;
+    const cur = await this.read(b, 'commitTick', `${EXECUTIONS}${execution.job_name}/${execution.id}`);
+    return cur.value === JSON.stringify(execution);
+  }
+
+  /**
+   * The puts for executions: the record, its running-index entry (or its
+   * removal once finished) and, when `route`, the assignment to its agent.
+   * Duplicates collapse to the last one (etcd rejects a txn touching a key twice).
+   */
+  private executionOps(executions: Execution[], route: boolean): IRequestOp[] {
+    const byKey = new Map<string, Execution>();
+    for (const e of executions) {
+      assertName(e.job_name);
+      assertId(e.id);
+      byKey.set(`${e.job_name}/${e.id}`, e);
+    }
+    const ops: IRequestOp[] = [];
+    for (const [ref, e] of byKey) {
+      ops.push(this.opPut(EXECUTIONS + ref, JSON.stringify(e)));
+      if (isRunning(e)) {
+        ops.push(this.opPut(RUNNING + ref, e.node_name));
+        if (route) ops.push(this.opPut(`${ASSIGN}${nodeSegment(e.node_name)}/${ref}`, e.node_name));
+      } else {
+        ops.push(this.opDelete(RUNNING + ref));
+      }
+    }
+    return ops;
+  }
+
+  private assertTxnSize(ops: number, what: string, executions: number): void {
+    if (ops <= this.maxTxnOps) return;
+    throw new Error(
+      `${what}: ${executions} executions need ${ops} operations in one etcd transaction, over the limit of ${this.maxTxnOps}; ` +
+        `raise etcd's --max-txn-ops and the store's maxTxnOps together, or target fewer agents`,
+    );
+  }
+
+  private k(rel: string): Buffer {
+    return Buffer.from(this.prefix + rel);
+  }
+
+  private rel(key: Buffer): string {
+    return key.subarray(this.prefixBytes.length).toString();
+  }
+
+  private prefixRange(rel: string): { key: Buffer; range_end: Buffer } {
+    const r = Range.prefix(this.k(rel));
+    return { key: r.start, range_end: r.end };
+  }
+
+  private opPut(rel: string, value: string): IRequestOp {
+    return { request_put: { key: this.k(rel), value: Buffer.from(value) } };
+  }
+
+  private opDelete(rel: string): IRequestOp {
+    return { request_delete_range: { key: this.k(rel) } };
+  }
+
+  private opDeletePrefix(rel: string): IRequestOp {
+    return { request_delete_range: this.prefixRange(rel) };
+  }
+
+  private opRead(rel: string): IRequestOp {
+    return { request_range: { key: this.k(rel) } };
+  }
+
+  private cmpMod(rel: string, mod: string): ICompare {
+    return this.cmp(rel, CompareTarget.Mod, { mod_revision: mod });
+  }
+
+  private cmp(
+    rel: string,
+    target: CompareTarget,
+    value: Pick<ICompare, 'mod_revision' | 'create_revision' | 'version'>,
+    result: CompareResult = CompareResult.Equal,
+  ): ICompare {
+    return { key: this.k(rel), target, result, ...value };
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * etcd goes away under a running cluster agent: the agent keeps running and
+ * finishes its work, steps down, reports degraded health, and when etcd
+ * returns it records the result, leads again and schedules again, with no restart.
+ */
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { api, eventually, type AgentHandle } from '../helpers/agent.js';
+import { startEtcd, type EtcdCluster } from '../helpers/etcd.js';
+import { randomKeyspace, startClusterAgent } from '../helpers/cluster.js';
+
+interface Execution {
+  finished_at: string | null;
+  success: boolean;
+  output: string;
+  node_name: string;
+}
+
+let etcd: EtcdCluster | undefined;
+let agent: AgentHandle | undefined;
+
+after(async () => {
+  await agent?.stop('SIGKILL').catch(() => undefined);
+  await etcd?.stop();
+});
+
+test('an etcd outage: keep running, step down, degrade, then resume without restart', async () => {
+  etcd = await startEtcd(1);
+  agent = await startClusterAgent({ endpoints: etcd.endpoints, keyspace: randomKeyspace(), name: 'solo' });
+  const a = agent;
+  await a.waitForLog(/Cluster leadership acquired/);
+
+  const created = await api(a.url, 'POST', '/v1/jobs', {
+    name: 'long',
+    schedule: '@manually',
+    executor: 'shell',
+    executor_config: { command: 'sleep 4; echo survived', shell: 'true' },
+  });
+  assert.equal(created.status, 201);
+  assert.equal((await api(a.url, 'POST', '/v1/jobs/long/run')).status, 202);
+  await eventually('long to be running', async () => {
+    const r = await api<Execution[]>(a.url, 'GET', '/v1/busy');
+    return r.body.length === 1 ? true : undefined;
+  });
+
+  await etcd.stopMember(0, true);
+  const degraded = await eventually('health to report degraded', async () => {
+    const r = await api<{ status: string; checks: Record<string, string> }>(a.url, 'GET', '/health');
+    return r.status === 503 ? r.body : undefined;
+  }, 15_000);
+  assert.equal(degraded.status, 'degraded');
+  assert.match(degraded.checks.store ?? '', /unreachable/);
+  await a.waitForLog(/Cluster leadership lost/, 15_000);
+  // The run finishes while etcd is down; its result waits for the store.
+  await a.waitForLog(/store write failed; retrying/, 15_000);
+  assert.equal(a.proc.exitCode, null, 'the agent is still running');
+
+  await etcd.startMember(0);
+  await eventually('health to recover', async () => ((await api(a.url, 'GET', '/health')).status === 200 ? true : undefined), 20_000);
+  const acquired = await eventually('leadership to be acquired again', async () => {
+    const n = a.logs.filter((l) => /Cluster leadership acquired/.test(l)).length;
+    return n >= 2 ? n : undefined;
+  }, 20_000);
+  assert.ok(acquired >= 2);
+  const [run] = await eventually('the run recorded after etcd returned', async () => {
+    const r = await api<Execution[]>(a.url, 'GET', '/v1/jobs/long/executions');
+    const done = r.body.filter((e) => e.finished_at !== null);
+    return done.length === 1 ? done : undefined;
+  }, 20_000);
+  assert.equal(run?.success, true, run?.output);
+  assert.match(run?.output ?? '', /survived/);
+
+  // Scheduling works again.
+  await api(a.url, 'POST', '/v1/jobs', {
+    name: 'after',
+    schedule: '@every 1s',
+    executor: 'shell',
+    executor_config: { command: 'echo back', shell: 'true' },
+  });
+  await eventually('a scheduled run after recovery', async () => {
+    const r = await api<Execution[]>(a.url, 'GET', '/v1/jobs/after/executions');
+    return r.body.some((e) => e.finished_at !== null && e.success) ? true : undefined;
+  }, 20_000);
+  assert.ok(!a.logs.some((l) => /unhandled rejection/i.test(l)), 'no unhandled rejections');
+});
