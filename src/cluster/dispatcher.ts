@@ -56,8 +56,15 @@ export class Dispatcher {
       if (!job || job.disabled || job.parent_job !== '') return { executions: [] };
       if (job.starts_at && at < Date.parse(job.starts_at)) return { executions: [] };
       if (job.expires_at && at > Date.parse(job.expires_at)) return { executions: [] };
-      const plan = await this.plan(job, tickGroup(at), tick.scheduledAt, tick.trigger, false);
-      const committed = await this.store.commitTick(job.name, iso(at), plan.executions);
+      let plan = await this.plan(job, tickGroup(at), tick.scheduledAt, tick.trigger, false);
+      const exclusive = job.concurrency === 'forbid' && plan.executions.length > 0;
+      let committed = await this.store.commitTick(job.name, iso(at), plan.executions, { exclusive });
+      if (!committed && exclusive) {
+        // Refused either because the tick was taken or because a run started meanwhile (forbid):
+        // re-plan; a busy job now yields a skip, committed with no executions so the tick counts.
+        plan = await this.plan(job, tickGroup(at), tick.scheduledAt, tick.trigger, false);
+        if (plan.skipped) committed = await this.store.commitTick(job.name, iso(at), []);
+      }
       if (!committed) {
         this.log.debug({ job: job.name, tick: iso(at) }, 'dispatch: tick already dispatched elsewhere');
         return { executions: [] };
@@ -87,7 +94,12 @@ export class Dispatcher {
         await this.recordSkip(job.name, plan.skipped, now);
         throw new ConflictError(plan.skipped);
       }
-      await this.store.dispatchExecutions(plan.executions);
+      const exclusive = job.concurrency === 'forbid' && !force;
+      if (!(await this.store.dispatchExecutions(plan.executions, { exclusive }))) {
+        const reason = 'concurrency is "forbid" and another run of this job started meanwhile';
+        await this.recordSkip(job.name, reason, now);
+        throw new ConflictError(reason);
+      }
       this.deliverAll(job, plan.executions);
       return plan;
     });

@@ -9,6 +9,7 @@
  * deletion; simpler to reason about than a queue of candidates, and failover
  * is bounded by the TTL either way.
  */
+import { loadavg } from 'node:os';
 import type { Lease, Namespace, Watcher } from 'etcd3';
 import type { Logger } from '../util/log.js';
 import type { Cluster, Member } from './types.js';
@@ -84,7 +85,7 @@ export class EtcdCluster implements Cluster {
     if (!name) return null;
     const raw = await this.o.ns.get(`${MEMBERS}${name}`).string();
     if (raw) return JSON.parse(raw) as Member;
-    return { Name: name, Addr: '', Port: 0, Tags: {}, Status: 1, statusText: 'alive', server: true, version: '', running: 0 };
+    return { Name: name, Addr: '', Port: 0, Tags: {}, Status: 1, statusText: 'alive', server: true, version: '', running: 0, load: 0 };
   }
 
   async resign(): Promise<void> {
@@ -127,6 +128,7 @@ export class EtcdCluster implements Cluster {
       server: this.o.server,
       version: this.o.version,
       running: this.o.running(),
+      load: Math.round((loadavg()[0] ?? 0) * 10) / 10,
     };
   }
 

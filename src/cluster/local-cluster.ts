@@ -2,6 +2,7 @@
  * The embedded store's cluster: one agent that leads itself. It still goes
  * through "running for election" so logs and leadership hooks match a real cluster.
  */
+import { loadavg } from 'node:os';
 import type { Cluster, Member } from './types.js';
 
 export interface LocalClusterOptions {
@@ -17,6 +18,7 @@ export interface LocalClusterOptions {
 
 export class LocalCluster implements Cluster {
   private leading = false;
+  leadershipChanges = 0;
   private readonly listeners: ((leader: boolean) => void)[] = [];
 
   constructor(private readonly options: LocalClusterOptions) {}
@@ -29,6 +31,7 @@ export class LocalCluster implements Cluster {
     if (!this.options.server) return;
     this.options.log.info('agent: Running for election');
     this.leading = true;
+    this.leadershipChanges++;
     this.options.log.info('agent: Cluster leadership acquired');
     for (const l of this.listeners) l(true);
   }
@@ -40,6 +43,7 @@ export class LocalCluster implements Cluster {
   async stop(): Promise<void> {
     if (!this.leading) return;
     this.leading = false;
+    this.leadershipChanges++;
     this.options.log.info('agent: Cluster leadership lost');
     for (const l of this.listeners) l(false);
   }
@@ -56,6 +60,7 @@ export class LocalCluster implements Cluster {
       server: o.server,
       version: o.version,
       running: o.running(),
+      load: Math.round((loadavg()[0] ?? 0) * 10) / 10,
     };
   }
 

@@ -2,7 +2,7 @@
  * dkron's tag targeting: every job tag must equal the agent's tag; a value
  * `v:N` also caps how many agents run it (the smallest N across tags wins; a
  * count that isn't a whole number selects nobody). Among candidates the least
- * busy agents are chosen, random among equals, so load spreads.
+ * busy agents are chosen, then the least loaded machine, random among equals, so work spreads.
  */
 import type { Member } from './types.js';
 
@@ -48,6 +48,6 @@ export function selectTargets(
   const candidates = members.filter((m) => m.statusText === 'alive' && matches(m, selector));
   if (selector.cardinality === null || candidates.length <= selector.cardinality) return candidates;
   const keyed = candidates.map((m) => ({ m, r: random() }));
-  keyed.sort((a, b) => a.m.running - b.m.running || a.r - b.r);
+  keyed.sort((a, b) => a.m.running - b.m.running || (a.m.load ?? 0) - (b.m.load ?? 0) || a.r - b.r);
   return keyed.slice(0, selector.cardinality).map((k) => k.m);
 }

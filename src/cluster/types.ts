@@ -15,6 +15,8 @@ export interface Member {
   server: boolean;
   version: string;
   running: number;
+  /** 1-minute load average of the agent's machine, rounded to 0.1. */
+  load: number;
 }
 
 export interface Cluster {
@@ -27,6 +29,8 @@ export interface Cluster {
   members(): Promise<Member[]>;
   leader(): Promise<Member | null>;
   isLeader(): boolean;
+  /** How often this agent gained or lost leadership since it started. */
+  readonly leadershipChanges: number;
   /** Called with true when this agent gains leadership and false when it loses it. */
   onLeadershipChange(listener: (leader: boolean) => void): void;
 }

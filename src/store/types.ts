@@ -26,6 +26,14 @@ export interface Page<T> {
   total: number;
 }
 
+export interface DispatchOptions {
+  /**
+   * `concurrency: forbid`: write only if the job has no running execution, checked
+   * in the same atomic step, so two agents dispatching at once can't both start a run.
+   */
+  exclusive?: boolean;
+}
+
 export type JobEvent = { type: 'put'; job: Job } | { type: 'delete'; name: string };
 
 /** Returning undefined from an updater leaves the record untouched. */
@@ -69,10 +77,13 @@ export interface Store {
    * Record that `tick` was dispatched and store its executions, atomically.
    * Resolves false, writing nothing, when a tick at or after `tick` is already recorded.
    */
-  commitTick(jobName: string, tick: string, executions: Execution[]): Promise<boolean>;
+  commitTick(jobName: string, tick: string, executions: Execution[], options?: DispatchOptions): Promise<boolean>;
 
-  /** Store executions of a run-now or dependent run (not a tick), and route them when the store routes. */
-  dispatchExecutions(executions: Execution[]): Promise<void>;
+  /**
+   * Store executions of a run-now or dependent run (not a tick), and route them when the store routes.
+   * Resolves false, writing nothing, when `exclusive` and the job has a running execution.
+   */
+  dispatchExecutions(executions: Execution[], options?: DispatchOptions): Promise<boolean>;
   /**
    * Only for stores that route executions: hand each execution assigned to
    * `node` to `handler` exactly once (claimed atomically), existing ones first.

@@ -50,7 +50,7 @@ before(async () => {
   etcd = await startEtcd(3);
   const common = { endpoints: etcd.endpoints, keyspace };
   agents.push(await startClusterAgent({ ...common, name: 'a1', tags: { role: 'x', zone: 'a1' } }));
-  agents.push(await startClusterAgent({ ...common, name: 'a2', tags: { role: 'x', zone: 'a2' } }));
+  agents.push(await startClusterAgent({ ...common, name: 'a2', tags: { role: 'x', zone: 'a2' }, extra: ['--max-parallel', '1'] }));
   agents.push(await startClusterAgent({ ...common, name: 'a3', tags: { role: 'x', target: 'cow', zone: 'a3' } }));
   await agreedLeader(agents);
 });
@@ -139,6 +139,50 @@ test('concurrency forbid holds across agents', async () => {
   assert.match(second.body.error, /forbid/);
   const runs = await finished(a1, 'solo', 1);
   assert.equal(runs.length, 1);
+});
+
+test('forbid is atomic across agents: concurrent run-now requests start exactly one run', async () => {
+  const [a1] = agents as [AgentHandle];
+  await api(a1.url, 'POST', '/v1/jobs', shellJob('racy', 'sleep 2', { tags: { zone: 'a1' }, concurrency: 'forbid' }));
+  const answers = await Promise.all(
+    Array.from({ length: 9 }, (_v, i) => api((agents[i % 3] as AgentHandle).url, 'POST', '/v1/jobs/racy/run')),
+  );
+  assert.deepEqual(answers.map((r) => r.status).sort(), [202, 409, 409, 409, 409, 409, 409, 409, 409]);
+  const runs = await finished(a1, 'racy', 1);
+  assert.equal(runs.length, 1);
+});
+
+test('dispatch prefers the least busy matching agent', async () => {
+  const [a1] = agents as [AgentHandle];
+  await api(a1.url, 'POST', '/v1/jobs', shellJob('spread', 'sleep 3', { tags: { role: 'x:1' } }));
+  const used: string[] = [];
+  for (let i = 0; i < 3; i++) {
+    assert.equal((await api(a1.url, 'POST', '/v1/jobs/spread/run')).status, 202);
+    // Wait until the chosen agent reports itself busy, so the next choice sees it.
+    const node = await eventually('the run to be placed and reported busy', async () => {
+      const busy = await api<Execution[]>(a1.url, 'GET', '/v1/busy');
+      const placed = busy.body.filter((e) => e.id && !used.includes(e.node_name));
+      const members = await api<(Member & { running: number })[]>(a1.url, 'GET', '/v1/members');
+      const n = placed[0]?.node_name;
+      return n && members.body.find((m) => m.Name === n)?.running === 1 ? n : undefined;
+    });
+    used.push(node);
+  }
+  assert.deepEqual([...used].sort(), ['a1', 'a2', 'a3']);
+  await finished(a1, 'spread', 3);
+});
+
+test('--max-parallel 1 queues runs on that agent instead of overlapping them', async () => {
+  const [a1] = agents as [AgentHandle];
+  await api(a1.url, 'POST', '/v1/jobs', shellJob('queued', 'echo start=$(date +%s%N); sleep 1; echo end=$(date +%s%N)', { tags: { zone: 'a2' } }));
+  for (let i = 0; i < 3; i++) assert.equal((await api(a1.url, 'POST', '/v1/jobs/queued/run')).status, 202);
+  const runs = await finished(a1, 'queued', 3, 30_000);
+  const spans = runs
+    .map((e) => ({ start: Number(/start=(\d+)/.exec(e.output)?.[1]), end: Number(/end=(\d+)/.exec(e.output)?.[1]) }))
+    .sort((x, y) => x.start - y.start);
+  for (let i = 1; i < spans.length; i++) {
+    assert.ok((spans[i] as { start: number }).start >= (spans[i - 1] as { end: number }).end, 'runs on a2 never overlap');
+  }
 });
 
 test('a chain crosses agents: parent on a3, child on a1, child runs once', async () => {

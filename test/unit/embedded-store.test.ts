@@ -571,3 +571,15 @@ void test('many jobs and a long history stay fast to list and page', withStore(a
   assert.equal(page.total, 5_000);
   assert.deepEqual(page.items.map((e) => e.id), Array.from({ length: 10 }, (_, i) => `e${9 - i}`));
 }));
+
+void test('exclusive dispatch (forbid) is refused while the job has a running execution', withStore(async (store) => {
+  const running = (id: string): Execution => exec('a', id, { finished_at: null, success: false });
+  assert.equal(await store.dispatchExecutions([running('r1')], { exclusive: true }), true);
+  assert.equal(await store.dispatchExecutions([running('r2')], { exclusive: true }), false);
+  assert.equal(await store.getExecution('a', 'r2'), null);
+  assert.equal(await store.commitTick('a', at(10), [running('t10')], { exclusive: true }), false);
+  assert.equal(await store.getLastTick('a'), null);
+  assert.equal(await store.dispatchExecutions([exec('b', 'x', { finished_at: null })], { exclusive: true }), true);
+  await store.putExecution(exec('a', 'r1'));
+  assert.equal(await store.commitTick('a', at(10), [running('t10')], { exclusive: true }), true);
+}));

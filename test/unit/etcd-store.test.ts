@@ -800,3 +800,20 @@ void test('outage: calls fail fast and clearly, then work again; watches and que
   }
   assert.deepEqual(rejections, []);
 });
+
+void test('exclusive dispatch (forbid) is refused atomically while the job has a running execution', withStore(async (store) => {
+  assert.equal(await store.dispatchExecutions([running('a', 'r1')], { exclusive: true }), true);
+  assert.equal(await store.dispatchExecutions([running('a', 'r2')], { exclusive: true }), false);
+  assert.equal(await store.getExecution('a', 'r2'), null);
+  assert.equal(await store.commitTick('a', at(10), [running('a', 't10')], { exclusive: true }), false);
+  assert.equal(await store.getLastTick('a'), null, 'a refused tick writes nothing');
+  assert.equal(await store.dispatchExecutions([running('b', 'other')], { exclusive: true }), true, 'other jobs are not blocked');
+  await store.putExecution(exec('a', 'r1'));
+  assert.equal(await store.commitTick('a', at(10), [running('a', 't10')], { exclusive: true }), true);
+  // Two stores racing: exactly one exclusive dispatch wins.
+  await store.putExecution(exec('a', 't10'));
+  const results = await Promise.all(
+    Array.from({ length: 8 }, (_v, i) => store.dispatchExecutions([running('a', `race${i}`)], { exclusive: true })),
+  );
+  assert.equal(results.filter(Boolean).length, 1);
+}));

@@ -8,6 +8,7 @@ export async function clusterRoutes(app: FastifyInstance, ctx: ApiContext): Prom
     agent: { name: ctx.nodeName, version: ctx.version, backend: ctx.backend },
     tags: ctx.tags,
     leader: ctx.cluster.isLeader(),
+    leadership_changes: ctx.cluster.leadershipChanges,
   });
   app.get('/v1', info);
   app.get('/v1/', info);

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Execution, Job } from '../../job/types.js';
-import type { ExecutionQuery, JobEvent, JobUpdater, Page, Store } from '../types.js';
+import type { DispatchOptions, ExecutionQuery, JobEvent, JobUpdater, Page, Store } from '../types.js';
 
 /** Bump together with a new entry in MIGRATIONS. */
 export const SCHEMA_VERSION = 1;
@@ -151,7 +151,8 @@ export class SqliteStore implements Store {
   private readonly txPutJobs: (jobs: readonly Job[]) => JobEvent[];
   private readonly txDeleteJob: (name: string) => Job | null;
   private readonly txComplete: (execution: Execution, fn: JobUpdater) => JobChange;
-  private readonly txCommitTick: (jobName: string, tick: string, executions: Execution[]) => boolean;
+  private readonly txCommitTick: (jobName: string, tick: string, executions: Execution[], exclusive: boolean) => boolean;
+  private readonly txDispatch: (executions: Execution[], exclusive: boolean) => boolean;
   private readonly txPageExecutions: (jobName: string, query: ExecutionQuery) => Page<Execution>;
 
   static open(file: string, options: SqliteStoreOptions = {}): SqliteStore {
@@ -250,15 +251,23 @@ export class SqliteStore implements Store {
       this.st.deleteTick.run(name);
       return body === undefined ? null : parseBody<Job>(body, `job "${name}"`);
     }).immediate;
-    this.txCommitTick = db.transaction((jobName: string, tick: string, executions: Execution[]) => {
+    const busy = (jobName: string): boolean => (this.st.listRunning.all(jobName) as unknown[]).length > 0;
+    this.txCommitTick = db.transaction((jobName: string, tick: string, executions: Execution[], exclusive: boolean) => {
       const tickMs = parseTick(tick);
       const stored = this.st.getTick.get(jobName) as string | undefined;
       // A stored tick that no longer parses cannot prove it is newer; let the new one replace it.
       if (stored !== undefined && !Number.isNaN(Date.parse(stored)) && Date.parse(stored) >= tickMs) {
         return false;
       }
+      if (exclusive && busy(jobName)) return false;
       this.st.putTick.run(jobName, tick);
       for (const execution of executions) this.writeExecution(execution);
+      return true;
+    }).immediate;
+    this.txDispatch = db.transaction((executions: Execution[], exclusive: boolean) => {
+      const first = executions[0];
+      if (exclusive && first && busy(first.job_name)) return false;
+      for (const e of executions) this.writeExecution(e);
       return true;
     }).immediate;
     // count and page in one read transaction so total matches the items under concurrent writers.
@@ -320,11 +329,9 @@ export class SqliteStore implements Store {
     this.writeExecution(execution);
   }
 
-  async dispatchExecutions(executions: Execution[]): Promise<void> {
+  async dispatchExecutions(executions: Execution[], options: DispatchOptions = {}): Promise<boolean> {
     this.assertOpen();
-    this.db.transaction(() => {
-      for (const e of executions) this.writeExecution(e);
-    }).immediate();
+    return this.txDispatch(executions, options.exclusive ?? false);
   }
 
   async completeExecution(execution: Execution, fn: JobUpdater): Promise<Job | null> {
@@ -373,9 +380,9 @@ export class SqliteStore implements Store {
     return (this.st.getTick.get(jobName) as string | undefined) ?? null;
   }
 
-  async commitTick(jobName: string, tick: string, executions: Execution[]): Promise<boolean> {
+  async commitTick(jobName: string, tick: string, executions: Execution[], options: DispatchOptions = {}): Promise<boolean> {
     this.assertOpen();
-    return this.txCommitTick(jobName, tick, executions);
+    return this.txCommitTick(jobName, tick, executions, options.exclusive ?? false);
   }
 
   async getSetting(key: string): Promise<string | null> {

@@ -44,7 +44,7 @@ import {
   type Watcher,
 } from 'etcd3';
 import type { Execution, Job } from '../../job/types.js';
-import type { ExecutionQuery, JobEvent, JobUpdater, Page, Store } from '../types.js';
+import type { DispatchOptions, ExecutionQuery, JobEvent, JobUpdater, Page, Store } from '../types.js';
 import { HostBreakers, isTransient, oncePolicy, watchBackoff } from './fault.js';
 
 /** Leadership fence for commitTick: see setFence. */
@@ -396,12 +396,22 @@ export class EtcdStore implements Store {
     await this.txn(this.budget(), 'putExecution', [], ops, [], true);
   }
 
-  async dispatchExecutions(executions: Execution[]): Promise<void> {
+  async dispatchExecutions(executions: Execution[], options: DispatchOptions = {}): Promise<boolean> {
     this.assertOpen();
-    if (executions.length === 0) return;
+    const first = executions[0];
+    if (first === undefined) return true;
     const ops = this.executionOps(executions, true);
     this.assertTxnSize(ops.length, 'dispatchExecutions', executions.length);
-    await this.txn(this.budget(), 'dispatchExecutions', [], ops, [], true);
+    const compares = options.exclusive ? [this.cmpNoneRunning(first.job_name)] : [];
+    // Re-sending the same puts is harmless only when nothing is compared.
+    const res = await this.txn(this.budget(), 'dispatchExecutions', compares, ops, [], !options.exclusive);
+    return res.succeeded;
+  }
+
+  /** True for the whole range only when no key exists under the job's running index (etcd range compare). */
+  private cmpNoneRunning(jobName: string): ICompare {
+    const { key, range_end } = this.prefixRange(`${RUNNING}${jobName}/`);
+    return { key, range_end, target: CompareTarget.Version, result: CompareResult.Equal, version: 0 };
   }
 
   async completeExecution(execution: Execution, fn: JobUpdater): Promise<Job | null> {
@@ -580,7 +590,7 @@ export class EtcdStore implements Store {
     return (await this.read(this.budget(), 'getLastTick', TICKS + jobName)).value;
   }
 
-  async commitTick(jobName: string, tick: string, executions: Execution[]): Promise<boolean> {
+  async commitTick(jobName: string, tick: string, executions: Execution[], options: DispatchOptions = {}): Promise<boolean> {
     this.assertOpen();
     assertName(jobName);
     const tickMs = parseTick(tick);
@@ -611,6 +621,7 @@ export class EtcdStore implements Store {
         compares.push(this.cmp(fence.key, CompareTarget.Create, { create_revision: fence.createRevision }));
         failure.push(this.opRead(fence.key));
       }
+      if (options.exclusive) compares.push(this.cmpNoneRunning(jobName));
       let res: ITxnResponse;
       try {
         res = await this.txn(b, 'commitTick', compares, ops, failure, false);
@@ -626,7 +637,10 @@ export class EtcdStore implements Store {
         // Leadership moved (or the leader key expired): this agent must not dispatch.
         if (holder === undefined || holder.create_revision !== fence.createRevision) return false;
       }
-      cur = this.keyState(res.responses[0]?.response_range?.kvs[0]);
+      const next = this.keyState(res.responses[0]?.response_range?.kvs[0]);
+      // Tick unchanged and fence held: the job had a running execution (forbid).
+      if (options.exclusive && next.mod === cur.mod) return false;
+      cur = next;
     }
     throw new Error(`commitTick("${jobName}"): still conflicting with concurrent writers after ${MAX_CAS_ATTEMPTS} attempts`);
   }
