@@ -47,6 +47,8 @@ const log = (msg: string): void => {
 
 const ms = (v: number): string => (Number.isFinite(v) ? v.toFixed(1) : 'n/a');
 const cond = (c: PhaseConditions): string => `${Math.round(c.cpuBusy * 100)}% CPU busy, load ${c.load1}`;
+/** Above this much CPU taken by others during a side, lateness tails mostly measure them. */
+const NOISY_CORES = 0.2;
 // A ratio over a sub-millisecond reference says nothing; the table shows n/a there.
 const x = (v: number | null): string => (v === null ? 'n/a' : `${v.toFixed(2)}×`);
 
@@ -68,6 +70,9 @@ function latenessTable(r: LatenessResult): string {
       `${r.kairos.missedTicksLogged} missed-tick, skipped-run or failed-dispatch log lines; reference ${r.reference.observed}/${r.reference.expected} probe lines, ` +
       `${r.reference.failed} failed.`,
     `Machine: Kairos side ${during(r.kairos)}; reference side ${during(r.reference)}.`,
+    ...(Math.max(r.kairos.otherCoresDuring, r.reference.otherCoresDuring) > NOISY_CORES
+      ? ['', `**Noisy run**: other processes used more than ${NOISY_CORES} cores during a side; the ratios are not comparable with a quiet run.`]
+      : []),
   ].join('\n');
 }
 

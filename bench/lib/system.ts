@@ -66,7 +66,8 @@ export function load1(): number {
 
 function cpuTimes(): { idle: number; total: number } {
   const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
-  const fields = line.trim().split(/\s+/).slice(1).map(Number);
+  // user..steal only: guest and guest_nice are already counted inside user and nice.
+  const fields = line.trim().split(/\s+/).slice(1, 9).map(Number);
   // idle + iowait count as idle: a disk flush elsewhere does not take a core from us.
   const idle = (fields[3] ?? 0) + (fields[4] ?? 0);
   return { idle, total: fields.reduce((a, b) => a + b, 0) };

@@ -46,6 +46,7 @@ export class Agent {
   private api: FastifyInstance | null = null;
   private unwatch: (() => void) | null = null;
   private unconsume: (() => void) | null = null;
+  private schedulingGeneration = 0;
   private readonly signatures = new Map<string, string>();
   private stopping: Promise<void> | null = null;
   /** Resolves when the agent has stopped (after `stop()` or `/v1/leave`). */
@@ -220,22 +221,42 @@ export class Agent {
     return typeof addr === 'object' && addr ? addr.port : this.config.httpAddr.port;
   }
 
+  /**
+   * Load every job into the scheduler and follow changes. A generation number
+   * makes a load that straddles a leadership loss give up instead of starting
+   * a scheduler this agent no longer owns.
+   */
   private async startScheduling(): Promise<void> {
-    this.unwatch = this.store.watchJobs((event) => {
-      if (event.type === 'delete') {
-        this.scheduler.remove(event.name);
-        this.signatures.delete(event.name);
-      } else {
-        void this.schedule(event.job);
+    const generation = ++this.schedulingGeneration;
+    let delay = 250;
+    while (generation === this.schedulingGeneration) {
+      try {
+        this.unwatch?.();
+        this.unwatch = this.store.watchJobs((event) => {
+          if (event.type === 'delete') {
+            this.scheduler.remove(event.name);
+            this.signatures.delete(event.name);
+          } else {
+            void this.schedule(event.job);
+          }
+        });
+        const [jobs, ticks] = await Promise.all([this.store.listJobs(), this.store.listLastTicks()]);
+        if (generation !== this.schedulingGeneration) return;
+        for (const job of jobs) await this.schedule(job, ticks.get(job.name) ?? null);
+        if (generation !== this.schedulingGeneration) return;
+        this.scheduler.start();
+        this.log.info({ jobs: this.scheduler.size }, 'scheduler: started');
+        return;
+      } catch (err) {
+        this.log.warn({ err: (err as Error).message, retry_ms: delay }, 'scheduler: cannot load jobs; retrying');
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(delay * 2, 5000);
       }
-    });
-    const jobs = await this.store.listJobs();
-    for (const job of jobs) await this.schedule(job);
-    this.scheduler.start();
-    this.log.info({ jobs: this.scheduler.size }, 'scheduler: started');
+    }
   }
 
   private stopScheduling(): void {
+    this.schedulingGeneration++;
     this.unwatch?.();
     this.unwatch = null;
     this.scheduler.stop();
@@ -243,7 +264,7 @@ export class Agent {
     this.signatures.clear();
   }
 
-  private async schedule(job: Job): Promise<void> {
+  private async schedule(job: Job, knownLastTick?: string | null): Promise<void> {
     const sig = scheduleSignature(job);
     if (this.signatures.get(job.name) === sig) return;
     this.signatures.set(job.name, sig);
@@ -252,7 +273,8 @@ export class Agent {
       return;
     }
     try {
-      const entry = toScheduledJob(job, await this.store.getLastTick(job.name));
+      const lastTick = knownLastTick !== undefined ? knownLastTick : await this.store.getLastTick(job.name);
+      const entry = toScheduledJob(job, lastTick);
       if (entry) this.scheduler.set(entry);
       else this.scheduler.remove(job.name);
     } catch (err) {

@@ -156,6 +156,12 @@ export class Runner implements ExecutionSink {
   }
 
   private async run(first: Execution): Promise<void> {
+    // An assignment delivered after this agent restarted may already have been closed by recovery.
+    const stored = await this.persist('read execution', () => this.o.store.getExecution(first.job_name, first.id));
+    if (stored && stored.finished_at !== null) {
+      this.o.log.info({ job: first.job_name, execution: first.id }, 'runner: execution already closed; not running it');
+      return;
+    }
     let execution = first;
     for (;;) {
       if (this.stopping && execution.attempt > 1) {
@@ -252,8 +258,9 @@ export class Runner implements ExecutionSink {
     const active: Active = { execution, controller, tail: '' };
     this.active.set(execution.id, active);
     try {
-      await this.persist('record start', () => this.o.store.putExecution(execution));
-      const outcome = await executor.execute({
+      // Spawn first, then record the start: the execution record already exists
+      // (written at dispatch), so this write only refreshes started_at and needn't delay the run.
+      const running = executor.execute({
         jobName: job.name,
         executionId: execution.id,
         nodeName: this.o.nodeName,
@@ -266,6 +273,10 @@ export class Runner implements ExecutionSink {
           active.tail = (active.tail + chunk.toString('utf8')).slice(-RECENT_OUTPUT);
         },
       });
+      const recorded = this.persist('record start', () => this.o.store.putExecution({ ...execution }));
+      const outcome = await running;
+      // The result write must come after the start write; a start write that gave up is superseded by it.
+      await recorded.catch(() => undefined);
       return { success: outcome.success, exitCode: outcome.exitCode, output: outcome.output };
     } catch (err) {
       return { success: false, exitCode: null, output: `executor error: ${(err as Error).message}` };

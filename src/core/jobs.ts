@@ -125,6 +125,10 @@ export class JobService {
   }
 
   async list(query: JobQuery): Promise<{ items: Job[]; total: number }> {
+    const filtered = Boolean(query.q || query.status || query.disabled || Object.keys(query.metadata ?? {}).length);
+    if (!filtered && (query.sort === undefined || query.sort === 'id' || query.sort === 'name')) {
+      return this.pageByName(query);
+    }
     let jobs = await this.store.listJobs();
     if (query.q) {
       const q = query.q;
@@ -157,6 +161,18 @@ export class JobService {
     let page = start < end ? jobs.slice(start, end) : [];
     if (sortKey !== 'next') page = await Promise.all(page.map((j) => this.present(j)));
     return { items: page, total };
+  }
+
+  /** The UI's default view (all jobs by name, one page): paged in the store, not in memory. */
+  private async pageByName(query: JobQuery): Promise<{ items: Job[]; total: number }> {
+    const total = await this.store.countJobs();
+    const start = Math.min(total, Math.max(0, query.start ?? 0));
+    const end = Math.min(total, Math.max(start, query.end ?? total));
+    if (end <= start) return { items: [], total };
+    const desc = query.order === 'desc';
+    const page = await this.store.listJobs({ offset: desc ? total - end : start, limit: end - start });
+    if (desc) page.reverse();
+    return { items: await Promise.all(page.map((j) => this.present(j))), total };
   }
 
   /** What clients see: `id` = name and a live `next`. */

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { parseGoDuration } from '../util/duration.js';
 import { parseSchedule, ScheduleError, isValidTimezone } from '../scheduler/schedule.js';
 import { parseJobTime } from './time.js';
-import type { CatchUpPolicy, Concurrency } from './types.js';
+import type { Job } from './types.js';
 
 /** A problem with client input, reported as HTTP 400 `{error, field}`. */
 export class ValidationError extends Error {
@@ -61,29 +61,30 @@ export const jobInputSchema = z.object({
 export type JobInput = z.infer<typeof jobInputSchema>;
 
 /** The user-writable part of a job after validation and defaults. */
-export interface JobSpec {
-  name: string;
-  displayname: string;
-  timezone: string;
-  schedule: string;
-  owner: string;
-  owner_email: string;
-  disabled: boolean;
-  tags: Record<string, string> | null;
-  metadata: Record<string, string> | null;
-  retries: number;
-  parent_job: string;
-  processors: Record<string, Record<string, string>>;
-  concurrency: Concurrency;
-  executor: string;
-  executor_config: Record<string, string> | null;
-  ephemeral: boolean;
-  starts_at: string | null;
-  expires_at: string | null;
-  catch_up: CatchUpPolicy;
-  starting_deadline: string;
-  history_limit: number;
-}
+export type JobSpec = Pick<
+  Job,
+  | 'name'
+  | 'displayname'
+  | 'timezone'
+  | 'schedule'
+  | 'owner'
+  | 'owner_email'
+  | 'disabled'
+  | 'tags'
+  | 'metadata'
+  | 'retries'
+  | 'parent_job'
+  | 'processors'
+  | 'concurrency'
+  | 'executor'
+  | 'executor_config'
+  | 'ephemeral'
+  | 'starts_at'
+  | 'expires_at'
+  | 'catch_up'
+  | 'starting_deadline'
+  | 'history_limit'
+>;
 
 const NAME_RE = /^[\p{Ll}\p{Lu}0-9_.-]+$/u;
 const NAME_CHAR_RE = /[\p{Ll}\p{Lu}0-9_.-]/u;

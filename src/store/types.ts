@@ -49,8 +49,8 @@ export interface Store {
   readonly routesExecutions: boolean;
 
   getJob(name: string): Promise<Job | null>;
-  /** All jobs, sorted by name. */
-  listJobs(): Promise<Job[]>;
+  /** Jobs sorted by name (byte order): all of them, or the slice [offset, offset + limit). */
+  listJobs(page?: { offset: number; limit: number }): Promise<Job[]>;
   countJobs(): Promise<number>;
   /** Atomic read-modify-write. Returns the job as stored afterwards (null when absent/deleted). */
   updateJob(name: string, fn: JobUpdater): Promise<Job | null>;
@@ -73,6 +73,8 @@ export interface Store {
 
   /** The scheduled instant (RFC 3339) of the last tick dispatched for the job. */
   getLastTick(jobName: string): Promise<string | null>;
+  /** Every job's last dispatched tick, in one read (a new leader loads them all at once). */
+  listLastTicks(): Promise<Map<string, string>>;
   /**
    * Record that `tick` was dispatched and store its executions, atomically.
    * Resolves false, writing nothing, when a tick at or after `tick` is already recorded.

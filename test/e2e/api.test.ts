@@ -10,58 +10,16 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { api, eventually, removeDir, startAgent, tempDir, type AgentHandle, type ApiResponse } from '../helpers/agent.js';
+import { api, eventually, startAgent, stopAndRemove, tempDir, type AgentHandle, type ApiResponse } from '../helpers/agent.js';
+import type { Execution, Job } from '../../src/job/types.js';
+import type { Member } from '../../src/cluster/types.js';
 
-interface Job {
-  id: string;
-  name: string;
-  displayname: string;
-  schedule: string;
-  disabled: boolean;
-  metadata: Record<string, string> | null;
-  retries: number;
-  parent_job: string;
-  dependent_jobs: string[] | null;
-  concurrency: string;
-  executor: string;
-  executor_config: Record<string, string> | null;
-  success_count: number;
-  error_count: number;
-  last_success: string | null;
-  last_error: string | null;
-  status: string;
-  skip_count: number;
-  last_skip_reason: string;
-  updated_at: string;
-}
-
-interface Execution {
-  id: string;
-  job_name: string;
-  started_at: string;
-  finished_at: string | null;
-  success: boolean;
-  output: string;
-  node_name: string;
-  group: number;
-  attempt: number;
-  exit_code: number | null;
-  output_truncated?: boolean;
-}
+/** /v1/members lists each member with an `id` of its own. */
+type ListedMember = Member & { id: string };
 
 interface ErrorBody {
   error: string;
   field: string;
-}
-
-interface Member {
-  id: string;
-  Name: string;
-  Addr: string;
-  Port: number;
-  Tags: Record<string, string>;
-  Status: number;
-  statusText: string;
 }
 
 const NODE = 'test-node';
@@ -74,13 +32,7 @@ before(async () => {
   await agent.waitForLog(/Cluster leadership acquired/);
 });
 
-after(async () => {
-  try {
-    if (agent) assert.equal(await agent.stop('SIGTERM'), 0);
-  } finally {
-    removeDir(work);
-  }
-});
+after(() => stopAndRemove(agent, work));
 
 function checkGlobalRules(path: string, res: { status: number; headers: Headers }): void {
   assert.notEqual(res.status, 500, `${path} answered 500`);
@@ -687,7 +639,7 @@ void test('health, members, leader, isleader, node info', async () => {
   assert.equal(health.status, 200);
   assert.equal(health.body.status, 'healthy');
 
-  const members = await call<Member[]>('GET', '/v1/members');
+  const members = await call<ListedMember[]>('GET', '/v1/members');
   assert.equal(members.status, 200);
   assert.equal(members.headers.get('x-total-count'), '1');
   assert.equal(members.body.length, 1);

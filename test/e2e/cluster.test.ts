@@ -5,38 +5,15 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { api, eventually, type AgentHandle } from '../helpers/agent.js';
+import { api, eventually, shellJob, type AgentHandle } from '../helpers/agent.js';
 import { startEtcd, type EtcdCluster } from '../helpers/etcd.js';
 import { agreedLeader, randomKeyspace, startClusterAgent } from '../helpers/cluster.js';
-
-interface Execution {
-  id: string;
-  node_name: string;
-  group: number;
-  finished_at: string | null;
-  success: boolean;
-  output: string;
-  trigger: string;
-}
-interface Member {
-  Name: string;
-  Tags: Record<string, string>;
-  statusText: string;
-}
-interface Job {
-  name: string;
-  skip_count: number;
-  last_skip_reason: string;
-  status: string;
-}
+import type { Execution, Job } from '../../src/job/types.js';
+import type { Member } from '../../src/cluster/types.js';
 
 let etcd: EtcdCluster;
 const agents: AgentHandle[] = [];
 const keyspace = randomKeyspace();
-
-function shellJob(name: string, command: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { name, schedule: '@manually', executor: 'shell', executor_config: { command, shell: 'true' }, ...extra };
-}
 
 async function finished(agent: AgentHandle, job: string, count: number, timeoutMs = 20_000): Promise<Execution[]> {
   return eventually(`${count} finished executions of ${job}`, async () => {

@@ -11,20 +11,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { api, eventually, removeDir, startAgent, tempDir, type AgentHandle } from '../helpers/agent.js';
-
-interface Job {
-  name: string;
-  [key: string]: unknown;
-}
-interface Execution {
-  id: string;
-  job_name: string;
-  started_at: string;
-  finished_at: string | null;
-  success: boolean;
-  output: string;
-  node_name: string;
-}
+import type { Execution, Job } from '../../src/job/types.js';
 
 const CYCLES = 3;
 const ACK_TARGET = 200;

@@ -8,13 +8,7 @@ import assert from 'node:assert/strict';
 import { api, eventually, type AgentHandle } from '../helpers/agent.js';
 import { startEtcd, type EtcdCluster } from '../helpers/etcd.js';
 import { randomKeyspace, startClusterAgent } from '../helpers/cluster.js';
-
-interface Execution {
-  finished_at: string | null;
-  success: boolean;
-  output: string;
-  node_name: string;
-}
+import type { Execution } from '../../src/job/types.js';
 
 let etcd: EtcdCluster | undefined;
 let agent: AgentHandle | undefined;

@@ -11,34 +11,8 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { api, eventually, removeDir, startAgent, tempDir, type AgentHandle } from '../helpers/agent.js';
-
-interface Job {
-  name: string;
-  status: string;
-  next: string | null;
-  disabled: boolean;
-  success_count: number;
-  error_count: number;
-  skip_count: number;
-  last_skip_reason: string;
-  dependent_jobs: string[] | null;
-  starts_at: string | null;
-}
-
-interface Execution {
-  id: string;
-  job_name: string;
-  started_at: string;
-  finished_at: string | null;
-  success: boolean;
-  output: string;
-  node_name: string;
-  group: number;
-  attempt: number;
-  scheduled_at: string;
-  trigger: string;
-}
+import { api, eventually, removeDir, startAgent, stopAndRemove, tempDir, type AgentHandle } from '../helpers/agent.js';
+import type { Execution, Job } from '../../src/job/types.js';
 
 const NODE = 'test-node';
 const RFC3339_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -130,13 +104,7 @@ before(async () => {
   await agent.waitForLog(/Cluster leadership acquired/);
 });
 
-after(async () => {
-  try {
-    if (agent) assert.equal(await agent.stop('SIGTERM'), 0);
-  } finally {
-    removeDir(dataDir);
-  }
-});
+after(() => stopAndRemove(agent, dataDir));
 
 describe('dependent jobs', () => {
   test('parent → child → grandchild: each runs exactly once per parent run, triggered by "parent"', async () => {

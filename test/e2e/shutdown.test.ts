@@ -7,26 +7,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { api, eventually, removeDir, startAgent, tempDir, type AgentHandle, type ApiResponse } from '../helpers/agent.js';
-
-interface Job {
-  name: string;
-  schedule: string;
-  executor_config: Record<string, string>;
-  [key: string]: unknown;
-}
-interface Execution {
-  id: string;
-  job_name: string;
-  started_at: string;
-  finished_at: string | null;
-  success: boolean;
-  output: string;
-}
-
-function shellJob(name: string, command: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { name, schedule: '@manually', executor: 'shell', executor_config: { command, shell: 'true' }, ...extra };
-}
+import { api, eventually, isDead, removeDir, shellJob, startAgent, tempDir, type AgentHandle, type ApiResponse } from '../helpers/agent.js';
+import type { Execution, Job } from '../../src/job/types.js';
 
 async function runNow(agent: AgentHandle, name: string): Promise<Execution> {
   const res = await api(agent.url, 'POST', `/v1/jobs/${name}/run`);
@@ -41,25 +23,6 @@ async function executions(agent: AgentHandle, name: string): Promise<Execution[]
   const res = await api<Execution[]>(agent.url, 'GET', `/v1/jobs/${name}/executions`);
   assert.equal(res.status, 200);
   return res.body;
-}
-
-/**
- * Dead, or a zombie: this sandbox's PID 1 never reaps orphans, and
- * `kill(pid, 0)` still succeeds on a zombie (as in shell-executor.test.ts).
- */
-function isDead(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return true;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Field 3, after the parenthesised command name (which may contain spaces).
-    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
-  } catch {
-    return true;
-  }
 }
 
 function logIndex(agent: AgentHandle, re: RegExp): number {

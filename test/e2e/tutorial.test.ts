@@ -5,22 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { api, eventually, removeDir, startAgent, tempDir } from '../helpers/agent.js';
-
-interface Job {
-  name: string;
-  executor: string;
-  executor_config: Record<string, string>;
-  skip_count: number;
-  last_skip_reason: string;
-  next: string | null;
-}
-interface Execution {
-  id: string;
-  success: boolean;
-  output: string;
-  finished_at: string | null;
-  node_name: string;
-}
+import type { Execution, Job } from '../../src/job/types.js';
 
 const COW_JOB = {
   name: 'say-hello-with-cow',
@@ -29,6 +14,14 @@ const COW_JOB = {
   shell: true,
   concurrency: 'allow',
 };
+
+/** Waits for a finished execution of the cow job on the agent at `base`. */
+function finishedRun(base: string, what: string): Promise<Execution> {
+  return eventually(what, async () => {
+    const r = await api<Execution[]>(base, 'GET', `/v1/jobs/${COW_JOB.name}/executions`);
+    return r.body.find((e) => e.finished_at !== null);
+  }, 30_000, 250);
+}
 
 test('dkron tutorial: run, tag, Ctrl-C, restart, recover', async () => {
   const dataDir = tempDir();
@@ -46,14 +39,11 @@ test('dkron tutorial: run, tag, Ctrl-C, restart, recover', async () => {
     const created = await api<Job>(agent.url, 'POST', '/v1/jobs', COW_JOB);
     assert.equal(created.status, 201);
     assert.equal(created.body.executor, 'shell');
-    assert.equal(created.body.executor_config.command, "cowsay 'hello'");
+    assert.equal(created.body.executor_config?.command, "cowsay 'hello'");
     assert.equal(created.headers.get('location'), '/v1/jobs/say-hello-with-cow');
     assert.ok(created.body.next, 'next run is shown');
 
-    const firstRun = await eventually('a finished cowsay execution', async () => {
-      const r = await api<Execution[]>(agent.url, 'GET', '/v1/jobs/say-hello-with-cow/executions');
-      return r.body.find((e) => e.finished_at !== null);
-    }, 30_000, 250);
+    const firstRun = await finishedRun(agent.url, 'a finished cowsay execution');
     assert.equal(firstRun.success, true, firstRun.output);
     assert.match(firstRun.output, /< hello >/);
     assert.match(firstRun.output, /\(oo\)/);
@@ -85,10 +75,7 @@ test('dkron tutorial: run, tag, Ctrl-C, restart, recover', async () => {
     await agent.waitForLog(/Cluster leadership acquired/);
     const kept = await api<Job>(agent.url, 'GET', '/v1/jobs/say-hello-with-cow');
     assert.equal(kept.status, 200);
-    const taggedRun = await eventually('the tagged job to run on the tagged agent', async () => {
-      const r = await api<Execution[]>(agent.url, 'GET', '/v1/jobs/say-hello-with-cow/executions');
-      return r.body.find((e) => e.finished_at !== null);
-    }, 30_000, 250);
+    const taggedRun = await finishedRun(agent.url, 'the tagged job to run on the tagged agent');
     assert.equal(taggedRun.success, true, taggedRun.output);
     assert.match(taggedRun.output, /< hello >/);
     assert.equal(await agent.stop('SIGINT'), 0);

@@ -3,8 +3,9 @@
  * HTTP, the way a user does. Waits are event-based: log lines and polled
  * API state with a bounded deadline, never fixed sleeps.
  */
+import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -31,6 +32,26 @@ export function tempDir(prefix = 'kairos-test-'): string {
 
 export function removeDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * Dead, or a zombie: a SIGKILLed process whose parent also died is a zombie
+ * until init reaps it, `kill(pid, 0)` still succeeds on zombies, and some
+ * sandboxes' PID 1 never reaps orphans.
+ */
+export function isDead(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return true;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Field 3, after the parenthesised command name (which may contain spaces).
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return true;
+  }
 }
 
 export interface StartOptions {
@@ -124,6 +145,15 @@ export async function startAgent(options: StartOptions = {}): Promise<AgentHandl
   return { proc, port, url, dataDir, logs, waitForLog, stop, exited };
 }
 
+/** For an `after` hook: stop the agent with SIGTERM, asserting it exits 0, and remove `dir` either way. */
+export async function stopAndRemove(agent: AgentHandle | undefined, dir: string): Promise<void> {
+  try {
+    if (agent) assert.equal(await agent.stop('SIGTERM'), 0);
+  } finally {
+    removeDir(dir);
+  }
+}
+
 export interface ApiResponse<T = unknown> {
   status: number;
   body: T;
@@ -144,6 +174,11 @@ export async function api<T = unknown>(base: string, method: string, path: strin
     // non-JSON body stays text
   }
   return { status: res.status, body: parsed as T, headers: res.headers };
+}
+
+/** A manually triggered shell job (`shell: true`), as a POST /v1/jobs body. */
+export function shellJob(name: string, command: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { name, schedule: '@manually', executor: 'shell', executor_config: { command, shell: 'true' }, ...extra };
 }
 
 /** Poll `fn` until it returns a truthy value; fail with `what` after `timeoutMs`. */

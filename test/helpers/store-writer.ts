@@ -12,68 +12,40 @@
 import { pathToFileURL } from 'node:url';
 import { SqliteStore } from '../../src/store/embedded/sqlite-store.js';
 import type { Execution, Job } from '../../src/job/types.js';
+import { T0, at, exec, job } from './fixtures.js';
 
 /** The job every execution belongs to; its success_count counts completed executions. */
 export const COUNTER_JOB = 'counter';
 
 export function writerJob(name: string): Job {
-  const stamp = new Date(Date.UTC(2024, 0, 1) + name.length * 1000).toISOString();
-  return {
+  const stamp = at(name.length);
+  return job(name, {
     id: `id-${name}`,
-    name,
     displayname: `Job ${name}`,
     timezone: 'UTC',
-    schedule: '@every 1m',
     owner: 'crash-test',
     owner_email: 'crash@test',
-    success_count: 0,
-    error_count: 0,
-    last_success: null,
-    last_error: null,
-    disabled: false,
     tags: { name, role: 'writer' },
     metadata: { pad: 'p'.repeat(200) },
     retries: 1,
-    dependent_jobs: null,
-    parent_job: '',
-    processors: {},
     concurrency: 'forbid',
-    executor: 'shell',
     executor_config: { command: `echo ${name}` },
-    status: '',
-    next: null,
-    ephemeral: false,
-    starts_at: null,
-    expires_at: null,
-    catch_up: 'latest',
-    starting_deadline: '',
-    history_limit: 0,
-    skip_count: 0,
-    last_skip: null,
-    last_skip_reason: '',
-    last_group: 0,
     created_at: stamp,
     updated_at: stamp,
-  };
+  });
 }
 
 export function writerExecution(id: string, index: number): Execution {
-  const started = Date.UTC(2024, 0, 1) + index * 1000;
-  return {
-    id,
-    job_name: COUNTER_JOB,
-    started_at: new Date(started).toISOString(),
+  const started = T0 + index * 1000;
+  return exec(COUNTER_JOB, id, {
+    started_at: at(index),
     finished_at: new Date(started + 250).toISOString(),
-    success: true,
     // Larger than a page now and then, so some commits span several WAL frames.
     output: `output of ${id}\n`.repeat(index % 7 === 0 ? 400 : 3),
     node_name: 'writer',
     group: started * 1000,
-    attempt: 1,
-    exit_code: 0,
-    scheduled_at: new Date(started).toISOString(),
-    trigger: 'schedule',
-  };
+    scheduled_at: at(index),
+  });
 }
 
 async function main(file: string, cycle: string): Promise<void> {

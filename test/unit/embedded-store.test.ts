@@ -6,68 +6,7 @@ import path from 'node:path';
 import { SqliteStore } from '../../src/store/embedded/sqlite-store.js';
 import type { Execution, Job } from '../../src/job/types.js';
 import type { JobEvent } from '../../src/store/types.js';
-
-function job(name: string, patch: Partial<Job> = {}): Job {
-  return {
-    id: name,
-    name,
-    displayname: '',
-    timezone: '',
-    schedule: '@every 1m',
-    owner: '',
-    owner_email: '',
-    success_count: 0,
-    error_count: 0,
-    last_success: null,
-    last_error: null,
-    disabled: false,
-    tags: null,
-    metadata: null,
-    retries: 0,
-    dependent_jobs: null,
-    parent_job: '',
-    processors: {},
-    concurrency: 'allow',
-    executor: 'shell',
-    executor_config: { command: 'true' },
-    status: '',
-    next: null,
-    ephemeral: false,
-    starts_at: null,
-    expires_at: null,
-    catch_up: 'latest',
-    starting_deadline: '',
-    history_limit: 0,
-    skip_count: 0,
-    last_skip: null,
-    last_skip_reason: '',
-    last_group: 0,
-    created_at: '2024-01-01T00:00:00.000Z',
-    updated_at: '2024-01-01T00:00:00.000Z',
-    ...patch,
-  };
-}
-
-const T0 = Date.parse('2024-01-01T00:00:00.000Z');
-const at = (seconds: number): string => new Date(T0 + seconds * 1000).toISOString();
-
-function exec(jobName: string, id: string, patch: Partial<Execution> = {}): Execution {
-  return {
-    id,
-    job_name: jobName,
-    started_at: at(0),
-    finished_at: at(1),
-    success: true,
-    output: `out ${id}`,
-    node_name: 'node-1',
-    group: 1,
-    attempt: 1,
-    exit_code: 0,
-    scheduled_at: at(0),
-    trigger: 'schedule',
-    ...patch,
-  };
-}
+import { at, exec, job } from '../helpers/fixtures.js';
 
 function withStore(fn: (store: SqliteStore) => Promise<void>): () => Promise<void> {
   return async () => {
@@ -582,4 +521,20 @@ void test('exclusive dispatch (forbid) is refused while the job has a running ex
   assert.equal(await store.dispatchExecutions([exec('b', 'x', { finished_at: null })], { exclusive: true }), true);
   await store.putExecution(exec('a', 'r1'));
   assert.equal(await store.commitTick('a', at(10), [running('t10')], { exclusive: true }), true);
+}));
+
+void test('listLastTicks returns every job\'s last tick', withStore(async (store) => {
+  assert.deepEqual([...(await store.listLastTicks())], []);
+  await store.commitTick('a', at(1), []);
+  await store.commitTick('b', at(2), []);
+  await store.commitTick('a', at(3), []);
+  assert.deepEqual([...(await store.listLastTicks())].sort(), [['a', at(3)], ['b', at(2)]]);
+}));
+
+void test('listJobs pages by name', withStore(async (store) => {
+  for (const n of ['d', 'b', 'a', 'c', 'e']) await store.updateJob(n, () => job(n));
+  assert.deepEqual((await store.listJobs({ offset: 1, limit: 3 })).map((j) => j.name), ['b', 'c', 'd']);
+  assert.deepEqual((await store.listJobs({ offset: 4, limit: 10 })).map((j) => j.name), ['e']);
+  assert.deepEqual(await store.listJobs({ offset: 5, limit: 10 }), []);
+  assert.deepEqual(await store.listJobs({ offset: 0, limit: 0 }), []);
 }));

@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { OutputBuffer } from '../../src/executors/output-buffer.js';
 import { ShellExecutor } from '../../src/executors/shell.js';
 import type { ExecutionRequest } from '../../src/executors/types.js';
+import { isDead } from '../helpers/agent.js';
 
 const SCHEDULED = new Date('2024-05-06T07:08:09.010Z');
 
@@ -26,26 +27,6 @@ function request(config: Record<string, string>, extra: Partial<ExecutionRequest
 
 function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'kairos-shell-'));
-}
-
-/**
- * A SIGKILLed process whose parent also died is a zombie until init reaps it,
- * and `kill(pid, 0)` still succeeds on zombies; some sandboxes' init never
- * reaps, so a zombie counts as dead too.
- */
-function isDead(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return true;
-    throw err;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
-  } catch {
-    return true;
-  }
 }
 
 async function assertDiesSoon(pid: number): Promise<void> {

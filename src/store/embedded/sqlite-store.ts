@@ -126,6 +126,7 @@ export class SqliteStore implements Store {
   private readonly st: {
     getJob: Statement;
     listJobs: Statement;
+    listJobsPage: Statement;
     countJobs: Statement;
     putJob: Statement;
     deleteJob: Statement;
@@ -170,6 +171,7 @@ export class SqliteStore implements Store {
     this.st = {
       getJob: db.prepare('SELECT body FROM jobs WHERE name = ?').pluck(),
       listJobs: db.prepare('SELECT body FROM jobs ORDER BY name').pluck(),
+      listJobsPage: db.prepare('SELECT body FROM jobs ORDER BY name LIMIT ? OFFSET ?').pluck(),
       countJobs: db.prepare('SELECT count(*) FROM jobs').pluck(),
       putJob: db.prepare(
         'INSERT INTO jobs (name, body) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET body = excluded.body',
@@ -288,9 +290,13 @@ export class SqliteStore implements Store {
     return body === undefined ? null : parseBody<Job>(body, `job "${name}"`);
   }
 
-  async listJobs(): Promise<Job[]> {
+  async listJobs(page?: { offset: number; limit: number }): Promise<Job[]> {
     this.assertOpen();
-    const bodies = this.st.listJobs.all() as string[];
+    const bodies = (
+      page
+        ? this.st.listJobsPage.all(Math.max(0, Math.trunc(page.limit)), Math.max(0, Math.trunc(page.offset)))
+        : this.st.listJobs.all()
+    ) as string[];
     return bodies.map((b) => parseBody<Job>(b, 'job'));
   }
 
@@ -378,6 +384,12 @@ export class SqliteStore implements Store {
   async getLastTick(jobName: string): Promise<string | null> {
     this.assertOpen();
     return (this.st.getTick.get(jobName) as string | undefined) ?? null;
+  }
+
+  async listLastTicks(): Promise<Map<string, string>> {
+    this.assertOpen();
+    const rows = this.db.prepare('SELECT job_name, last_tick FROM ticks').all() as { job_name: string; last_tick: string }[];
+    return new Map(rows.map((r) => [r.job_name, r.last_tick]));
   }
 
   async commitTick(jobName: string, tick: string, executions: Execution[], options: DispatchOptions = {}): Promise<boolean> {

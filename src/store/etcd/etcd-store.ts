@@ -299,8 +299,19 @@ export class EtcdStore implements Store {
     return cur.value === null ? null : parseBody<Job>(cur.value, `job "${name}"`);
   }
 
-  async listJobs(): Promise<Job[]> {
+  async listJobs(page?: { offset: number; limit: number }): Promise<Job[]> {
     this.assertOpen();
+    if (page) {
+      // Keys only to find the slice, then one range read for just those values.
+      const b = this.budget();
+      const { kvs: keys } = await this.scan(b, 'listJobs', JOBS, 5000, true);
+      const slice = keys.slice(Math.max(0, page.offset), Math.max(0, page.offset) + Math.max(0, page.limit));
+      const first = slice[0];
+      const last = slice[slice.length - 1];
+      if (!first || !last) return [];
+      const res = await this.range(b, 'listJobs', { key: first.key, range_end: Buffer.concat([last.key, Buffer.from([0])]) });
+      return res.kvs.map((kv) => parseBody<Job>(kv.value, 'job'));
+    }
     const { kvs } = await this.scan(this.budget(), 'listJobs', JOBS, JOB_PAGE);
     // etcd returns keys in byte order, which is the name order of the embedded store.
     return kvs.map((kv) => parseBody<Job>(kv.value, 'job'));
@@ -588,6 +599,12 @@ export class EtcdStore implements Store {
     this.assertOpen();
     assertName(jobName);
     return (await this.read(this.budget(), 'getLastTick', TICKS + jobName)).value;
+  }
+
+  async listLastTicks(): Promise<Map<string, string>> {
+    this.assertOpen();
+    const { kvs } = await this.scan(this.budget(), 'listLastTicks', TICKS, 1000);
+    return new Map(kvs.map((kv) => [this.rel(kv.key).slice(TICKS.length), kv.value.toString()]));
   }
 
   async commitTick(jobName: string, tick: string, executions: Execution[], options: DispatchOptions = {}): Promise<boolean> {
