@@ -33,6 +33,8 @@ export function errorHandler(log: Logger) {
     // Typed errors carry a deliberate status (503 while paused is not a fault); only the rest are bugs.
     if (status >= 500 && e.status === undefined) {
       log.error({ err: error, url: request.url, method: request.method }, 'api: request failed');
+    } else if (status === 503) {
+      log.warn({ url: request.url, method: request.method, err: message }, 'api: request refused: service unavailable');
     }
     // `field` is always present ('' when no single field is at fault) so clients can read it without a check.
     void reply.status(status).send({ error: message, field: e.field ?? '' });

@@ -44,6 +44,9 @@ test('an etcd outage: keep running, step down, degrade, then resume without rest
   }, 15_000);
   assert.equal(degraded.status, 'degraded');
   assert.match(degraded.checks.store ?? '', /unreachable/);
+  const refused = await api<{ error: string }>(a.url, 'GET', '/v1/jobs');
+  assert.equal(refused.status, 503, 'API reads answer 503 while etcd is away, not 500');
+  assert.match(refused.body.error, /etcd unavailable/);
   await a.waitForLog(/Cluster leadership lost/, 15_000);
   // The run finishes while etcd is down; its result waits for the store.
   await a.waitForLog(/store write failed; retrying/, 15_000);

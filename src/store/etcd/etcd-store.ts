@@ -78,6 +78,8 @@ export interface EtcdStoreOptions {
 
 /** etcd could not be reached or did not answer within the deadline. */
 export class EtcdUnavailableError extends Error {
+  /** The API answers 503: the request was fine, the backend is away (and agents retry on their own). */
+  readonly status = 503;
   constructor(what: string, cause: unknown) {
     super(`etcd unavailable: ${what}: ${messageOf(cause)}`, { cause });
     this.name = 'EtcdUnavailableError';
