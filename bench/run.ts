@@ -9,7 +9,9 @@
  *   BENCH_JOBS           job definitions in the memory scenario (default 100000)
  *   BENCH_API_SAMPLE     jobs created through the API first (default 5000)
  *   BENCH_API_BUDGET     seconds the API may take for all jobs before the rest is seeded (default 300)
- *   BENCH_SCENARIOS      comma list: lateness,memory (default both)
+ *   BENCH_FAILOVERS      leader kills in the etcd scenario (default 5)
+ *   BENCH_SCENARIOS      comma list of lateness, etcd, memory (default all three; they always
+ *                        run in that order, so etcd can reuse the lateness scenario's reference)
  *   BENCH_QUIET_WAIT     seconds to wait, before each measured phase, for the machine to be
  *                        nearly idle (default 0: just record how busy it was)
  */
@@ -19,13 +21,18 @@ import { AgentError, ROOT } from './lib/agent.js';
 import { cleanupAll, installCleanupHandlers } from './lib/cleanup.js';
 import { load1, machineInfo, waitForQuiet, type MachineInfo, type PhaseConditions } from './lib/system.js';
 import { round, type Summary } from './lib/stats.js';
-import { runLateness, type LatenessResult, type RunFigures } from './scenarios/lateness.js';
+import { runLateness, type LatenessResult, type Ratios, type RunFigures } from './scenarios/lateness.js';
 import { runMemory, type MemoryResult } from './scenarios/memory.js';
+import { runEtcd, type EtcdResult } from './scenarios/etcd-cluster.js';
+
+const SCENARIOS = ['lateness', 'etcd', 'memory'] as const;
+type Scenario = (typeof SCENARIOS)[number];
 
 interface Results {
   machine: MachineInfo;
   config: Record<string, number | string>;
   lateness?: LatenessResult;
+  etcd?: EtcdResult;
   memory?: MemoryResult;
   durationSeconds?: number;
 }
@@ -54,7 +61,7 @@ const x = (v: number | null): string => (v === null ? 'n/a' : `${v.toFixed(2)}×
 
 function latenessTable(r: LatenessResult): string {
   const three = (v: Summary): string => `${ms(v.p50)} / ${ms(v.p99)} / ${ms(v.max)}`;
-  const q = (v: LatenessResult['ratio']['start']): string => `${x(v.p50)} / ${x(v.p99)} / ${x(v.max)}`;
+  const q = (v: Ratios): string => `${x(v.p50)} / ${x(v.p99)} / ${x(v.max)}`;
   const during = (f: RunFigures): string =>
     `${cond(f.before)} before, other processes used ${f.otherCoresDuring} cores during`;
   return [
@@ -72,6 +79,62 @@ function latenessTable(r: LatenessResult): string {
     `Machine: Kairos side ${during(r.kairos)}; reference side ${during(r.reference)}.`,
     ...(Math.max(r.kairos.otherCoresDuring, r.reference.otherCoresDuring) > NOISY_CORES
       ? ['', `**Noisy run**: other processes used more than ${NOISY_CORES} cores during a side; the ratios are not comparable with a quiet run.`]
+      : []),
+  ].join('\n');
+}
+
+function etcdTable(r: EtcdResult): string {
+  const three = (v: Summary): string => `${ms(v.p50)} / ${ms(v.p99)} / ${ms(v.max)}`;
+  const q = (v: Ratios): string => `${x(v.p50)} / ${x(v.p99)} / ${x(v.max)}`;
+  const during = (f: RunFigures): string =>
+    `${cond(f.before)} before, other processes used ${f.otherCoresDuring} cores during`;
+  const l = r.lateness;
+  const embedded = (v: Summary | undefined): string => (v ? three(v) : 'not run');
+  const f = r.failover;
+  const t = f.ticks;
+  const mmm = (v: Summary): string => `${round(v.min, 0)} / ${round(v.p50, 0)} / ${round(v.max, 0)}`;
+  const ticksOk = t.duplicates === 0 && t.lost === 0 && t.offPhase === 0;
+  return [
+    `### etcd cluster — ${r.etcd.members} etcd members (etcd ${r.etcd.version}), servers ${r.agents.servers.join(', ')} + worker ${r.agents.worker}, lease TTL ${r.agents.leaseTtlSeconds} s`,
+    '',
+    `#### Lateness — ${l.jobs} jobs \`@every 1s\` on the worker, ${l.seconds} s`,
+    '',
+    '| lateness (ms) | etcd cluster p50 / p99 / max | embedded agent (scenario 1) | reference | cluster ÷ reference |',
+    '|---|---|---|---|---|',
+    `| **process start**: \`date\` in the job − scheduled | ${three(l.cluster.start)} | ${embedded(l.embedded?.start)} | ${three(l.reference.start)} | ${q(l.ratio.start)} |`,
+    `| dispatch: \`started_at\` (reference: timer callback) | ${three(l.cluster.dispatch)} | ${embedded(l.embedded?.dispatch)} | ${three(l.reference.dispatch)} | ${q(l.ratio.dispatch)} |`,
+    '',
+    `Runs seen: ${l.cluster.observed}/${l.cluster.expected} probe lines, ${l.cluster.executionsRecorded} execution records, ` +
+      `${l.cluster.missedTicksLogged} missed-tick, skipped-run or failed-dispatch log lines. ` +
+      (l.referenceFrom === 'lateness scenario'
+        ? 'Reference: the lateness scenario\'s, from this run.'
+        : 'Reference: measured after the cluster was stopped.'),
+    `Machine: cluster side ${during(l.cluster)}.`,
+    ...(l.cluster.otherCoresDuring > NOISY_CORES
+      ? ['', `**Noisy run**: other processes used more than ${NOISY_CORES} cores during the cluster side.`]
+      : []),
+    '',
+    `#### Failover — leader SIGKILLed ${f.kills.length} times, \`@every 1s\` job (catch_up \`all\`) on the worker`,
+    '',
+    '| gap (ms) | min / p50 / max |',
+    '|---|---|',
+    `| kill → new leader (first \`/v1/leader\` answer from a survivor naming another agent; each survivor polled every ${f.pollMs.leader} ms) | ${mmm(f.election)} |`,
+    `| **kill → next dispatch** (\`started_at\` of the first tick scheduled after the kill) | ${mmm(f.dispatch)} |`,
+    '',
+    '| kill | killed → new leader | kill at (ms into the second) | new leader | next dispatch | first tick run as | rejoin |',
+    '|---|---|---|---|---|---|---|',
+    ...f.kills.map(
+      (k, i) =>
+        `| ${i + 1} | ${k.killed} → ${k.newLeader} | ${k.killPhaseMs} | ${k.electionMs} | ${k.dispatchMs} | ${k.firstTickTrigger} | ${k.rejoinMs} |`,
+    ),
+    '',
+    `Ticks in the execution history (history_limit ${t.historyLimit}): ${t.ticks} from ${t.first} to ${t.last}; ` +
+      `**${t.duplicates} duplicated, ${t.lost} lost**, ${t.offPhase} off the whole second; ${t.catchup} run through catch-up, ` +
+      `${t.failed} failed, ${t.notOnWorker} not on the worker.`,
+    ...(ticksOk ? [] : ['', '**FAILED**: a tick was duplicated, lost or off its phase.']),
+    `Machine: ${cond(f.before)} before the kills, other processes used ${f.otherCoresDuring} cores during them.`,
+    ...(f.otherCoresDuring > NOISY_CORES
+      ? ['', `**Noisy run**: other processes used more than ${NOISY_CORES} cores during the kills.`]
       : []),
   ].join('\n');
 }
@@ -117,22 +180,37 @@ async function main(): Promise<void> {
   const apiSample = envInt('BENCH_API_SAMPLE', 5000);
   const apiBudget = envInt('BENCH_API_BUDGET', 300, 0);
   const quietWait = envInt('BENCH_QUIET_WAIT', 0, 0);
+  const failovers = envInt('BENCH_FAILOVERS', 5);
   const settle = async (): Promise<PhaseConditions> => ({
     cpuBusy: await waitForQuiet(quietWait * 1000, 0.2, log),
     load1: load1(),
   });
-  const scenarios = new Set((process.env.BENCH_SCENARIOS ?? 'lateness,memory').split(',').map((s) => s.trim()));
-  for (const s of scenarios) {
-    if (s !== 'lateness' && s !== 'memory') {
-      process.stderr.write(`bench: unknown scenario "${s}" (use lateness, memory)\n`);
+  const scenarios = new Set<Scenario>();
+  for (const raw of (process.env.BENCH_SCENARIOS || SCENARIOS.join(',')).split(',')) {
+    const s = raw.trim();
+    if (s === '') continue;
+    if (!SCENARIOS.some((known) => known === s)) {
+      process.stderr.write(`bench: unknown scenario "${s}" (use ${SCENARIOS.join(', ')})\n`);
       process.exit(2);
     }
+    scenarios.add(s as Scenario);
+  }
+  if (scenarios.size === 0) {
+    process.stderr.write('bench: BENCH_SCENARIOS names no scenario\n');
+    process.exit(2);
   }
 
   // Every wait inside is bounded too; this is the backstop for anything that isn't.
-  const phases = (scenarios.has('lateness') ? 2 : 0) + (scenarios.has('memory') ? 1 : 0);
+  // etcd: its own reference side unless the lateness scenario ran; ~30 s of bounded steps per kill
+  // in the worst case, several times over.
+  const etcdReference = scenarios.has('etcd') && !scenarios.has('lateness');
+  const phases =
+    (scenarios.has('lateness') ? 2 : 0) + (scenarios.has('memory') ? 1 : 0) + (scenarios.has('etcd') ? 2 + (etcdReference ? 1 : 0) : 0);
   const budgetSeconds =
-    phases * (quietWait + 10) + (scenarios.has('lateness') ? 2 * seconds + 180 : 0) + (scenarios.has('memory') ? apiBudget + 900 : 0);
+    phases * (quietWait + 10) +
+    (scenarios.has('lateness') ? 2 * seconds + 180 : 0) +
+    (scenarios.has('memory') ? apiBudget + 900 : 0) +
+    (scenarios.has('etcd') ? seconds + 400 + failovers * 200 + (etcdReference ? seconds + 90 : 0) : 0);
   const watchdog = setTimeout(() => {
     log(`watchdog: the bench ran longer than ${budgetSeconds} s; stopping`);
     cleanupAll();
@@ -143,12 +221,15 @@ async function main(): Promise<void> {
   const started = performance.now();
   const results: Results = {
     machine: machineInfo(),
-    config: { seconds, latenessJobs, jobs, apiSample, apiBudget, quietWait, scenarios: [...scenarios].join(',') },
+    config: { seconds, latenessJobs, jobs, apiSample, apiBudget, quietWait, failovers, scenarios: SCENARIOS.filter((s) => scenarios.has(s)).join(',') },
   };
   log(`machine: ${results.machine.nproc} × ${results.machine.cpuModel}, ${results.machine.memTotalMiB} MiB, node ${results.machine.node}`);
 
   if (scenarios.has('lateness')) {
     results.lateness = await runLateness({ jobs: latenessJobs, seconds, log, settle });
+  }
+  if (scenarios.has('etcd')) {
+    results.etcd = await runEtcd({ jobs: latenessJobs, seconds, failovers, log, settle, lateness: results.lateness });
   }
   if (scenarios.has('memory')) {
     results.memory = await runMemory({ jobs, apiSample, apiBudgetSeconds: apiBudget, concurrency: 8, idleSeconds: 5, log, settle });
@@ -162,6 +243,7 @@ async function main(): Promise<void> {
     `${m.nproc} × ${m.cpuModel}, ${m.memTotalMiB} MiB RAM, Node ${m.node}, ${m.platform}, kernel ${m.kernel}; took ${results.durationSeconds} s.`,
     '',
     ...(results.lateness ? [latenessTable(results.lateness), ''] : []),
+    ...(results.etcd ? [etcdTable(results.etcd), ''] : []),
     ...(results.memory ? [memoryTable(results.memory), ''] : []),
   ].join('\n');
   process.stdout.write(`${out}\n`);
@@ -171,6 +253,10 @@ async function main(): Promise<void> {
   writeFileSync(join(dir, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
   log(`results written to ${join(dir, 'latest.json')}`);
   clearTimeout(watchdog);
+  const ticks = results.etcd?.failover.ticks;
+  if (ticks && (ticks.duplicates > 0 || ticks.lost > 0 || ticks.offPhase > 0)) {
+    throw new Error(`etcd failover: ${ticks.duplicates} duplicated, ${ticks.lost} lost, ${ticks.offPhase} off-phase ticks (expected none)`);
+  }
 }
 
 main().then(

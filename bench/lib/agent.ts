@@ -41,11 +41,17 @@ export interface AgentHandle {
   countLines(re: RegExp): () => number;
   /** SIGTERM, then SIGKILL after `timeoutMs`. Resolves with the exit code or signal. */
   stop(timeoutMs?: number): Promise<number | string>;
+  /** Resolves with the exit code or signal once the process has exited, however it ended. */
+  exited: Promise<number | string>;
 }
 
 export interface AgentOptions {
   dataDir: string;
   args?: string[];
+  /** Leader candidate (`--server`); default true, as a single agent needs it. */
+  server?: boolean;
+  /** default `bench` */
+  nodeName?: string;
   /** For the HTTP listener; loading a large store happens after it, so this can stay short. */
   readyTimeoutMs?: number;
 }
@@ -54,13 +60,13 @@ export async function startAgent(options: AgentOptions): Promise<AgentHandle> {
   const args = [
     BIN,
     'agent',
-    '--server',
+    ...(options.server === false ? [] : ['--server']),
     '--http-addr',
     '127.0.0.1:0',
     '--data-dir',
     options.dataDir,
     '--node-name',
-    'bench',
+    options.nodeName ?? 'bench',
     ...(options.args ?? []),
   ];
   const spawnedAt = performance.now();
@@ -149,7 +155,7 @@ export async function startAgent(options: AgentOptions): Promise<AgentHandle> {
     const { line } = await waitForLog(/HTTP server listening on http:\/\/\S+:\d+/, options.readyTimeoutMs ?? 30_000);
     const port = Number(/listening on http:\/\/\S*:(\d+)/.exec(line)?.[1]);
     if (proc.pid === undefined) throw new AgentError('agent has no pid', logs);
-    return { proc, pid: proc.pid, url: `http://127.0.0.1:${port}`, spawnedAt, logs, waitForLog, countLines, stop };
+    return { proc, pid: proc.pid, url: `http://127.0.0.1:${port}`, spawnedAt, logs, waitForLog, countLines, stop, exited };
   } catch (err) {
     proc.kill('SIGKILL');
     throw err;

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 
 const processes = new Set<ChildProcess>();
 const dirs = new Set<string>();
+const hooks = new Set<() => void>();
 
 export function trackProcess<T extends ChildProcess>(proc: T): T {
   processes.add(proc);
@@ -28,8 +29,25 @@ export function removeDir(dir: string): void {
   dirs.delete(dir);
 }
 
+/**
+ * For what the bench starts through code that keeps the handles to itself (the etcd helper of
+ * test/): `hook` must be synchronous, like cleanupAll. Returns the function that unregisters it.
+ */
+export function onCleanup(hook: () => void): () => void {
+  hooks.add(hook);
+  return () => hooks.delete(hook);
+}
+
 /** Synchronous, because it also runs from the 'exit' event where nothing async completes. */
 export function cleanupAll(): void {
+  for (const hook of hooks) {
+    try {
+      hook();
+    } catch {
+      // Best effort, like the rest: one failing hook must not keep the others from running.
+    }
+  }
+  hooks.clear();
   for (const proc of processes) {
     if (proc.exitCode === null && proc.signalCode === null && proc.pid !== undefined) {
       try {

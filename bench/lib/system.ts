@@ -1,5 +1,5 @@
 /** What the figures were measured on, and process memory from /proc. */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 
 export interface MachineInfo {
@@ -122,6 +122,54 @@ export function procCpuTicks(pid: number | 'self', withChildren = true): number 
   // rest[0] is field 3 (state); utime is field 14.
   const [utime = 0, stime = 0, cutime = 0, cstime = 0] = rest.slice(11, 15);
   return utime + stime + (withChildren ? cutime + cstime : 0);
+}
+
+export interface ChildProcessInfo {
+  pid: number;
+  /** The kernel's short command name (`/proc/PID/comm`), e.g. `etcd` or `node`. */
+  comm: string;
+  /** argv, empty for a zombie. */
+  argv: string[];
+}
+
+/**
+ * This process's direct children, from /proc: also those started by code that keeps its handles
+ * to itself (the etcd helper), whose CPU time and cleanup the bench still has to account for.
+ */
+export function childProcesses(): ChildProcessInfo[] {
+  const out: ChildProcessInfo[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // rest[1] is field 4, the parent pid.
+      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(rest[1]) !== process.pid) continue;
+      const comm = readFileSync(`/proc/${entry}/comm`, 'utf8').trim();
+      const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').filter((a) => a !== '');
+      out.push({ pid: Number(entry), comm, argv });
+    } catch {
+      // Exited between the listing and the read: not ours to count any more.
+    }
+  }
+  return out;
+}
+
+/**
+ * CPU ticks of this process and everything under it: live children with what they reaped, plus
+ * the children this process already reaped. A child killed between two readings thus moves from
+ * the first term to the second whole, and differences stay right across kills.
+ */
+export function ownTreeCpuTicks(): number {
+  let ticks = procCpuTicks('self');
+  for (const child of childProcesses()) {
+    try {
+      ticks += procCpuTicks(child.pid);
+    } catch {
+      // Exited meanwhile.
+    }
+  }
+  return ticks;
 }
 
 export interface CpuSnapshot {

@@ -42,12 +42,23 @@ export interface RunFigures {
 export interface LatenessResult {
   jobs: number;
   seconds: number;
-  kairos: RunFigures & { executionsRecorded: number; missedTicksLogged: number };
-  reference: RunFigures & { failed: number; spawnCall: Summary };
-  ratio: {
-    start: { p50: number | null; p99: number | null; max: number | null };
-    dispatch: { p50: number | null; p99: number | null; max: number | null };
-  };
+  kairos: KairosFigures;
+  reference: ReferenceFigures;
+  ratio: { start: Ratios; dispatch: Ratios };
+}
+
+export interface Ratios {
+  p50: number | null;
+  p99: number | null;
+  max: number | null;
+}
+
+/** Lines an agent logs when a tick did not run as planned (expected: none). */
+export const MISSED_TICKS = /missed ticks not run|run skipped|dispatch failed/;
+
+/** a ÷ b per percentile. */
+export function ratios(a: Summary, b: Summary): Ratios {
+  return { p50: ratio(a.p50, b.p50), p99: ratio(a.p99, b.p99), max: ratio(a.max, b.max) };
 }
 
 interface ExecutionRecord {
@@ -75,75 +86,124 @@ function probeFigures(file: string, t0: number, seconds: number): { observed: nu
   return { observed: inside.length, start: summarize(inside.map((l) => l.latenessMs)), malformed };
 }
 
-async function runKairos(opts: LatenessOptions, dir: string): Promise<LatenessResult['kairos']> {
-  const { jobs, seconds } = opts;
+export type KairosFigures = RunFigures & { executionsRecorded: number; missedTicksLogged: number };
+export type ReferenceFigures = RunFigures & { failed: number; spawnCall: Summary };
+
+/** Where the lateness jobs run: one agent (scenario 1) or a whole cluster (etcd scenario). */
+export interface LatenessTarget {
+  /** Any agent's API: jobs are created and their executions read through it. */
+  url: string;
+  /** Tags the jobs carry (the etcd scenario sends them to its worker). */
+  tags?: Record<string, string>;
+  /** From the creation of the jobs to their first tick: the jobs must reach the scheduler first. */
+  leadMs: number;
+  /** CPU ticks used so far by everything the bench runs for this side (see otherCores). */
+  ownCpuTicks: () => number;
+  /** Missed-tick, skipped-run and failed-dispatch log lines since the target was started. */
+  missedTicks: () => number;
+  /** For the error when nothing ran. */
+  logs: () => readonly string[];
+  log: (msg: string) => void;
+}
+
+/**
+ * The measurement proper, shared by scenario 1 and the etcd scenario: creates `jobs` jobs
+ * `@every 1s` ticking together on whole seconds, waits them out, and reads the probe file and the
+ * execution records. Starting and stopping the agents is the caller's.
+ */
+export async function measureKairos(
+  target: LatenessTarget,
+  jobs: number,
+  seconds: number,
+  dir: string,
+  before: PhaseConditions,
+): Promise<KairosFigures> {
   const probeFile = join(dir, 'kairos-probe.log');
+  // An `@every` job's first run is at starts_at and its phase follows from it, so all jobs tick
+  // on the same whole seconds, like the reference; expires_at ends the run without a delete.
+  const t0 = Math.ceil((Date.now() + target.leadMs) / 1000) * 1000;
+  for (let j = 0; j < jobs; j++) {
+    await apiOk(target.url, 'POST', '/v1/jobs', {
+      name: `lateness-${j}`,
+      schedule: '@every 1s',
+      executor: 'shell',
+      executor_config: { command: probeCommand(probeFile), shell: 'true' },
+      ...(target.tags ? { tags: target.tags } : {}),
+      starts_at: new Date(t0 + 1000).toISOString(),
+      expires_at: new Date(t0 + seconds * 1000).toISOString(),
+      history_limit: seconds + 10,
+    }, 201);
+  }
+  if (Date.now() > t0) throw new Error(`creating the lateness jobs took longer than the ${target.leadMs} ms lead time`);
+  target.log(`${jobs} jobs created; ticks from ${new Date(t0 + 1000).toISOString()} for ${seconds} s`);
+  const expected = jobs * seconds;
+  const cpuFrom = machineCpu();
+  const ownFrom = target.ownCpuTicks();
+  await sleep(t0 + seconds * 1000 - Date.now());
+  await waitForProbeLines(probeFile, t0, seconds, expected, 20_000);
+  const ownTicks = target.ownCpuTicks() - ownFrom;
+  const otherCoresDuring = otherCores(cpuFrom, machineCpu(), ownTicks, cpus().length);
+
+  const dispatch: number[] = [];
+  let recorded = 0;
+  for (let j = 0; j < jobs; j++) {
+    const res = await apiOk<ExecutionRecord[]>(target.url, 'GET', `/v1/jobs/lateness-${j}/executions?_start=0&_end=100000`, undefined, 200);
+    for (const e of res.body) {
+      const scheduled = Date.parse(e.scheduled_at);
+      if (e.trigger === 'retry' || !inWindow(scheduled, t0, seconds)) continue;
+      recorded++;
+      dispatch.push(Date.parse(e.started_at) - scheduled);
+    }
+  }
+  if (recorded === 0) {
+    throw new AgentError(`no execution scheduled on the expected whole seconds (t0 ${new Date(t0).toISOString()})`, target.logs());
+  }
+  const probe = probeFigures(probeFile, t0, seconds);
+  if (probe.malformed > 0) target.log(`${probe.malformed} malformed probe lines ignored`);
+  return {
+    before,
+    otherCoresDuring,
+    expected,
+    observed: probe.observed,
+    start: probe.start,
+    dispatch: summarize(dispatch),
+    executionsRecorded: recorded,
+    missedTicksLogged: target.missedTicks(),
+  };
+}
+
+async function runKairos(opts: LatenessOptions, dir: string): Promise<KairosFigures> {
   let agent: AgentHandle | null = null;
   const before = await opts.settle();
   try {
-    agent = await startAgent({ dataDir: join(dir, 'kairos-data') });
-    await agent.waitForLog(/scheduler: started/, 30_000);
-    const missedTicks = agent.countLines(/missed ticks not run|run skipped|dispatch failed/);
-    // An `@every` job's first run is at starts_at and its phase follows from it, so all jobs tick
-    // on the same whole seconds, like the reference; expires_at ends the run without a delete.
-    const t0 = Math.ceil((Date.now() + 2000) / 1000) * 1000;
-    for (let j = 0; j < jobs; j++) {
-      await apiOk(agent.url, 'POST', '/v1/jobs', {
-        name: `lateness-${j}`,
-        schedule: '@every 1s',
-        executor: 'shell',
-        executor_config: { command: probeCommand(probeFile), shell: 'true' },
-        starts_at: new Date(t0 + 1000).toISOString(),
-        expires_at: new Date(t0 + seconds * 1000).toISOString(),
-        history_limit: seconds + 10,
-      }, 201);
-    }
-    if (Date.now() > t0) throw new Error('creating the lateness jobs took longer than the 2 s lead time');
-    opts.log(`kairos: ${jobs} jobs created; ticks from ${new Date(t0 + 1000).toISOString()} for ${seconds} s`);
-    const expected = jobs * seconds;
-    const cpuFrom = machineCpu();
-    const ownFrom = procCpuTicks(agent.pid) + procCpuTicks('self', false);
-    await sleep(t0 + seconds * 1000 - Date.now());
-    await waitForProbeLines(probeFile, t0, seconds, expected, 20_000);
-    const ownTicks = procCpuTicks(agent.pid) + procCpuTicks('self', false) - ownFrom;
-    const otherCoresDuring = otherCores(cpuFrom, machineCpu(), ownTicks, cpus().length);
-
-    const dispatch: number[] = [];
-    let recorded = 0;
-    for (let j = 0; j < jobs; j++) {
-      const res = await apiOk<ExecutionRecord[]>(agent.url, 'GET', `/v1/jobs/lateness-${j}/executions?_start=0&_end=100000`, undefined, 200);
-      for (const e of res.body) {
-        const scheduled = Date.parse(e.scheduled_at);
-        if (e.trigger === 'retry' || !inWindow(scheduled, t0, seconds)) continue;
-        recorded++;
-        dispatch.push(Date.parse(e.started_at) - scheduled);
-      }
-    }
-    if (recorded === 0) {
-      throw new AgentError(`kairos: no execution scheduled on the expected whole seconds (t0 ${new Date(t0).toISOString()})`, agent.logs);
-    }
-    const missedTicksLogged = missedTicks();
-    const probe = probeFigures(probeFile, t0, seconds);
-    if (probe.malformed > 0) opts.log(`kairos: ${probe.malformed} malformed probe lines ignored`);
-    const code = await agent.stop();
+    const a = await startAgent({ dataDir: join(dir, 'kairos-data') });
+    agent = a;
+    await a.waitForLog(/scheduler: started/, 30_000);
+    const figures = await measureKairos(
+      {
+        url: a.url,
+        leadMs: 2000,
+        ownCpuTicks: () => procCpuTicks(a.pid) + procCpuTicks('self', false),
+        missedTicks: a.countLines(MISSED_TICKS),
+        logs: () => a.logs,
+        log: (msg) => opts.log(`kairos: ${msg}`),
+      },
+      opts.jobs,
+      opts.seconds,
+      dir,
+      before,
+    );
+    const code = await a.stop();
     agent = null;
     if (code !== 0) opts.log(`kairos: agent exited with ${code}`);
-    return {
-      before,
-      otherCoresDuring,
-      expected,
-      observed: probe.observed,
-      start: probe.start,
-      dispatch: summarize(dispatch),
-      executionsRecorded: recorded,
-      missedTicksLogged,
-    };
+    return figures;
   } finally {
     if (agent) await agent.stop(10_000).catch(() => undefined);
   }
 }
 
-async function runReference(opts: LatenessOptions, dir: string): Promise<LatenessResult['reference']> {
+/** The bare-Node reference side; `opts.settle` runs first. */
+export async function runReference(opts: LatenessOptions, dir: string): Promise<ReferenceFigures> {
   const { jobs, seconds } = opts;
   const probeFile = join(dir, 'reference-probe.log');
   const before = await opts.settle();
@@ -204,17 +264,12 @@ export async function runLateness(opts: LatenessOptions): Promise<LatenessResult
     await sleep(2000);
     opts.log(`lateness: reference spawner, ${opts.jobs} jobs every 1 s for ${opts.seconds} s`);
     const reference = await runReference(opts, dir);
-    const r = (k: Summary, b: Summary): LatenessResult['ratio']['start'] => ({
-      p50: ratio(k.p50, b.p50),
-      p99: ratio(k.p99, b.p99),
-      max: ratio(k.max, b.max),
-    });
     return {
       jobs: opts.jobs,
       seconds: opts.seconds,
       kairos,
       reference,
-      ratio: { start: r(kairos.start, reference.start), dispatch: r(kairos.dispatch, reference.dispatch) },
+      ratio: { start: ratios(kairos.start, reference.start), dispatch: ratios(kairos.dispatch, reference.dispatch) },
     };
   } finally {
     removeDir(dir);

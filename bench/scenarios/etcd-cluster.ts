@@ -1,0 +1,498 @@
+/**
+ * Scenario 3: a cluster on a real 3-member etcd — three server agents (leader candidates, no
+ * worker tag) and one non-server agent tagged role=worker that runs every job.
+ *
+ * (a) Lateness: scenario 1's measurement with the jobs on the worker. Here dispatch crosses etcd:
+ *     the leader commits the tick with its execution records, the worker picks them up through its
+ *     assignment watch, and only then spawns.
+ * (b) Failover: while a `@every 1s` job (catch_up all) runs on the worker, the leader is SIGKILLed
+ *     N times; per kill, kill → new leader and kill → next dispatch, then the killed agent is
+ *     restarted under its name. Afterwards the job's execution history must hold every tick of the
+ *     window exactly once.
+ */
+import { randomBytes } from 'node:crypto';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { AgentError, api, apiOk, startAgent, type AgentHandle } from '../lib/agent.js';
+import { removeDir, tempDir } from '../lib/cleanup.js';
+import { startBenchEtcd, type BenchEtcd } from '../lib/etcd.js';
+import { summarize, type Summary } from '../lib/stats.js';
+import { machineCpu, otherCores, ownTreeCpuTicks, sleep, type PhaseConditions } from '../lib/system.js';
+import {
+  MISSED_TICKS,
+  measureKairos,
+  ratios,
+  runReference,
+  type KairosFigures,
+  type LatenessResult,
+  type Ratios,
+  type ReferenceFigures,
+} from './lateness.js';
+
+const ETCD_MEMBERS = 3;
+const SERVERS = ['s1', 's2', 's3'] as const;
+const WORKER = 'w1';
+const WORKER_TAGS = { role: 'worker' };
+/** The lease TTL of test/helpers/cluster.ts: what a dead leader costs is bounded by it. */
+const LEASE_TTL_S = 2;
+const TICKER = 'failover-ticker';
+/** After a kill, each surviving agent's /v1/leader is polled this often: the election figure's resolution. */
+const LEADER_POLL_MS = 50;
+/** The dispatch figure comes from the record's started_at; polling only bounds when we see it. */
+const EXECUTIONS_POLL_MS = 100;
+/** Per kill: election, dispatch, restart and rejoin are each bounded by this. */
+const STEP_TIMEOUT_MS = 30_000;
+
+export interface EtcdOptions {
+  jobs: number;
+  seconds: number;
+  failovers: number;
+  log: (msg: string) => void;
+  settle: () => Promise<PhaseConditions>;
+  /** Scenario 1's result when it ran in the same bench: its reference is reused, its figures shown beside. */
+  lateness?: LatenessResult;
+}
+
+export interface KillFigures {
+  killed: string;
+  newLeader: string;
+  /** Where in the job's 1 s period the kill fell (ticks are on whole seconds); spread on purpose. */
+  killPhaseMs: number;
+  /** kill → first /v1/leader answer from a surviving agent naming another agent. */
+  electionMs: number;
+  /** kill → started_at of the first execution scheduled after the kill. */
+  dispatchMs: number;
+  firstTickAfterKill: string;
+  firstTickTrigger: string;
+  /** restart → the agent follows the leader and a live agent lists it alive. */
+  rejoinMs: number;
+}
+
+export interface TickCheck {
+  historyLimit: number;
+  records: number;
+  ticks: number;
+  first: string;
+  last: string;
+  /** Records beyond one per scheduled_at. */
+  duplicates: number;
+  /** Whole seconds between the first and the last tick with no record. */
+  lost: number;
+  /** scheduled_at values off the job's whole-second phase. */
+  offPhase: number;
+  /** Ticks the new leaders ran late through catch_up. */
+  catchup: number;
+  failed: number;
+  notOnWorker: number;
+}
+
+export interface EtcdResult {
+  etcd: { members: number; version: string };
+  agents: { servers: string[]; worker: string; leaseTtlSeconds: number };
+  lateness: {
+    jobs: number;
+    seconds: number;
+    cluster: KairosFigures;
+    /** Scenario 1's single embedded agent, when it ran in the same bench. */
+    embedded: KairosFigures | null;
+    reference: ReferenceFigures;
+    referenceFrom: 'lateness scenario' | 'etcd scenario';
+    ratio: { start: Ratios; dispatch: Ratios };
+  };
+  failover: {
+    before: PhaseConditions;
+    /** Cores' worth of CPU other processes used from the first kill to the last rejoin. */
+    otherCoresDuring: number;
+    pollMs: { leader: number; executions: number };
+    kills: KillFigures[];
+    election: Summary;
+    dispatch: Summary;
+    ticks: TickCheck;
+  };
+}
+
+interface ExecutionRecord {
+  scheduled_at: string;
+  started_at: string;
+  finished_at: string | null;
+  success: boolean;
+  node_name: string;
+  trigger: string;
+}
+
+/** Polls `fn` until it returns something other than undefined; throws after `timeoutMs`. */
+async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number, everyMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    }
+    await sleep(everyMs);
+  }
+}
+
+async function leaderSeenBy(agent: AgentHandle): Promise<string | undefined> {
+  try {
+    const r = await api<{ Name?: string }>(agent.url, 'GET', '/v1/leader', undefined, 2000);
+    return r.status === 200 ? r.body.Name : undefined;
+  } catch {
+    // A busy or dying agent: the others answer.
+    return undefined;
+  }
+}
+
+async function agreedLeader(agents: AgentHandle[]): Promise<string> {
+  return until(
+    'all agents to agree on a leader',
+    async () => {
+      const names = await Promise.all(agents.map(leaderSeenBy));
+      const first = names[0];
+      return first && names.every((n) => n === first) ? first : undefined;
+    },
+    20_000,
+    100,
+  );
+}
+
+async function aliveMembers(agent: AgentHandle): Promise<Set<string>> {
+  const r = await apiOk<{ Name: string; statusText: string }[]>(agent.url, 'GET', '/v1/members', undefined, 200);
+  return new Set(r.body.filter((m) => m.statusText === 'alive').map((m) => m.Name));
+}
+
+async function executions(agent: AgentHandle, end: number): Promise<ExecutionRecord[]> {
+  const r = await api<ExecutionRecord[]>(agent.url, 'GET', `/v1/jobs/${TICKER}/executions?_start=0&_end=${end}`, undefined, 10_000);
+  if (r.status !== 200) throw new Error(`executions of ${TICKER}: HTTP ${r.status}`);
+  return r.body;
+}
+
+/** A finished execution scheduled at or after `fromMs` (its started_at is the worker's by then). */
+async function finishedTickFrom(agent: AgentHandle, fromMs: number, what: string): Promise<ExecutionRecord> {
+  return until(
+    what,
+    async () => (await executions(agent, 50)).find((e) => e.finished_at !== null && e.trigger !== 'retry' && Date.parse(e.scheduled_at) >= fromMs),
+    STEP_TIMEOUT_MS,
+    EXECUTIONS_POLL_MS,
+  );
+}
+
+/** Every tick between the first and the last record exactly once, from the execution history. */
+export function checkTicks(records: readonly ExecutionRecord[], historyLimit: number, worker: string): TickCheck {
+  const runs = records.filter((e) => e.trigger !== 'retry');
+  const perTick = new Map<number, number>();
+  for (const e of runs) {
+    const t = Date.parse(e.scheduled_at);
+    perTick.set(t, (perTick.get(t) ?? 0) + 1);
+  }
+  const ticks = [...perTick.keys()].sort((a, b) => a - b);
+  let lost = 0;
+  for (let i = 1; i < ticks.length; i++) {
+    lost += Math.max(0, Math.round(((ticks[i] as number) - (ticks[i - 1] as number)) / 1000) - 1);
+  }
+  const iso = (t: number | undefined): string => (t === undefined ? '' : new Date(t).toISOString());
+  return {
+    historyLimit,
+    records: records.length,
+    ticks: ticks.length,
+    first: iso(ticks[0]),
+    last: iso(ticks[ticks.length - 1]),
+    duplicates: runs.length - ticks.length,
+    lost,
+    offPhase: ticks.filter((t) => t % 1000 !== 0).length,
+    catchup: runs.filter((e) => e.trigger === 'catchup').length,
+    failed: runs.filter((e) => !e.success).length,
+    notOnWorker: runs.filter((e) => e.node_name !== worker).length,
+  };
+}
+
+interface Cluster {
+  etcd: BenchEtcd;
+  agents: Map<string, AgentHandle>;
+  start(name: string): Promise<AgentHandle>;
+  worker(): AgentHandle;
+  live(): AgentHandle[];
+  /** The tail of every live agent's log, each line prefixed with the agent's name. */
+  logs(): string[];
+}
+
+async function startCluster(dir: string, log: (msg: string) => void): Promise<Cluster> {
+  const etcd = await startBenchEtcd(ETCD_MEMBERS);
+  log(`etcd ${etcd.version}: ${ETCD_MEMBERS} members on ${etcd.endpoints.join(', ')}`);
+  const keyspace = `kairos-bench-${randomBytes(4).toString('hex')}`;
+  const agents = new Map<string, AgentHandle>();
+  const start = async (name: string): Promise<AgentHandle> => {
+    const isWorker = name === WORKER;
+    const a = await startAgent({
+      // Unused with the etcd backend, but a restarted agent gets its own dir back, as on a real host.
+      dataDir: join(dir, name),
+      server: !isWorker,
+      nodeName: name,
+      args: [
+        '--backend', 'etcd',
+        '--backend-machine', etcd.endpoints.join(','),
+        '--keyspace', keyspace,
+        '--lease-ttl', `${LEASE_TTL_S}s`,
+        ...(isWorker ? Object.entries(WORKER_TAGS).flatMap(([k, v]) => ['--tag', `${k}=${v}`]) : []),
+      ],
+    });
+    agents.set(name, a);
+    return a;
+  };
+  const cluster: Cluster = {
+    etcd,
+    agents,
+    start,
+    worker: () => {
+      const w = agents.get(WORKER);
+      if (!w) throw new Error('the worker agent is not running');
+      return w;
+    },
+    live: () => [...agents.values()],
+    logs: () => [...agents.entries()].flatMap(([name, a]) => a.logs.slice(-100).map((l) => `${name}: ${l}`)),
+  };
+  return cluster;
+}
+
+async function stopCluster(cluster: Cluster, log: (msg: string) => void): Promise<void> {
+  await Promise.all(
+    [...cluster.agents.entries()].map(async ([name, a]) => {
+      const code = await a.stop(30_000).catch((err: unknown) => (err instanceof Error ? err.message : String(err)));
+      if (code !== 0) log(`etcd: agent ${name} exited with ${code}`);
+    }),
+  );
+  cluster.agents.clear();
+  await cluster.etcd.stop();
+}
+
+async function waitForMembers(cluster: Cluster, names: readonly string[]): Promise<void> {
+  await until(
+    `members ${names.join(', ')} listed alive`,
+    async () => {
+      const alive = await aliveMembers(cluster.worker());
+      return names.every((n) => alive.has(n)) ? true : undefined;
+    },
+    STEP_TIMEOUT_MS,
+    100,
+  );
+}
+
+async function runClusterLateness(cluster: Cluster, opts: EtcdOptions, dir: string): Promise<KairosFigures> {
+  const before = await opts.settle();
+  const missed = cluster.live().map((a) => a.countLines(MISSED_TICKS));
+  const figures = await measureKairos(
+    {
+      url: cluster.worker().url,
+      tags: WORKER_TAGS,
+      // One etcd transaction per job, and the leader's scheduler learns of them through a watch.
+      leadMs: 3000,
+      ownCpuTicks: ownTreeCpuTicks,
+      missedTicks: () => missed.reduce((n, count) => n + count(), 0),
+      logs: () => cluster.logs(),
+      log: (msg) => opts.log(`etcd lateness: ${msg}`),
+    },
+    opts.jobs,
+    opts.seconds,
+    dir,
+    before,
+  );
+  for (let j = 0; j < opts.jobs; j++) await apiOk(cluster.worker().url, 'DELETE', `/v1/jobs/lateness-${j}`, undefined, 200);
+  return figures;
+}
+
+/**
+ * kill → the first /v1/leader answer from a survivor naming another agent. Each survivor is polled
+ * on its own, staggered, so some request goes out every LEADER_POLL_MS / survivors ms.
+ */
+async function firstOtherLeader(survivors: AgentHandle[], killed: string, killedAt: number): Promise<{ name: string; ms: number }> {
+  let found: { name: string; ms: number } | undefined;
+  const deadline = Date.now() + STEP_TIMEOUT_MS;
+  const watch = async (agent: AgentHandle, offsetMs: number): Promise<void> => {
+    await sleep(offsetMs);
+    while (!found && Date.now() < deadline) {
+      const name = await leaderSeenBy(agent);
+      if (name !== undefined && name !== killed) found ??= { name, ms: Date.now() - killedAt };
+      else await sleep(LEADER_POLL_MS);
+    }
+  };
+  await Promise.all(survivors.map((a, i) => watch(a, (i * LEADER_POLL_MS) / survivors.length)));
+  if (!found) throw new Error(`no new leader within ${STEP_TIMEOUT_MS} ms of killing ${killed}`);
+  return found;
+}
+
+/** Kill `round` of `rounds`: evenly over the second, from 100 ms after a tick. */
+function killPhaseMs(round: number, rounds: number): number {
+  return (100 + Math.round(((round - 1) * 1000) / rounds)) % 1000;
+}
+
+async function killLeader(cluster: Cluster, opts: EtcdOptions, round: number): Promise<KillFigures> {
+  const leaderName = await agreedLeader(cluster.live());
+  const leader = cluster.agents.get(leaderName);
+  if (!leader || leaderName === WORKER) throw new Error(`unexpected leader "${leaderName}"`);
+  const survivors = cluster.live().filter((a) => a !== leader);
+  const worker = cluster.worker();
+
+  // Spread the kills over the job's second: where a kill falls decides how long until the next
+  // tick, so kills always right after a tick (where the previous round's wait ends) would bias it.
+  const phase = killPhaseMs(round, opts.failovers);
+  let killAt = Math.floor(Date.now() / 1000) * 1000 + phase;
+  if (killAt < Date.now() + 50) killAt += 1000;
+  await sleep(killAt - Date.now());
+  const killedAt = Date.now();
+  leader.proc.kill('SIGKILL');
+  cluster.agents.delete(leaderName);
+  // The job ticks on whole seconds (starts_at was one).
+  const firstTick = Math.floor(killedAt / 1000) * 1000 + 1000;
+
+  const election = firstOtherLeader(survivors, leaderName, killedAt);
+  const dispatch = until(
+    `the tick of ${new Date(firstTick).toISOString()} after killing ${leaderName}`,
+    async () => (await executions(worker, 50)).find((e) => e.trigger !== 'retry' && e.finished_at !== null && Date.parse(e.scheduled_at) === firstTick),
+    STEP_TIMEOUT_MS,
+    EXECUTIONS_POLL_MS,
+  );
+  const [elected, first] = await Promise.all([election, dispatch]);
+  let timer: NodeJS.Timeout | undefined;
+  const exit = await Promise.race([leader.exited, new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), 10_000)))]);
+  clearTimeout(timer);
+  if (exit === 'timeout') throw new Error(`${leaderName} did not exit within 10 s of SIGKILL`);
+  if (!SERVERS.some((s) => s === elected.name) || elected.name === leaderName) {
+    throw new Error(`after killing ${leaderName}, /v1/leader named "${elected.name}"`);
+  }
+
+  const restartedAt = performance.now();
+  const restarted = await cluster.start(leaderName);
+  await restarted.waitForLog(/agent: following leader|agent: Cluster leadership acquired/, STEP_TIMEOUT_MS);
+  await waitForMembers(cluster, [leaderName]);
+  const rejoinMs = Math.round(performance.now() - restartedAt);
+  const figures: KillFigures = {
+    killed: leaderName,
+    newLeader: elected.name,
+    killPhaseMs: killedAt % 1000,
+    electionMs: elected.ms,
+    dispatchMs: Date.parse(first.started_at) - killedAt,
+    firstTickAfterKill: first.scheduled_at,
+    firstTickTrigger: first.trigger,
+    rejoinMs,
+  };
+  opts.log(
+    `etcd failover ${round}: killed ${leaderName} → ${elected.name} leads after ${figures.electionMs} ms; ` +
+      `next dispatch after ${figures.dispatchMs} ms (${first.trigger}); ${leaderName} rejoined in ${rejoinMs} ms`,
+  );
+  // Back to steady state before the next kill: everyone agrees and ticks run on time again.
+  await agreedLeader(cluster.live());
+  await finishedTickFrom(worker, Date.now() + 1000, 'a tick after the rejoin');
+  return figures;
+}
+
+async function runFailover(cluster: Cluster, opts: EtcdOptions): Promise<EtcdResult['failover']> {
+  const before = await opts.settle();
+  const worker = cluster.worker();
+  // Generous: each kill round is bounded to a few STEP_TIMEOUT_MS, and a truncated history
+  // would hide exactly the ticks around the first kills.
+  const historyLimit = opts.failovers * 200 + 300;
+  const startsAt = Math.ceil((Date.now() + 2000) / 1000) * 1000;
+  await apiOk(worker.url, 'POST', '/v1/jobs', {
+    name: TICKER,
+    schedule: '@every 1s',
+    catch_up: 'all',
+    tags: WORKER_TAGS,
+    executor: 'shell',
+    executor_config: { command: 'true', shell: 'true' },
+    starts_at: new Date(startsAt).toISOString(),
+    history_limit: historyLimit,
+  }, 201);
+  await finishedTickFrom(worker, startsAt + 2000, 'the first ticks of the failover job');
+
+  const cpuFrom = machineCpu();
+  const ownFrom = ownTreeCpuTicks();
+  const kills: KillFigures[] = [];
+  for (let i = 1; i <= opts.failovers; i++) kills.push(await killLeader(cluster, opts, i));
+  const otherCoresDuring = otherCores(cpuFrom, machineCpu(), ownTreeCpuTicks() - ownFrom, cpus().length);
+
+  await finishedTickFrom(worker, Date.now() + 2000, 'ticks after the last failover');
+  await apiOk(worker.url, 'POST', `/v1/jobs/${TICKER}/toggle`, undefined, 200);
+  await until(
+    `no ${TICKER} execution running`,
+    async () => {
+      const r = await apiOk<{ job_name: string }[]>(worker.url, 'GET', '/v1/busy', undefined, 200);
+      return r.body.every((e) => e.job_name !== TICKER) ? true : undefined;
+    },
+    STEP_TIMEOUT_MS,
+    200,
+  );
+  const records = await executions(worker, historyLimit + 100);
+  const ticks = checkTicks(records, historyLimit, WORKER);
+  const firstKillTick = Date.parse(kills[0]?.firstTickAfterKill ?? '');
+  if (!(Date.parse(ticks.first) < firstKillTick - 1000)) {
+    throw new Error(`the history of ${TICKER} starts at ${ticks.first}, after the first kill: raise its history_limit`);
+  }
+  opts.log(`etcd failover: ${ticks.ticks} ticks checked, ${ticks.duplicates} duplicated, ${ticks.lost} lost`);
+  return {
+    before,
+    otherCoresDuring,
+    pollMs: { leader: LEADER_POLL_MS, executions: EXECUTIONS_POLL_MS },
+    kills,
+    election: summarize(kills.map((k) => k.electionMs)),
+    dispatch: summarize(kills.map((k) => k.dispatchMs)),
+    ticks,
+  };
+}
+
+export async function runEtcd(opts: EtcdOptions): Promise<EtcdResult> {
+  const dir = tempDir('kairos-bench-etcd-');
+  let cluster: Cluster | null = null;
+  try {
+    opts.log(`etcd: ${ETCD_MEMBERS} etcd members, servers ${SERVERS.join(', ')}, worker ${WORKER}`);
+    const c = await startCluster(dir, opts.log);
+    cluster = c;
+    for (const name of [...SERVERS, WORKER]) await c.start(name);
+    await agreedLeader(c.live());
+    await waitForMembers(c, [...SERVERS, WORKER]);
+
+    opts.log(`etcd lateness: ${opts.jobs} jobs @every 1s on ${WORKER} for ${opts.seconds} s`);
+    const clusterFigures = await runClusterLateness(c, opts, dir);
+    opts.log(`etcd failover: ${opts.failovers} leader kills (lease TTL ${LEASE_TTL_S} s)`);
+    const failover = await runFailover(c, opts);
+    cluster = null;
+    await stopCluster(c, opts.log);
+
+    let reference: ReferenceFigures;
+    let referenceFrom: EtcdResult['lateness']['referenceFrom'];
+    if (opts.lateness && opts.lateness.jobs === opts.jobs && opts.lateness.seconds === opts.seconds) {
+      reference = opts.lateness.reference;
+      referenceFrom = 'lateness scenario';
+    } else {
+      await sleep(2000);
+      opts.log(`etcd: reference spawner, ${opts.jobs} jobs every 1 s for ${opts.seconds} s`);
+      reference = await runReference(opts, dir);
+      referenceFrom = 'etcd scenario';
+    }
+    return {
+      etcd: { members: ETCD_MEMBERS, version: c.etcd.version },
+      agents: { servers: [...SERVERS], worker: WORKER, leaseTtlSeconds: LEASE_TTL_S },
+      lateness: {
+        jobs: opts.jobs,
+        seconds: opts.seconds,
+        cluster: clusterFigures,
+        embedded: opts.lateness?.kairos ?? null,
+        reference,
+        referenceFrom,
+        ratio: { start: ratios(clusterFigures.start, reference.start), dispatch: ratios(clusterFigures.dispatch, reference.dispatch) },
+      },
+      failover,
+    };
+  } catch (err) {
+    // run.ts prints an AgentError's logs: here the agents' are what explains a failed step.
+    if (cluster && !(err instanceof AgentError)) throw new AgentError(err instanceof Error ? err.message : String(err), cluster.logs());
+    throw err;
+  } finally {
+    if (cluster) await stopCluster(cluster, opts.log).catch((err: unknown) => opts.log(`etcd: teardown: ${String(err)}`));
+    removeDir(dir);
+  }
+}
