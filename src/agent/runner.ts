@@ -39,6 +39,7 @@ interface Active {
 }
 
 const RECENT_OUTPUT = 4096;
+const START_RECORD_SLACK_MS = 1000;
 
 export class Runner implements ExecutionSink {
   private readonly active = new Map<string, Active>();
@@ -254,6 +255,7 @@ export class Runner implements ExecutionSink {
     }
     const controller = new AbortController();
     const started = Date.now();
+    const dispatchedAt = execution.started_at;
     execution.started_at = iso(started);
     const active: Active = { execution, controller, tail: '' };
     this.active.set(execution.id, active);
@@ -273,7 +275,13 @@ export class Runner implements ExecutionSink {
           active.tail = (active.tail + chunk.toString('utf8')).slice(-RECENT_OUTPUT);
         },
       });
-      const recorded = this.persist('record start', () => this.o.store.putExecution({ ...execution }));
+      // Only worth a write when the start differs from the dispatch-time record (queued, or a retry's backoff):
+      // otherwise it would cost a disk flush between this spawn and the next one.
+      const recordedAt = Date.parse(dispatchedAt);
+      const recorded =
+        Number.isNaN(recordedAt) || started - recordedAt > START_RECORD_SLACK_MS
+          ? this.persist('record start', () => this.o.store.putExecution({ ...execution }))
+          : Promise.resolve();
       const outcome = await running;
       // The result write must come after the start write; a start write that gave up is superseded by it.
       await recorded.catch(() => undefined);

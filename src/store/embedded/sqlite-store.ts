@@ -122,6 +122,14 @@ export class SqliteStore implements Store {
   private readonly listeners = new Set<(event: JobEvent) => void>();
   private readonly onListenerError: (error: unknown) => void;
   private closed = false;
+  private readonly tickQueue: {
+    jobName: string;
+    tick: string;
+    executions: Execution[];
+    exclusive: boolean;
+    resolve: (committed: boolean) => void;
+    reject: (err: unknown) => void;
+  }[] = [];
 
   private readonly st: {
     getJob: Statement;
@@ -392,9 +400,44 @@ export class SqliteStore implements Store {
     return new Map(rows.map((r) => [r.job_name, r.last_tick]));
   }
 
-  async commitTick(jobName: string, tick: string, executions: Execution[], options: DispatchOptions = {}): Promise<boolean> {
+  /**
+   * Group commit: ticks that fall due together (20 jobs on the same second) are
+   * committed in one transaction, one disk flush instead of one per job, so the
+   * first run doesn't wait for every other job's flush. Each tick is still
+   * judged on its own (a nested transaction is a savepoint in better-sqlite3).
+   */
+  commitTick(jobName: string, tick: string, executions: Execution[], options: DispatchOptions = {}): Promise<boolean> {
     this.assertOpen();
-    return this.txCommitTick(jobName, tick, executions, options.exclusive ?? false);
+    return new Promise((resolve, reject) => {
+      this.tickQueue.push({ jobName, tick, executions, exclusive: options.exclusive ?? false, resolve, reject });
+      if (this.tickQueue.length === 1) setImmediate(() => this.flushTicks());
+    });
+  }
+
+  private flushTicks(): void {
+    const batch = this.tickQueue.splice(0);
+    if (batch.length === 0) return;
+    const results: (boolean | Error)[] = [];
+    try {
+      if (this.closed) throw new Error(`embedded store at ${this.path} is closed`);
+      this.db.transaction(() => {
+        for (const t of batch) {
+          try {
+            results.push(this.txCommitTick(t.jobName, t.tick, t.executions, t.exclusive));
+          } catch (err) {
+            results.push(err instanceof Error ? err : new Error(String(err)));
+          }
+        }
+      }).immediate();
+    } catch (err) {
+      for (const t of batch) t.reject(err);
+      return;
+    }
+    batch.forEach((t, i) => {
+      const r = results[i];
+      if (r instanceof Error) t.reject(r);
+      else t.resolve(r === true);
+    });
   }
 
   async getSetting(key: string): Promise<string | null> {
