@@ -32,7 +32,7 @@ export async function buildServer(ctx: ApiContext, executors: ExecutorCatalog): 
     logger: false,
     bodyLimit: BODY_LIMIT,
     return503OnClosing: true,
-    maxParamLength: 1024,
+    routerOptions: { maxParamLength: 1024 },
     // Router-level rejections (a bad %-escape in the path) get the same {error, field} body as the rest.
     // The onSend hook below doesn't run for these, so its headers are set here.
     // (The callback's reply type is parameterised on a route schema it doesn't have; widen it.)
