@@ -4,9 +4,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { SqliteStore } from '../../src/store/embedded/sqlite-store.js';
-import type { Execution, Job } from '../../src/job/types.js';
+import type { Job } from '../../src/job/types.js';
 import type { JobEvent } from '../../src/store/types.js';
 import { at, exec, job } from '../helpers/fixtures.js';
+import { storeContract } from '../helpers/store-contract.js';
 
 function withStore(fn: (store: SqliteStore) => Promise<void>): () => Promise<void> {
   return async () => {
@@ -511,30 +512,4 @@ void test('many jobs and a long history stay fast to list and page', withStore(a
   assert.deepEqual(page.items.map((e) => e.id), Array.from({ length: 10 }, (_, i) => `e${9 - i}`));
 }));
 
-void test('exclusive dispatch (forbid) is refused while the job has a running execution', withStore(async (store) => {
-  const running = (id: string): Execution => exec('a', id, { finished_at: null, success: false });
-  assert.equal(await store.dispatchExecutions([running('r1')], { exclusive: true }), true);
-  assert.equal(await store.dispatchExecutions([running('r2')], { exclusive: true }), false);
-  assert.equal(await store.getExecution('a', 'r2'), null);
-  assert.equal(await store.commitTick('a', at(10), [running('t10')], { exclusive: true }), false);
-  assert.equal(await store.getLastTick('a'), null);
-  assert.equal(await store.dispatchExecutions([exec('b', 'x', { finished_at: null })], { exclusive: true }), true);
-  await store.putExecution(exec('a', 'r1'));
-  assert.equal(await store.commitTick('a', at(10), [running('t10')], { exclusive: true }), true);
-}));
-
-void test('listLastTicks returns every job\'s last tick', withStore(async (store) => {
-  assert.deepEqual([...(await store.listLastTicks())], []);
-  await store.commitTick('a', at(1), []);
-  await store.commitTick('b', at(2), []);
-  await store.commitTick('a', at(3), []);
-  assert.deepEqual([...(await store.listLastTicks())].sort(), [['a', at(3)], ['b', at(2)]]);
-}));
-
-void test('listJobs pages by name', withStore(async (store) => {
-  for (const n of ['d', 'b', 'a', 'c', 'e']) await store.updateJob(n, () => job(n));
-  assert.deepEqual((await store.listJobs({ offset: 1, limit: 3 })).map((j) => j.name), ['b', 'c', 'd']);
-  assert.deepEqual((await store.listJobs({ offset: 4, limit: 10 })).map((j) => j.name), ['e']);
-  assert.deepEqual(await store.listJobs({ offset: 5, limit: 10 }), []);
-  assert.deepEqual(await store.listJobs({ offset: 0, limit: 0 }), []);
-}));
+storeContract('embedded', withStore);

@@ -12,6 +12,7 @@ import type { Job } from '../../src/job/types.js';
 import type { JobEvent } from '../../src/store/types.js';
 import { freePort, startEtcd, type EtcdCluster } from '../helpers/etcd.js';
 import { at, exec, job, running } from '../helpers/fixtures.js';
+import { storeContract } from '../helpers/store-contract.js';
 
 let etcd: EtcdCluster;
 
@@ -737,35 +738,4 @@ void test('outage: calls fail fast and clearly, then work again; watches and que
   assert.deepEqual(rejections, []);
 });
 
-void test('exclusive dispatch (forbid) is refused atomically while the job has a running execution', withStore(async (store) => {
-  assert.equal(await store.dispatchExecutions([running('a', 'r1')], { exclusive: true }), true);
-  assert.equal(await store.dispatchExecutions([running('a', 'r2')], { exclusive: true }), false);
-  assert.equal(await store.getExecution('a', 'r2'), null);
-  assert.equal(await store.commitTick('a', at(10), [running('a', 't10')], { exclusive: true }), false);
-  assert.equal(await store.getLastTick('a'), null, 'a refused tick writes nothing');
-  assert.equal(await store.dispatchExecutions([running('b', 'other')], { exclusive: true }), true, 'other jobs are not blocked');
-  await store.putExecution(exec('a', 'r1'));
-  assert.equal(await store.commitTick('a', at(10), [running('a', 't10')], { exclusive: true }), true);
-  // Two stores racing: exactly one exclusive dispatch wins.
-  await store.putExecution(exec('a', 't10'));
-  const results = await Promise.all(
-    Array.from({ length: 8 }, (_v, i) => store.dispatchExecutions([running('a', `race${i}`)], { exclusive: true })),
-  );
-  assert.equal(results.filter(Boolean).length, 1);
-}));
-
-void test('listLastTicks returns every job\'s last tick', withStore(async (store) => {
-  assert.deepEqual([...(await store.listLastTicks())], []);
-  await store.commitTick('a', at(1), []);
-  await store.commitTick('b', at(2), []);
-  await store.commitTick('a', at(3), []);
-  assert.deepEqual([...(await store.listLastTicks())].sort(), [['a', at(3)], ['b', at(2)]]);
-}));
-
-void test('listJobs pages by name', withStore(async (store) => {
-  for (const n of ['d', 'b', 'a', 'c', 'e']) await store.updateJob(n, () => job(n));
-  assert.deepEqual((await store.listJobs({ offset: 1, limit: 3 })).map((j) => j.name), ['b', 'c', 'd']);
-  assert.deepEqual((await store.listJobs({ offset: 4, limit: 10 })).map((j) => j.name), ['e']);
-  assert.deepEqual(await store.listJobs({ offset: 5, limit: 10 }), []);
-  assert.deepEqual(await store.listJobs({ offset: 0, limit: 0 }), []);
-}));
+storeContract('etcd', (fn) => withStore((store) => fn(store)));
