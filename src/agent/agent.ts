@@ -26,6 +26,7 @@ import { Scheduler, type TickEvent } from '../scheduler/scheduler.js';
 import { computeNext, isTimeScheduled, toScheduledJob } from '../scheduler/job-entry.js';
 import type { Job } from '../job/types.js';
 import { buildServer } from '../api/server.js';
+import { retry } from '../util/retry.js';
 import type { ApiContext, HealthReport } from '../api/context.js';
 
 const UI_DIR = fileURLToPath(new URL('../../ui/', import.meta.url));
@@ -88,6 +89,7 @@ export class Agent {
       server: config.server,
       version: VERSION,
       running: () => this.runner.runningCount + this.runner.queued,
+      port: () => this.httpPort,
       log,
     };
     if (store instanceof EtcdStore) {
@@ -95,13 +97,12 @@ export class Agent {
         ...member,
         ns: store.ns,
         setFence: (fence) => store.setFence(fence),
-        port: () => this.httpPort,
         leaseTtlSec: Math.ceil(config.leaseTtlMs / 1000),
       });
       cluster.onMemberLost((name) => void this.reapLostAgent(name));
       this.cluster = cluster;
     } else {
-      this.cluster = new LocalCluster({ ...member, port: config.httpAddr.port });
+      this.cluster = new LocalCluster(member);
     }
     this.dispatcher = new Dispatcher(this.store, this.cluster, this.runner, log);
     this.jobs = new JobService(this.store, this.executors, (job) => this.nextOf(job));
@@ -118,18 +119,13 @@ export class Agent {
    * landed a no-op, and a new leader picks up anything left via catch-up.
    */
   private async dispatchWithRetry(tick: TickEvent): Promise<void> {
-    let delay = 200;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.dispatcher.dispatchTick(tick);
-        return;
-      } catch (err) {
-        if (!this.cluster.isLeader() || this.stopping || attempt >= 8) throw err;
-        this.log.warn({ job: tick.name, err: (err as Error).message, retry_ms: delay }, 'scheduler: dispatch failed; retrying');
-        await new Promise((r) => setTimeout(r, delay));
-        delay = Math.min(delay * 2, 3000);
-      }
-    }
+    await retry(() => this.dispatcher.dispatchTick(tick), {
+      initialMs: 200,
+      maxMs: 3000,
+      giveUp: (_err, attempt) => !this.cluster.isLeader() || this.stopping !== null || attempt >= 8,
+      onRetry: (err, delay) =>
+        this.log.warn({ job: tick.name, err: (err as Error).message, retry_ms: delay }, 'scheduler: dispatch failed; retrying'),
+    });
   }
 
   /**
@@ -200,20 +196,16 @@ export class Agent {
 
   /** Close what a previous run of this agent left running; with the store down, keep trying in the background. */
   private async recoverOrphans(): Promise<void> {
-    let delay = 500;
-    for (;;) {
-      try {
-        const closed = await this.runner.recoverOrphans();
-        if (closed > 0) this.log.warn({ count: closed }, 'agent: closed executions left running by the previous run as failed');
-        return;
-      } catch (err) {
-        if (this.stopping) return;
-        this.log.warn({ err: (err as Error).message, retry_ms: delay }, 'agent: store unreachable while recovering; retrying');
-        await new Promise((r) => setTimeout(r, delay));
-        delay = Math.min(delay * 2, 5000);
-      }
-    }
+    const closed = await retry(() => this.runner.recoverOrphans(), {
+      initialMs: 500,
+      maxMs: 5000,
+      giveUp: () => this.stopping !== null,
+      onRetry: (err, delay) =>
+        this.log.warn({ err: (err as Error).message, retry_ms: delay }, 'agent: store unreachable while recovering; retrying'),
+    }).catch(() => 0);
+    if (closed > 0) this.log.warn({ count: closed }, 'agent: closed executions left running by the previous run as failed');
   }
+
 
   /** The bound HTTP port (useful with --http-addr 127.0.0.1:0). */
   get httpPort(): number {
@@ -228,9 +220,9 @@ export class Agent {
    */
   private async startScheduling(): Promise<void> {
     const generation = ++this.schedulingGeneration;
-    let delay = 250;
-    while (generation === this.schedulingGeneration) {
-      try {
+    const current = (): boolean => generation === this.schedulingGeneration;
+    await retry(
+      async () => {
         this.unwatch?.();
         this.unwatch = this.store.watchJobs((event) => {
           if (event.type === 'delete') {
@@ -241,18 +233,21 @@ export class Agent {
           }
         });
         const [jobs, ticks] = await Promise.all([this.store.listJobs(), this.store.listLastTicks()]);
-        if (generation !== this.schedulingGeneration) return;
-        for (const job of jobs) await this.schedule(job, ticks.get(job.name) ?? null);
-        if (generation !== this.schedulingGeneration) return;
+        for (const job of jobs) {
+          if (!current()) return;
+          await this.schedule(job, ticks.get(job.name) ?? null);
+        }
+        if (!current()) return;
         this.scheduler.start();
         this.log.info({ jobs: this.scheduler.size }, 'scheduler: started');
-        return;
-      } catch (err) {
-        this.log.warn({ err: (err as Error).message, retry_ms: delay }, 'scheduler: cannot load jobs; retrying');
-        await new Promise((r) => setTimeout(r, delay));
-        delay = Math.min(delay * 2, 5000);
-      }
-    }
+      },
+      {
+        initialMs: 250,
+        maxMs: 5000,
+        giveUp: () => !current(),
+        onRetry: (err, delay) => this.log.warn({ err: (err as Error).message, retry_ms: delay }, 'scheduler: cannot load jobs; retrying'),
+      },
+    ).catch(() => undefined); // only when leadership moved on meanwhile
   }
 
   private stopScheduling(): void {
@@ -301,18 +296,12 @@ export class Agent {
       }
     }
     if (job.ephemeral) {
-      if (job.dependent_jobs?.length) {
-        this.log.warn({ job: job.name }, 'agent: ephemeral job kept because other jobs depend on it');
-      } else {
-        await this.store.deleteJob(job.name);
-        if (job.parent_job) {
-          await this.store.updateJob(job.parent_job, (p) => {
-            if (!p?.dependent_jobs?.includes(job.name)) return undefined;
-            const deps = p.dependent_jobs.filter((d) => d !== job.name);
-            return { ...p, dependent_jobs: deps.length ? deps : null };
-          });
-        }
+      // The API's delete: unlinks it from its parent, and refuses (logged) while other jobs depend on it.
+      try {
+        await this.jobs.delete(job.name);
         this.log.info({ job: job.name }, 'agent: ephemeral job deleted after success');
+      } catch (err) {
+        this.log.warn({ job: job.name, err: (err as Error).message }, 'agent: ephemeral job kept');
       }
     }
   }

@@ -12,6 +12,7 @@ import type { ExecutorRegistry } from '../executors/registry.js';
 import type { ExecutionSink } from '../cluster/dispatcher.js';
 import { executionId } from '../util/ids.js';
 import { iso } from '../job/time.js';
+import { retry } from '../util/retry.js';
 
 export interface RunnerOptions {
   store: Store;
@@ -125,22 +126,19 @@ export class Runner implements ExecutionSink {
    * after a bounded time, leaving the record to the leader's lost-agent check.
    */
   private async persist<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    let delay = 100;
     const started = Date.now();
     let warned = false;
-    for (;;) {
-      try {
-        const result = await fn();
-        if (warned) this.o.log.info({ what }, 'runner: store reachable again; write completed');
-        return result;
-      } catch (err) {
-        if (this.stopping && Date.now() - started > 10_000) throw err;
+    const result = await retry(fn, {
+      initialMs: 100,
+      maxMs: 5000,
+      giveUp: () => this.stopping && Date.now() - started > 10_000,
+      onRetry: (err) => {
         if (!warned) this.o.log.warn({ what, err: (err as Error).message }, 'runner: store write failed; retrying with backoff');
         warned = true;
-        await new Promise((r) => setTimeout(r, delay));
-        delay = Math.min(delay * 2, 5000);
-      }
-    }
+      },
+    });
+    if (warned) this.o.log.info({ what }, 'runner: store reachable again; write completed');
+    return result;
   }
 
   /** Record an execution whose agent died as failed (called by the leader). */
@@ -157,12 +155,6 @@ export class Runner implements ExecutionSink {
   }
 
   private async run(first: Execution): Promise<void> {
-    // An assignment delivered after this agent restarted may already have been closed by recovery.
-    const stored = await this.persist('read execution', () => this.o.store.getExecution(first.job_name, first.id));
-    if (stored && stored.finished_at !== null) {
-      this.o.log.info({ job: first.job_name, execution: first.id }, 'runner: execution already closed; not running it');
-      return;
-    }
     let execution = first;
     for (;;) {
       if (this.stopping && execution.attempt > 1) {

@@ -9,24 +9,17 @@
  * deletion; simpler to reason about than a queue of candidates, and failover
  * is bounded by the TTL either way.
  */
-import { loadavg } from 'node:os';
 import type { Lease, Namespace, Watcher } from 'etcd3';
 import type { Logger } from '../util/log.js';
 import type { Cluster, Member } from './types.js';
+import { describeSelf, type SelfDescription } from './member.js';
 
 export type Fence = { key: string; createRevision: string } | 'none' | null;
 
-export interface EtcdClusterOptions {
+export interface EtcdClusterOptions extends SelfDescription {
   ns: Namespace;
   /** Receives the fencing token on every leadership change. */
   setFence: (fence: Fence) => void;
-  nodeName: string;
-  addr: string;
-  port: () => number;
-  tags: Record<string, string>;
-  server: boolean;
-  version: string;
-  running: () => number;
   leaseTtlSec: number;
   log: Logger;
 }
@@ -118,18 +111,7 @@ export class EtcdCluster implements Cluster {
   }
 
   private memberRecord(): Member {
-    return {
-      Name: this.o.nodeName,
-      Addr: this.o.addr,
-      Port: this.o.port(),
-      Tags: { ...this.o.tags },
-      Status: 1,
-      statusText: 'alive',
-      server: this.o.server,
-      version: this.o.version,
-      running: this.o.running(),
-      load: Math.round((loadavg()[0] ?? 0) * 10) / 10,
-    };
+    return describeSelf(this.o);
   }
 
   /** One session per lease; when a lease is lost (etcd unreachable past the TTL) start over. */

@@ -2,17 +2,10 @@
  * The embedded store's cluster: one agent that leads itself. It still goes
  * through "running for election" so logs and leadership hooks match a real cluster.
  */
-import { loadavg } from 'node:os';
 import type { Cluster, Member } from './types.js';
+import { describeSelf, type SelfDescription } from './member.js';
 
-export interface LocalClusterOptions {
-  nodeName: string;
-  addr: string;
-  port: number;
-  tags: Record<string, string>;
-  server: boolean;
-  version: string;
-  running: () => number;
+export interface LocalClusterOptions extends SelfDescription {
   log: { info(msg: string): void };
 }
 
@@ -49,19 +42,7 @@ export class LocalCluster implements Cluster {
   }
 
   private self(): Member {
-    const o = this.options;
-    return {
-      Name: o.nodeName,
-      Addr: o.addr,
-      Port: o.port,
-      Tags: { ...o.tags },
-      Status: 1,
-      statusText: 'alive',
-      server: o.server,
-      version: o.version,
-      running: o.running(),
-      load: Math.round((loadavg()[0] ?? 0) * 10) / 10,
-    };
+    return describeSelf(this.options);
   }
 
   async members(): Promise<Member[]> {

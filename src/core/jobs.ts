@@ -55,7 +55,7 @@ export class JobService {
       if (previousParent) await this.unlinkChild(previousParent, spec.name);
       if (spec.parent_job) await this.linkChild(spec.parent_job, spec.name);
     }
-    return this.present((await this.store.getJob(spec.name)) ?? stored);
+    return this.present(stored);
   }
 
   private async checkParent(spec: JobSpec): Promise<void> {

@@ -70,20 +70,3 @@ export interface Execution {
   trigger: Trigger;
   output_truncated?: boolean;
 }
-
-/** Kairos' internal fields a client may not set; kept on upsert. */
-export const SERVER_FIELDS = [
-  'success_count',
-  'error_count',
-  'last_success',
-  'last_error',
-  'dependent_jobs',
-  'status',
-  'next',
-  'skip_count',
-  'last_skip',
-  'last_skip_reason',
-  'last_group',
-  'created_at',
-  'updated_at',
-] as const;

@@ -739,3 +739,21 @@ void test('outage: calls fail fast and clearly, then work again; watches and que
 });
 
 storeContract('etcd', (fn) => withStore((store) => fn(store)));
+
+void test('finishing an execution removes its assignment, so a late consumer is never handed it', withStore(async (store) => {
+  const e = running('a', 'gone', { node_name: 'n1' });
+  assert.equal(await store.dispatchExecutions([e]), true);
+  assert.notEqual(await store.ns.get('assign/n1/a/gone').string(), null, 'queued while running');
+  await store.completeExecution({ ...e, finished_at: at(5), success: false }, () => undefined);
+  assert.equal(await store.ns.get('assign/n1/a/gone').string(), null, 'dequeued once finished');
+  assert.equal((await store.listRunning('a')).length, 0);
+}));
+
+void test('pruneExecutions with history not full deletes nothing and keeps running ones', withStore(async (store) => {
+  await store.putExecution(exec('a', 'old'));
+  await store.putExecution(running('a', 'live'));
+  assert.equal(await store.pruneExecutions('a', 2), 0);
+  assert.equal((await store.listExecutions('a')).total, 2);
+  assert.equal(await store.pruneExecutions('a', 0), 1);
+  assert.deepEqual((await store.listExecutions('a')).items.map((x) => x.id), ['live']);
+}));

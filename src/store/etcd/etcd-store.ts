@@ -563,6 +563,10 @@ export class EtcdStore implements Store {
     assertName(jobName);
     const n = Number.isFinite(keep) ? Math.max(0, Math.trunc(keep)) : 0;
     const b = this.budget();
+    // Runs after every finished execution: count first, so the common case (history not full)
+    // doesn't read every stored output of the job.
+    const counted = await this.range(b, 'pruneExecutions', { ...this.prefixRange(`${EXECUTIONS}${jobName}/`), count_only: true });
+    if (Number(counted.count) <= n) return 0;
     const { kvs } = await this.scan(b, 'pruneExecutions', `${EXECUTIONS}${jobName}/`, EXECUTION_PAGE);
     const entries = kvs.map((kv) => {
       const e = parseBody<Execution>(kv.value, `execution of "${jobName}"`);
@@ -684,7 +688,9 @@ export class EtcdStore implements Store {
         this.warn({ node, job, execution: id }, 'etcd store: assigned execution no longer exists (job deleted?); skipped');
         return;
       }
-      deliver(parseBody<Execution>(cur.value, `execution "${job}/${id}"`));
+      const execution = parseBody<Execution>(cur.value, `execution "${job}/${id}"`);
+      if (execution.finished_at !== null) return; // closed meanwhile (recovery, or the leader's lost-agent check)
+      deliver(execution);
     };
 
     const claim = async (key: string): Promise<void> => {
@@ -1150,7 +1156,9 @@ export class EtcdStore implements Store {
         ops.push(this.opPut(RUNNING + ref, e.node_name));
         if (route) ops.push(this.opPut(`${ASSIGN}${nodeSegment(e.node_name)}/${ref}`, e.node_name));
       } else {
-        ops.push(this.opDelete(RUNNING + ref));
+        // A finished execution leaves no queue entry behind, so an agent that restarts
+        // (and closed it as lost) is never handed it again.
+        ops.push(this.opDelete(RUNNING + ref), this.opDelete(`${ASSIGN}${nodeSegment(e.node_name)}/${ref}`));
       }
     }
     return ops;

@@ -1,0 +1,29 @@
+import { loadavg } from 'node:os';
+import type { Member } from './types.js';
+
+/** What an agent says about itself; both cluster implementations publish it as a Member. */
+export interface SelfDescription {
+  nodeName: string;
+  addr: string;
+  /** The bound HTTP port (known only after listen, so a function). */
+  port: () => number;
+  tags: Record<string, string>;
+  server: boolean;
+  version: string;
+  running: () => number;
+}
+
+export function describeSelf(o: SelfDescription): Member {
+  return {
+    Name: o.nodeName,
+    Addr: o.addr,
+    Port: o.port(),
+    Tags: { ...o.tags },
+    Status: 1,
+    statusText: 'alive',
+    server: o.server,
+    version: o.version,
+    running: o.running(),
+    load: Math.round((loadavg()[0] ?? 0) * 10) / 10,
+  };
+}
