@@ -94,6 +94,26 @@ function h(tag, attrs, ...children) {
   return el;
 }
 
+/** The Output/Hide output button of an execution row (jobs page and busy page). */
+function outputToggle(id, expanded, load, controls) {
+  const open = expanded.has(id);
+  return h(
+    'button',
+    {
+      type: 'button',
+      'aria-expanded': open ? 'true' : 'false',
+      ...(controls ? { 'aria-controls': controls } : {}),
+      'aria-label': `${open ? 'Hide' : 'Show'} output of execution ${id}`,
+      onclick: () => {
+        if (expanded.has(id)) expanded.delete(id);
+        else expanded.add(id);
+        void load(true);
+      },
+    },
+    open ? 'Hide output' : 'Output',
+  );
+}
+
 function appendAll(el, children) {
   for (const c of children.flat(Infinity)) {
     if (c === undefined || c === null || c === false) continue;
@@ -633,21 +653,7 @@ async function jobView(ctx, name) {
           h(
             'td',
             {},
-            h(
-              'button',
-              {
-                type: 'button',
-                'aria-expanded': open ? 'true' : 'false',
-                'aria-controls': outId,
-                'aria-label': `${open ? 'Hide' : 'Show'} output of execution ${e.id}`,
-                onclick: () => {
-                  if (expanded.has(e.id)) expanded.delete(e.id);
-                  else expanded.add(e.id);
-                  void load(true);
-                },
-              },
-              open ? 'Hide output' : 'Output',
-            ),
+            outputToggle(e.id, expanded, load, outId),
           ),
         ),
       );
@@ -880,20 +886,7 @@ async function busyView(ctx) {
           h(
             'td',
             {},
-            h(
-              'button',
-              {
-                type: 'button',
-                'aria-expanded': open ? 'true' : 'false',
-                'aria-label': `${open ? 'Hide' : 'Show'} output of execution ${e.id}`,
-                onclick: () => {
-                  if (expanded.has(e.id)) expanded.delete(e.id);
-                  else expanded.add(e.id);
-                  void load(true);
-                },
-              },
-              open ? 'Hide output' : 'Output',
-            ),
+            outputToggle(e.id, expanded, load),
           ),
         ),
       );
