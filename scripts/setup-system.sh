@@ -9,6 +9,8 @@ command -v etcd >/dev/null 2>&1 || need+=(etcd-server)
 command -v etcdctl >/dev/null 2>&1 || need+=(etcd-client)
 # The web UI's end-to-end test drives Debian's Chromium through playwright-core (no browser download).
 [ -x /usr/bin/chromium ] || need+=(chromium)
+# The TLS tests generate their certificates with openssl.
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
 
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 

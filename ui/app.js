@@ -4,6 +4,10 @@
 //   #/jobs/<name>     job page           #/jobs/<name>/edit   #/new   #/busy
 // Every piece of API data reaches the page through textContent / attributes
 // (the `h` helper below); nothing is ever assigned to innerHTML.
+// Auth: once the agent has API tokens, any 401 shows a sign-in screen; the
+// token lives only in sessionStorage (this tab, until it closes or "Sign out")
+// and goes out as `Authorization: Bearer` on every API call. Buttons follow the
+// role from /v1/auth/whoami (read < operate < admin); the server enforces it anyway.
 
 const API = new URL('../v1/', import.meta.url);
 const PAGE_SIZE = 25;
@@ -33,25 +37,69 @@ const TEMPLATE_JOB = {
 // ---------------------------------------------------------------- helpers
 
 class ApiError extends Error {
-  constructor(status, message, field) {
+  constructor(status, message, field, code) {
     super(message);
     this.status = status;
     this.field = field || '';
+    this.code = code || '';
   }
 }
 
-/** Calls the API; resolves with {data, total}, rejects with ApiError carrying the API's {error, field}. */
-async function api(method, path, { query, body } = {}) {
+// ---------------------------------------------------------------- session
+
+const TOKEN_KEY = 'kairos.token';
+const ROLE_RANK = { read: 1, operate: 2, admin: 3 };
+
+/** The token of this tab's session, or '' (sessionStorage only: never localStorage, never the URL). */
+function storedToken() {
+  try {
+    return window.sessionStorage.getItem(TOKEN_KEY) ?? '';
+  } catch {
+    return '';
+  }
+}
+
+function storeToken(token) {
+  try {
+    if (token) window.sessionStorage.setItem(TOKEN_KEY, token);
+    else window.sessionStorage.removeItem(TOKEN_KEY);
+  } catch {
+    // storage disabled: the token lives for this page only
+  }
+  memoryToken = token;
+}
+
+let memoryToken = storedToken();
+/** {name, role, scope, auth_required} from /v1/auth/whoami; null until known. */
+let identity = null;
+
+/** Whether the signed-in role allows `need` ('read' | 'operate' | 'admin'). Unknown identity: allow (the server decides). */
+function can(need) {
+  if (!identity) return true;
+  return (ROLE_RANK[identity.role] ?? 0) >= ROLE_RANK[need];
+}
+
+/**
+ * Calls the API; resolves with {data, total}, rejects with ApiError carrying the API's {message|error, field, code}.
+ * A 401 to the session's own credentials shows the sign-in screen; `token` (the sign-in form's check) overrides them
+ * and leaves a 401 to the caller.
+ */
+async function api(method, path, { query, body, token } = {}) {
   const url = new URL(path, API);
   for (const [k, v] of Object.entries(query ?? {})) {
     if (v !== undefined && v !== null && v !== '') url.searchParams.set(k, String(v));
   }
+  const headers = { Accept: 'application/json' };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const bearer = token ?? memoryToken;
+  if (bearer) headers.Authorization = `Bearer ${bearer}`;
   let res;
   try {
     res = await fetch(url, {
       method,
       cache: 'no-store',
-      headers: body === undefined ? { Accept: 'application/json' } : { Accept: 'application/json', 'Content-Type': 'application/json' },
+      credentials: 'omit',
+      headers,
       body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
     });
   } catch (err) {
@@ -69,9 +117,17 @@ async function api(method, path, { query, body } = {}) {
     }
   }
   if (!res.ok) {
-    const message = data && typeof data === 'object' && data.error ? String(data.error) : typeof data === 'string' && data ? data : `HTTP ${res.status}`;
-    const field = data && typeof data === 'object' && typeof data.field === 'string' ? data.field : '';
-    throw new ApiError(res.status, message, field);
+    const obj = data && typeof data === 'object' ? data : null;
+    const message = obj && (obj.message || obj.error) ? String(obj.message || obj.error) : typeof data === 'string' && data ? data : `HTTP ${res.status}`;
+    const field = obj && typeof obj.field === 'string' ? obj.field : '';
+    const code = obj && typeof obj.code === 'string' ? obj.code : '';
+    const err = new ApiError(res.status, message, field, code);
+    // A 401 to what the session sends now (not to a token since replaced, nor the sign-in check): forget it, ask for one.
+    if (res.status === 401 && token === undefined && bearer === memoryToken) {
+      if (bearer) storeToken('');
+      showSignIn(bearer ? `Your session ended: ${message}` : '');
+    }
+    throw err;
   }
   const totalHeader = res.headers.get('X-Total-Count');
   return { data, total: totalHeader === null ? null : Number(totalHeader), status: res.status };
@@ -210,12 +266,132 @@ async function jobAction(kind, name) {
   }
 }
 
+// ---------------------------------------------------------------- sign in
+
+/** Non-null while the sign-in screen is up: {message} to show on it. */
+let signIn = null;
+
+/** Shows the sign-in screen (once; later calls only update its message). The hash stays, so signing in returns to it. */
+function showSignIn(message = '') {
+  identity = null;
+  renderSession();
+  if (signIn) {
+    if (message) signIn.message = message;
+    return;
+  }
+  signIn = { message };
+  renderSignIn();
+}
+
+function renderSignIn() {
+  ++routeToken; // stops the refresh loops of the view that was showing
+  document.body.classList.add('signed-out');
+  setTitle('Sign in');
+  const main = document.getElementById('main');
+  const input = h('input', {
+    type: 'password',
+    id: 'signin-token',
+    name: 'token',
+    autocomplete: 'off',
+    spellcheck: 'false',
+    autocapitalize: 'off',
+    'aria-describedby': 'signin-help',
+  });
+  const error = h('div', { class: 'panel panel-error', id: 'signin-error', role: 'alert', hidden: !signIn.message }, signIn.message);
+  const button = h('button', { type: 'submit', class: 'primary' }, 'Sign in');
+  const fail = (message) => {
+    error.textContent = message;
+    error.hidden = false;
+    input.setAttribute('aria-invalid', 'true');
+    input.focus();
+    input.select();
+  };
+  const form = h(
+    'form',
+    { class: 'signin', 'aria-labelledby': 'signin-h', novalidate: true },
+    h('h1', { id: 'signin-h' }, 'Sign in'),
+    h(
+      'p',
+      { id: 'signin-help', class: 'muted small' },
+      'This agent requires an API token. Ask an admin for one, or create one with ',
+      h('code', {}, 'kairos token create'),
+      '. The token is kept only in this tab (session storage) until you sign out or close it.',
+    ),
+    h('label', { for: 'signin-token' }, 'API token'),
+    input,
+    error,
+    h('div', { class: 'actions' }, button),
+  );
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const token = input.value.trim();
+    if (!token) {
+      fail('Enter an API token.');
+      return;
+    }
+    button.disabled = true;
+    let who;
+    try {
+      who = (await api('GET', 'auth/whoami', { token })).data;
+    } catch (err) {
+      fail(err instanceof ApiError ? err.message : errorText(err));
+      return;
+    } finally {
+      button.disabled = false;
+    }
+    storeToken(token);
+    signIn = null;
+    document.body.classList.remove('signed-out');
+    setIdentity(who);
+    route();
+  });
+  main.replaceChildren(form);
+  input.focus();
+}
+
+function signOut() {
+  storeToken('');
+  flash('Signed out.');
+  showSignIn('');
+}
+
+function setIdentity(who) {
+  identity = who && typeof who === 'object' && who.role ? who : null;
+  renderSession();
+}
+
+/** The header's "who is signed in" and Sign out control; hides what the role cannot use. */
+function renderSession() {
+  const el = document.getElementById('session');
+  if (!el) return;
+  el.replaceChildren();
+  if (identity) {
+    const open = identity.auth_required === false && !memoryToken;
+    appendAll(el, [
+      h(
+        'span',
+        { class: 'identity', id: 'identity', title: open ? 'This agent has no API tokens: anyone who can reach it is admin.' : 'Signed in with an API token' },
+        h('span', { class: 'identity-name' }, identity.name ?? ''),
+        ' · ',
+        h('span', { class: `role role-${cssToken(identity.role)}` }, identity.role),
+      ),
+    ]);
+  }
+  if (memoryToken && !signIn) el.append(h('button', { type: 'button', class: 'signout', onclick: signOut }, 'Sign out'));
+  const newLink = document.querySelector('nav a[data-nav="new"]');
+  if (newLink) newLink.hidden = !can('admin');
+}
+
 // ---------------------------------------------------------------- router
 
 let routeToken = 0;
 let firstRoute = true;
 
 function route() {
+  if (signIn) {
+    renderSignIn();
+    return;
+  }
   const token = ++routeToken;
   const raw = location.hash.replace(/^#/, '') || '/';
   const q = raw.indexOf('?');
@@ -489,9 +665,9 @@ async function jobsView(ctx) {
         h(
           'td',
           { class: 'actions' },
-          h('button', { type: 'button', 'aria-label': `Run ${j.name}`, onclick: async () => (await jobAction('run', j.name)) && load(true) }, 'Run'),
-          h('button', { type: 'button', 'aria-label': `Toggle ${j.name}`, onclick: async () => (await jobAction('toggle', j.name)) && load(true) }, 'Toggle'),
-          h('button', { type: 'button', class: 'danger', 'aria-label': `Delete ${j.name}`, onclick: async () => (await jobAction('delete', j.name)) && load(true) }, 'Delete'),
+          can('operate') ? h('button', { type: 'button', 'aria-label': `Run ${j.name}`, onclick: async () => (await jobAction('run', j.name)) && load(true) }, 'Run') : null,
+          can('operate') ? h('button', { type: 'button', 'aria-label': `Toggle ${j.name}`, onclick: async () => (await jobAction('toggle', j.name)) && load(true) }, 'Toggle') : null,
+          can('admin') ? h('button', { type: 'button', class: 'danger', 'aria-label': `Delete ${j.name}`, onclick: async () => (await jobAction('delete', j.name)) && load(true) }, 'Delete') : null,
         ),
       ),
     );
@@ -559,6 +735,7 @@ async function jobView(ctx, name) {
   /** id → full output, once "Full output" was asked for. */
   const fullOutput = new Map();
   let execPage = 1;
+  let historyPage = 1;
   let last = '';
   let gone = false;
 
@@ -566,11 +743,15 @@ async function jobView(ctx, name) {
     if (gone) return;
     let job;
     let execs;
+    let audit;
     try {
       const start = (execPage - 1) * EXEC_PAGE_SIZE;
-      [job, execs] = await Promise.all([
+      const hStart = (historyPage - 1) * HISTORY_PAGE_SIZE;
+      [job, execs, audit] = await Promise.all([
         api('GET', jobPath(name)),
         api('GET', jobPath(name, '/executions'), { query: { output_size_limit: OUTPUT_LIMIT, _start: start, _end: start + EXEC_PAGE_SIZE } }),
+        // The history is a section of the page: its failure (say, an agent without /v1/audit) is shown there alone.
+        api('GET', 'audit', { query: { job: name, _start: hStart, _end: hStart + HISTORY_PAGE_SIZE } }).catch((error) => ({ error })),
       ]);
     } catch (err) {
       if (!ctx.alive()) return;
@@ -585,10 +766,10 @@ async function jobView(ctx, name) {
       return;
     }
     if (!ctx.alive()) return;
-    const snapshot = JSON.stringify([job.data, execs.data, execs.total, execPage]);
+    const snapshot = JSON.stringify([job.data, execs.data, execs.total, execPage, audit.error ? errorText(audit.error) : [audit.data, audit.total], historyPage]);
     if (!force && snapshot === last) return;
     last = snapshot;
-    render(job.data, execs.data, execs.total ?? execs.data.length);
+    render(job.data, execs.data, execs.total ?? execs.data.length, audit);
   };
 
   const act = async (kind) => {
@@ -598,17 +779,17 @@ async function jobView(ctx, name) {
     else await load(true);
   };
 
-  const render = (job, execs, total) => {
+  const render = (job, execs, total, audit) => {
     setTitle(job.name);
     header.replaceChildren(
       h('h1', {}, job.name, ' ', statusBadge(job.status), job.disabled ? [' ', h('span', { class: 'badge status-disabled', id: 'job-disabled' }, 'disabled')] : null),
       h(
         'div',
         { class: 'actions' },
-        h('button', { type: 'button', onclick: () => act('run') }, 'Run'),
-        h('button', { type: 'button', onclick: () => act('toggle'), title: job.disabled ? 'Enable the job' : 'Disable the job' }, 'Toggle'),
-        h('a', { class: 'button', href: jobHref(job.name, '/edit') }, 'Edit'),
-        h('button', { type: 'button', class: 'danger', onclick: () => act('delete') }, 'Delete'),
+        can('operate') ? h('button', { type: 'button', onclick: () => act('run') }, 'Run') : null,
+        can('operate') ? h('button', { type: 'button', onclick: () => act('toggle'), title: job.disabled ? 'Enable the job' : 'Disable the job' }, 'Toggle') : null,
+        can('admin') ? h('a', { class: 'button', href: jobHref(job.name, '/edit') }, 'Edit') : null,
+        can('admin') ? h('button', { type: 'button', class: 'danger', onclick: () => act('delete') }, 'Delete') : null,
       ),
     );
 
@@ -739,11 +920,130 @@ async function jobView(ctx, name) {
             )
           : null,
       ),
+      historySection(audit, historyPage, (p) => {
+        historyPage = p;
+        void load(true);
+      }),
     );
   };
 
   await load(true);
   ctx.every(2000, () => load());
+}
+
+// ---------------------------------------------------------------- change history (audit)
+
+const HISTORY_PAGE_SIZE = 10;
+const MAX_DIFF_LINES = 12;
+const SERVER_FIELD_SET = new Set(SERVER_FIELDS);
+
+/** JSON with object keys sorted, so equal definitions compare equal whatever their key order. */
+function stableJson(v) {
+  if (Array.isArray(v)) return `[${v.map(stableJson).join(',')}]`;
+  if (v && typeof v === 'object') {
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${stableJson(v[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v) ?? 'null';
+}
+
+/** A job definition as dotted paths (two levels into objects such as executor_config, tags); server-owned fields and empty objects left out. */
+function flattenDefinition(obj, prefix = '', out = {}, depth = 0) {
+  for (const [k, v] of Object.entries(obj ?? {})) {
+    if (!prefix && SERVER_FIELD_SET.has(k)) continue;
+    const key = prefix ? `${prefix}.${k}` : k;
+    if (v && typeof v === 'object' && !Array.isArray(v) && depth < 2) {
+      if (Object.keys(v).length > 0) flattenDefinition(v, key, out, depth + 1);
+    } else {
+      out[key] = v;
+    }
+  }
+  return out;
+}
+
+/** The definition fields that differ: [{field, before, after}] (undefined = absent). */
+function definitionDiff(before, after) {
+  const a = flattenDefinition(before);
+  const b = flattenDefinition(after);
+  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
+  return keys.filter((k) => stableJson(a[k]) !== stableJson(b[k])).map((field) => ({ field, before: a[field], after: b[field] }));
+}
+
+function diffValue(v, tag) {
+  if (v === undefined) return h('span', { class: 'muted' }, '(none)');
+  const full = typeof v === 'string' ? JSON.stringify(v) : stableJson(v);
+  const text = full.length > 120 ? `${full.slice(0, 119)}…` : full;
+  return h(tag, { title: full.length > 120 ? full : null }, text);
+}
+
+function historyChanges(entry) {
+  const { before, after, detail } = entry;
+  const parts = [];
+  if (before && after) {
+    const diff = definitionDiff(before, after);
+    if (diff.length === 0) parts.push(h('span', { class: 'muted' }, 'no change to the definition'));
+    else {
+      parts.push(
+        h(
+          'ul',
+          { class: 'diff' },
+          diff.slice(0, MAX_DIFF_LINES).map((d) => h('li', {}, h('code', { class: 'diff-field' }, d.field), ': ', diffValue(d.before, 'del'), ' → ', diffValue(d.after, 'ins'))),
+          diff.length > MAX_DIFF_LINES ? h('li', { class: 'muted' }, `and ${diff.length - MAX_DIFF_LINES} more`) : null,
+        ),
+      );
+    }
+  } else if (after) {
+    parts.push(h('span', { class: 'muted' }, 'created: ', h('code', {}, after.schedule ?? ''), after.executor ? ` · ${after.executor}` : ''));
+  } else if (before) {
+    parts.push(h('span', { class: 'muted' }, 'deleted'));
+  }
+  if (detail && typeof detail === 'object' && Object.keys(detail).length > 0) {
+    parts.push(
+      h(
+        'span',
+        { class: 'chips' },
+        Object.entries(detail).map(([k, v]) => h('span', { class: 'chip' }, `${k}=${typeof v === 'string' ? v : stableJson(v)}`)),
+      ),
+    );
+  }
+  return parts.length ? parts : h('span', { class: 'muted' }, '—');
+}
+
+function historySection(audit, page, go) {
+  let content;
+  let pager = null;
+  let count = null;
+  if (audit.error) {
+    content = errorPanel(audit.error);
+  } else {
+    const entries = Array.isArray(audit.data) ? audit.data : [];
+    const total = audit.total ?? entries.length;
+    const rows = entries.map((e) =>
+      h(
+        'tr',
+        { 'data-audit': e.id },
+        h('td', {}, timeEl(e.at)),
+        h('td', {}, e.actor ?? ''),
+        h('td', {}, h('span', { class: `badge action-${cssToken(String(e.action ?? '').replace(/\./g, '-'))}` }, e.action ?? '')),
+        h('td', { class: 'changes' }, historyChanges(e)),
+      ),
+    );
+    content = table('Change history', ['When', 'Who', 'Action', 'Changes'], rows, 'No changes recorded.');
+    const pages = Math.max(1, Math.ceil(total / HISTORY_PAGE_SIZE));
+    if (pages > 1) {
+      pager = h(
+        'nav',
+        { class: 'pager', 'aria-label': 'Change history pages' },
+        h('button', { type: 'button', disabled: page <= 1, onclick: () => go(page - 1) }, '‹ Newer'),
+        h('span', { class: 'muted' }, `Page ${page} of ${pages}`),
+        h('button', { type: 'button', disabled: page >= pages, onclick: () => go(page + 1) }, 'Older ›'),
+      );
+    }
+    count = h('span', { class: 'muted small' }, `(${total})`);
+  }
+  return h('section', { 'aria-labelledby': 'history-h', id: 'history' }, h('h2', { id: 'history-h' }, 'Change history ', count), content, pager);
 }
 
 // ---------------------------------------------------------------- create / edit
@@ -756,6 +1056,13 @@ function editable(job) {
 
 async function formView(ctx, name) {
   setTitle(name ? `Edit ${name}` : 'New job');
+  if (!can('admin')) {
+    ctx.main.append(
+      h('h1', {}, name ? `Edit ${name}` : 'New job'),
+      h('div', { class: 'panel', role: 'alert' }, `Creating and editing jobs needs an admin token; you are signed in as ${identity.name} (${identity.role}).`),
+    );
+    return;
+  }
   let initial = TEMPLATE_JOB;
   if (name) {
     try {
@@ -902,5 +1209,15 @@ async function busyView(ctx) {
 
 // ---------------------------------------------------------------- start
 
-window.addEventListener('hashchange', route);
-route();
+async function start() {
+  window.addEventListener('hashchange', route);
+  try {
+    setIdentity((await api('GET', 'auth/whoami')).data);
+  } catch {
+    // 401: the sign-in screen is up. Anything else (an agent without /v1/auth): the views show their own errors.
+    if (signIn) return;
+  }
+  route();
+}
+
+void start();

@@ -12,7 +12,6 @@ import type { AgentConfig } from './config.js';
 import { isLoopback } from './config.js';
 import { VERSION } from './version.js';
 import type { Store } from '../store/types.js';
-import { SqliteStore } from '../store/embedded/sqlite-store.js';
 import { EtcdStore } from '../store/etcd/etcd-store.js';
 import { EtcdCluster } from '../cluster/etcd-cluster.js';
 import { ExecutorRegistry } from '../executors/registry.js';
@@ -26,8 +25,13 @@ import { Scheduler, type TickEvent } from '../scheduler/scheduler.js';
 import { computeNext, isTimeScheduled, toScheduledJob } from '../scheduler/job-entry.js';
 import type { Job } from '../job/types.js';
 import { buildServer } from '../api/server.js';
+import { loadHttpsOptions } from '../api/tls.js';
+import { openStore } from './store-factory.js';
 import { retry } from '../util/retry.js';
 import type { ApiContext, HealthReport } from '../api/context.js';
+import { TokenRegistry } from '../auth/token-registry.js';
+import { TokenService } from '../auth/token-service.js';
+import { exposureWarning } from '../api/routes/cluster.js';
 
 const UI_DIR = fileURLToPath(new URL('../../ui/', import.meta.url));
 
@@ -44,6 +48,10 @@ export class Agent {
   readonly dispatcher: Dispatcher;
   readonly jobs: JobService;
   readonly scheduler: Scheduler;
+  readonly tokens: TokenService;
+  readonly tokenRegistry: TokenRegistry;
+  /** How often each limit refused a request since start. */
+  readonly limitHits: Record<string, number> = {};
   private api: FastifyInstance | null = null;
   private unwatch: (() => void) | null = null;
   private unconsume: (() => void) | null = null;
@@ -56,11 +64,15 @@ export class Agent {
 
   /** Opens the configured store (etcd connects lazily, so an outage doesn't stop the agent starting). */
   static async open(config: AgentConfig, log: Logger): Promise<Agent> {
-    if (config.backend === 'etcd') {
-      const store = await EtcdStore.connect({ endpoints: config.backendMachines, keyspace: config.keyspace });
-      return new Agent(config, log, store);
+    const store = await openStore(config);
+    const b = config.backendAuth;
+    const credentials = b.tlsCa !== null || b.tlsCert !== null || b.username !== null;
+    if (credentials && config.backend === 'etcd') {
+      log.info({ tls: b.tlsCa !== null || b.tlsCert !== null, client_cert: b.tlsCert !== null, user: b.username }, 'agent: etcd backend credentials configured');
+    } else if (credentials) {
+      log.warn('agent: --backend-tls-* and --backend-username apply to the etcd backend only; ignored');
     }
-    return new Agent(config, log, SqliteStore.open(join(config.dataDir, 'kairos.db')));
+    return new Agent(config, log, store);
   }
 
   constructor(
@@ -105,7 +117,20 @@ export class Agent {
       this.cluster = new LocalCluster(member);
     }
     this.dispatcher = new Dispatcher(this.store, this.cluster, this.runner, log);
-    this.jobs = new JobService(this.store, this.executors, (job) => this.nextOf(job));
+    this.jobs = new JobService(this.store, this.executors, (job) => this.nextOf(job), {
+      maxJobs: config.limits.maxJobs,
+      onLimitHit: (limit) => this.countLimitHit(limit),
+    });
+    this.tokens = new TokenService(this.store);
+    let staleWarned = 0;
+    this.tokenRegistry = new TokenRegistry(this.store, {
+      onStale: (err) => {
+        // Once a minute at most: the store being away is reported elsewhere too.
+        if (Date.now() - staleWarned < 60_000) return;
+        staleWarned = Date.now();
+        log.warn({ err: err.message }, 'api: cannot re-read API tokens; the last list read stays in force');
+      },
+    });
     this.scheduler = new Scheduler({
       onTick: (tick) => this.dispatchWithRetry(tick),
       onMissed: (m) => this.log.warn({ job: m.name, missed: m.count, reason: m.reason }, 'scheduler: missed ticks not run'),
@@ -166,15 +191,14 @@ export class Agent {
     const recovery = this.recoverOrphans();
     if (!this.store.routesExecutions) await recovery;
 
-    this.api = await buildServer(this.apiContext(), this.executors);
     const { host, port } = c.httpAddr;
+    await this.checkExposure(host);
+    const https = loadHttpsOptions(c.security.tls);
+    this.api = await buildServer(this.apiContext(), this.executors, https);
     await this.api.listen({ host, port });
     const addr = this.api.server.address();
     const realPort = typeof addr === 'object' && addr ? addr.port : port;
-    this.log.info(`api: HTTP server listening on http://${host.includes(':') ? `[${host}]` : host}:${realPort}`);
-    if (!isLoopback(host)) {
-      this.log.warn(`api: bound to ${host}: anyone who can reach this address can run commands on this machine`);
-    }
+    this.log.info(`api: HTTP server listening on ${https ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${realPort}`);
 
     this.log.info({ join: c.join }, 'agent: Joining cluster...');
     this.cluster.onLeadershipChange((leader) => {
@@ -192,6 +216,32 @@ export class Agent {
       });
     }
     await this.cluster.start();
+  }
+
+  /**
+   * An agent reachable beyond loopback with no token and no client certificates lets anyone
+   * run commands here: say so loudly (and in GET /v1), or refuse to start under --auth required.
+   */
+  private async checkExposure(host: string): Promise<void> {
+    const c = this.config;
+    if (isLoopback(host) || c.security.tls?.clientCa) return;
+    let tokens: boolean;
+    try {
+      tokens = await this.tokenRegistry.anyTokens();
+    } catch {
+      tokens = false; // the store is away: assume the worst for the warning
+    }
+    if (tokens) return;
+    if (c.security.auth === 'required') {
+      throw new Error(
+        `--auth required: refusing to listen on ${host} with no API token and no --tls-client-ca; create a token first (kairos token create --name NAME --role admin)`,
+      );
+    }
+    this.log.warn(`api: WARNING: ${exposureWarning()}`);
+  }
+
+  countLimitHit(limit: string): void {
+    this.limitHits[limit] = (this.limitHits[limit] ?? 0) + 1;
   }
 
   /** Close what a previous run of this agent left running; with the store down, keep trying in the background. */
@@ -325,6 +375,17 @@ export class Agent {
       health: () => this.health(),
       leave: () => void this.stop(),
       uiDir: this.config.ui && existsSync(join(UI_DIR, 'index.html')) ? UI_DIR : null,
+      security: {
+        auth: this.config.security.auth,
+        corsOrigins: this.config.security.corsOrigins,
+        loopback: isLoopback(this.config.httpAddr.host),
+        clientCertificates: Boolean(this.config.security.tls?.clientCa),
+        runRatePerMin: this.config.limits.runRatePerMin,
+      },
+      registry: this.tokenRegistry,
+      tokens: this.tokens,
+      limitHits: this.limitHits,
+      countLimitHit: (limit) => this.countLimitHit(limit),
     };
   }
 
@@ -338,7 +399,9 @@ export class Agent {
       ok = false;
       checks.store = `unreachable: ${(err as Error).message}`;
     }
-    checks.leader = this.cluster.isLeader() ? 'this agent' : ((await this.cluster.leader())?.Name ?? 'none');
+    // The leader read fails the same way the store does (etcd away, refused credentials): report, don't throw.
+    const leader = this.cluster.isLeader() ? null : await this.cluster.leader().catch(() => undefined);
+    checks.leader = this.cluster.isLeader() ? 'this agent' : leader === undefined ? 'unknown' : (leader?.Name ?? 'none');
     return { status: ok ? 'healthy' : 'degraded', checks };
   }
 

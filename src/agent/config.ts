@@ -42,6 +42,19 @@ export const AGENT_OPTIONS: OptionDef[] = [
   { name: 'retry-backoff', kind: 'duration', default: '1s', description: 'delay before the first retry; doubles per attempt (max 1m)' },
   { name: 'max-parallel', kind: 'int', default: '0', description: 'most executions this agent runs at once (0 = no limit)' },
   { name: 'ui', kind: 'bool', default: true, description: 'serve the web UI' },
+  // Security (README "Security").
+  { name: 'auth', kind: 'string', default: 'auto', description: 'API tokens: auto (required once a token exists) or required (always; refuse to start exposed without auth)' },
+  { name: 'cors-origin', kind: 'list', repeatable: true, default: [], description: 'browser origin allowed to call the API cross-site (repeatable, e.g. http://ui.example:3000); none by default' },
+  { name: 'tls-cert', kind: 'string', description: 'serve the API and UI over HTTPS with this PEM certificate (with --tls-key)' },
+  { name: 'tls-key', kind: 'string', description: 'PEM private key of --tls-cert' },
+  { name: 'tls-client-ca', kind: 'string', description: 'require HTTPS clients to present a certificate signed by this PEM CA' },
+  { name: 'backend-tls-ca', kind: 'string', description: 'PEM CA that signed the backend (etcd) server certificates' },
+  { name: 'backend-tls-cert', kind: 'string', description: 'PEM client certificate for the backend (etcd client-cert auth)' },
+  { name: 'backend-tls-key', kind: 'string', description: 'PEM private key of --backend-tls-cert' },
+  { name: 'backend-username', kind: 'string', description: 'backend (etcd) user name, when etcd auth is enabled' },
+  { name: 'backend-password', kind: 'string', description: 'backend (etcd) password (prefer KAIROS_BACKEND_PASSWORD or the config file over the command line)' },
+  { name: 'max-jobs', kind: 'int', default: '0', description: 'most jobs the cluster stores; creating more answers 403 (0 = no limit)' },
+  { name: 'run-rate-limit', kind: 'int', default: '600', description: 'run-now requests per minute per token (anonymous: per client address); more answer 429 (0 = no limit)' },
   // dkron flags that have no job in Kairos: accepted (so existing unit files keep working) and logged.
   ...[
     'bind-addr',
@@ -86,8 +99,27 @@ export interface AgentConfig {
   retryBackoffMs: number;
   maxParallel: number;
   ui: boolean;
+  security: SecurityConfig;
+  backendAuth: BackendAuthConfig;
+  limits: { maxJobs: number; runRatePerMin: number };
   /** Options given that Kairos ignores, to warn about once logging is up. */
   ignored: string[];
+}
+
+export interface SecurityConfig {
+  /** auto: tokens are required once one exists; required: always, and never expose an agent without auth. */
+  auth: 'auto' | 'required';
+  corsOrigins: string[];
+  tls: { cert: string; key: string; clientCa: string | null } | null;
+}
+
+/** How to reach a backend that wants TLS or credentials (file paths, read by the backend). */
+export interface BackendAuthConfig {
+  tlsCa: string | null;
+  tlsCert: string | null;
+  tlsKey: string | null;
+  username: string | null;
+  password: string | null;
 }
 
 export class ConfigError extends Error {}
@@ -213,6 +245,39 @@ export function resolveConfig(flags: RawOptions, env: NodeJS.ProcessEnv): AgentC
   }
 
   const backendMachines = toList(raw['backend-machine']);
+  const str = (name: string): string | null => {
+    const v = raw[name];
+    return v === undefined || v === null || v === '' ? null : String(v);
+  };
+  const auth = String(raw.auth);
+  if (auth !== 'auto' && auth !== 'required') throw new ConfigError(`option auth: expected auto or required, got "${auth}"`);
+  const corsOrigins = toList(raw['cors-origin']).map((o) => {
+    let url: URL;
+    try {
+      url = new URL(o);
+    } catch {
+      throw new ConfigError(`option cors-origin: expected an origin such as http://host:3000, got "${o}"`);
+    }
+    if (!/^https?:$/.test(url.protocol) || url.origin !== o.replace(/\/$/, '')) {
+      throw new ConfigError(`option cors-origin: expected an origin (scheme://host[:port], no path), got "${o}"`);
+    }
+    return url.origin;
+  });
+  const tlsCert = str('tls-cert');
+  const tlsKey = str('tls-key');
+  if ((tlsCert === null) !== (tlsKey === null)) throw new ConfigError('option tls-cert: --tls-cert and --tls-key go together');
+  const tlsClientCa = str('tls-client-ca');
+  if (tlsClientCa !== null && tlsCert === null) throw new ConfigError('option tls-client-ca: needs --tls-cert and --tls-key (client certificates are an HTTPS feature)');
+  const backendTlsCert = str('backend-tls-cert');
+  const backendTlsKey = str('backend-tls-key');
+  if ((backendTlsCert === null) !== (backendTlsKey === null)) {
+    throw new ConfigError('option backend-tls-cert: --backend-tls-cert and --backend-tls-key go together');
+  }
+  const backendUser = str('backend-username');
+  const backendPassword = str('backend-password');
+  if ((backendUser === null) !== (backendPassword === null)) {
+    throw new ConfigError('option backend-username: --backend-username and --backend-password go together');
+  }
   return {
     server: toBool('server', raw.server),
     nodeName: raw['node-name'] ? String(raw['node-name']) : hostname(),
@@ -232,6 +297,19 @@ export function resolveConfig(flags: RawOptions, env: NodeJS.ProcessEnv): AgentC
     retryBackoffMs: duration('retry-backoff'),
     maxParallel: int('max-parallel'),
     ui: toBool('ui', raw.ui),
+    security: {
+      auth,
+      corsOrigins,
+      tls: tlsCert !== null && tlsKey !== null ? { cert: tlsCert, key: tlsKey, clientCa: tlsClientCa } : null,
+    },
+    backendAuth: {
+      tlsCa: str('backend-tls-ca'),
+      tlsCert: backendTlsCert,
+      tlsKey: backendTlsKey,
+      username: backendUser,
+      password: backendPassword,
+    },
+    limits: { maxJobs: int('max-jobs'), runRatePerMin: int('run-rate-limit') },
     ignored,
   };
 }

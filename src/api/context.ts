@@ -5,6 +5,8 @@ import type { Dispatcher } from '../cluster/dispatcher.js';
 import type { Cluster } from '../cluster/types.js';
 import type { Store } from '../store/types.js';
 import type { Execution } from '../job/types.js';
+import type { TokenRegistry } from '../auth/token-registry.js';
+import type { TokenService } from '../auth/token-service.js';
 
 export interface HealthReport {
   status: 'healthy' | 'degraded';
@@ -27,4 +29,17 @@ export interface ApiContext {
   /** Leave the cluster and stop this agent (after the response is sent). */
   leave(): void;
   uiDir: string | null;
+  security: {
+    auth: 'auto' | 'required';
+    corsOrigins: string[];
+    /** Listening on loopback only. */
+    loopback: boolean;
+    clientCertificates: boolean;
+    runRatePerMin: number;
+  };
+  registry: TokenRegistry;
+  tokens: TokenService;
+  /** How often each limit refused a request since start (`GET /v1`). */
+  limitHits: Record<string, number>;
+  countLimitHit(limit: string): void;
 }

@@ -1,14 +1,19 @@
 /**
  * The HTTP API (dkron's /v1 surface) and the UI, on Fastify. Bodies are read
  * as JSON whatever the Content-Type (dkron does the same, and `curl -d`
- * without a header sends form encoding), capped at 1 MiB.
+ * without a header sends form encoding), capped at 1 MiB. That is safe only
+ * because the guard (guard.ts) refuses state changes from other origins first.
  */
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import multipart from '@fastify/multipart';
 import { readFile } from 'node:fs/promises';
 import { join, normalize } from 'node:path';
 import type { ApiContext } from './context.js';
-import { errorHandler } from './errors.js';
+import type { ServerOptions as HttpsOptions } from 'node:https';
+import { errorBody, errorHandler } from './errors.js';
+import { installGuard } from './guard.js';
+import { tokenRoutes } from './routes/tokens.js';
+import { auditRoutes } from './routes/audit.js';
 import { jobRoutes } from './routes/jobs.js';
 import { executionRoutes } from './routes/executions.js';
 import { clusterRoutes } from './routes/cluster.js';
@@ -25,25 +30,30 @@ const MIME: Record<string, string> = {
   '.png': 'image/png',
 };
 
-export async function buildServer(ctx: ApiContext, executors: ExecutorCatalog): Promise<FastifyInstance> {
+export async function buildServer(ctx: ApiContext, executors: ExecutorCatalog, https: HttpsOptions | null = null): Promise<FastifyInstance> {
   // Job names may be 200 characters (400 UTF-16 units when astral); the router's
   // default cap of 100 would answer 414 for jobs the API itself accepted.
   const app = Fastify({
     logger: false,
+    ...(https ? { https } : {}),
     bodyLimit: BODY_LIMIT,
     return503OnClosing: true,
     routerOptions: { maxParamLength: 1024 },
-    // Router-level rejections (a bad %-escape in the path) get the same {error, field} body as the rest.
-    // The onSend hook below doesn't run for these, so its headers are set here.
+    // Router-level rejections (a bad %-escape in the path) get the same error body as the rest.
+    // The onSend hook below doesn't run for these, so its header is set here.
     // (The callback's reply type is parameterised on a route schema it doesn't have; widen it.)
     frameworkErrors: (error, _request, reply) => {
       void (reply as FastifyReply)
         .status(error.statusCode ?? 400)
         .header('X-Whom', ctx.nodeName)
-        .header('Access-Control-Allow-Origin', '*')
-        .header('Access-Control-Expose-Headers', '*')
-        .send({ error: error.message, field: '' });
+        .send(errorBody('KAIROS_BAD_REQUEST', error.message));
     },
+  });
+  installGuard(app, {
+    ...ctx.security,
+    https: https !== null,
+    registry: ctx.registry,
+    onLimitHit: (limit) => ctx.countLimitHit(limit),
   });
 
   app.removeAllContentTypeParsers();
@@ -61,13 +71,11 @@ export async function buildServer(ctx: ApiContext, executors: ExecutorCatalog): 
 
   app.setErrorHandler(errorHandler(ctx.log));
   app.setNotFoundHandler((request, reply) => {
-    void reply.status(404).send({ error: `no route for ${request.method} ${request.url.split('?')[0]}`, field: '' });
+    void reply.status(404).send(errorBody('KAIROS_ROUTE_NOT_FOUND', `no route for ${request.method} ${request.url.split('?')[0]}`));
   });
 
   app.addHook('onSend', async (request, reply, payload) => {
     if (request.url !== '/health') void reply.header('X-Whom', ctx.nodeName);
-    void reply.header('Access-Control-Allow-Origin', '*');
-    void reply.header('Access-Control-Expose-Headers', '*');
     const q = request.query as Record<string, unknown> | undefined;
     if (q && 'pretty' in q && typeof payload === 'string' && String(reply.getHeader('content-type')).includes('json')) {
       try {
@@ -78,22 +86,19 @@ export async function buildServer(ctx: ApiContext, executors: ExecutorCatalog): 
     }
     return payload;
   });
-  app.options('/*', async (_request, reply) => {
-    void reply
-      .header('Access-Control-Allow-Methods', 'GET,POST,PUT,PATCH,DELETE,OPTIONS')
-      .header('Access-Control-Allow-Headers', '*')
-      .status(204);
-    return '';
-  });
+  // Preflights are answered by the guard; a plain OPTIONS just lists the methods.
+  app.options('/*', async (_request, reply) => reply.header('Allow', 'GET, POST, PUT, PATCH, DELETE, OPTIONS').status(204).send());
 
   await jobRoutes(app, ctx);
   await executionRoutes(app, ctx);
   await clusterRoutes(app, ctx);
   await adminRoutes(app, ctx, executors);
+  await tokenRoutes(app, ctx);
+  await auditRoutes(app, ctx);
 
   app.get('/', async (request, reply) => {
     if (ctx.uiDir && String(request.headers.accept ?? '').includes('text/html')) return reply.redirect('/ui/', 303);
-    return reply.status(404).send({ error: 'see /v1 for the API and /ui/ for the web UI' });
+    return reply.status(404).send(errorBody('KAIROS_ROUTE_NOT_FOUND', 'see /v1 for the API and /ui/ for the web UI'));
   });
   const uiDir = ctx.uiDir;
   if (uiDir) {

@@ -7,6 +7,7 @@ import { AGENT_OPTIONS, ConfigError, normalizeArgv, resolveConfig, type RawOptio
 import { Agent } from '../agent/agent.js';
 import { VERSION } from '../agent/version.js';
 import { createLogger } from '../util/log.js';
+import { tokenCommand } from './token.js';
 
 function camel(name: string): string {
   return name.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
@@ -82,6 +83,7 @@ export async function main(argv: string[]): Promise<void> {
     .description('Kairos: fault-tolerant distributed cron (dkron compatible)')
     .version(VERSION, '-v, --version');
   program.addCommand(agentCommand());
+  program.addCommand(tokenCommand());
   program.command('version').description('print the version').action(() => {
     process.stdout.write(`Kairos ${VERSION}\n`);
   });

@@ -5,14 +5,24 @@
 import { normalizeJobInput, ValidationError, type ExecutorCatalog, type JobSpec } from '../job/schema.js';
 import type { Job } from '../job/types.js';
 import type { Store } from '../store/types.js';
-import { ConflictError, NotFoundError } from './errors.js';
+import { ConflictError, KairosError, NotFoundError } from './errors.js';
 import { iso } from '../job/time.js';
+import { SYSTEM_ACTOR, jobAudit, tagsInScope, type Actor } from './audit.js';
+
+export interface JobLimits {
+  /** Most jobs the cluster stores (0: no limit). */
+  maxJobs: number;
+  /** Called when a limit refuses a request, so hits can be counted. */
+  onLimitHit?: (limit: string) => void;
+}
 
 export interface JobQuery {
   q?: string;
   status?: string;
   disabled?: string;
   metadata?: Record<string, string>;
+  /** Only jobs whose tags match (a scoped token's view). */
+  scope?: Record<string, string>;
   sort?: string;
   order?: 'asc' | 'desc';
   start?: number;
@@ -38,18 +48,31 @@ export class JobService {
     private readonly executors: ExecutorCatalog,
     /** The scheduler's view of `next` when this agent runs it; otherwise computed from the store. */
     private readonly nextOf: (job: Job) => Promise<string | null>,
+    private readonly limits: JobLimits = { maxJobs: 0 },
   ) {}
 
-  /** Validates and stores a job (create or full replace). */
-  async upsert(body: unknown): Promise<Job> {
+  /** Validates and stores a job (create or full replace), with its audit entry in the same write. */
+  async upsert(body: unknown, actor: Actor = SYSTEM_ACTOR, detail?: Record<string, unknown>): Promise<Job> {
     const spec = normalizeJobInput(body, this.executors);
-    if (spec.parent_job) await this.checkParent(spec);
+    if (!tagsInScope(spec.tags, actor.scope)) {
+      throw new KairosError('KAIROS_OUT_OF_SCOPE', `token "${actor.name}" may only save jobs tagged ${scopeText(actor.scope)}`, 'tags');
+    }
+    if (spec.parent_job) await this.checkParent(spec, actor);
+    await this.checkJobLimit(spec.name);
     const now = iso(Date.now());
     let previousParent = '';
-    const stored = await this.store.updateJob(spec.name, (current) => {
-      previousParent = current?.parent_job ?? '';
-      return mergeJob(current, spec, now);
-    });
+    const stored = await this.store.updateJob(
+      spec.name,
+      (current) => {
+        // Checked inside the atomic step: a scoped token must not overwrite a job it cannot see.
+        if (current && !tagsInScope(current.tags, actor.scope)) {
+          throw new KairosError('KAIROS_OUT_OF_SCOPE', `a job named "${spec.name}" exists outside the scope of token "${actor.name}"`, 'name');
+        }
+        previousParent = current?.parent_job ?? '';
+        return mergeJob(current, spec, now);
+      },
+      jobAudit(actor, undefined, detail),
+    );
     if (!stored) throw new Error(`job ${spec.name} vanished while saving`);
     if (previousParent !== spec.parent_job) {
       if (previousParent) await this.unlinkChild(previousParent, spec.name);
@@ -58,9 +81,21 @@ export class JobService {
     return this.present(stored);
   }
 
-  private async checkParent(spec: JobSpec): Promise<void> {
+  /** Refuses a new job past --max-jobs. Concurrent creates may overshoot by a few: a guard rail, not a quota ledger. */
+  private async checkJobLimit(name: string): Promise<void> {
+    const max = this.limits.maxJobs;
+    if (max <= 0 || (await this.store.getJob(name))) return;
+    if ((await this.store.countJobs()) >= max) {
+      this.limits.onLimitHit?.('max-jobs');
+      throw new KairosError('KAIROS_LIMIT_MAX_JOBS', `the cluster already stores ${max} jobs (--max-jobs ${max}); delete jobs or raise the limit`, 'name');
+    }
+  }
+
+  private async checkParent(spec: JobSpec, actor: Actor): Promise<void> {
     let parent = await this.store.getJob(spec.parent_job);
-    if (!parent) throw new NotFoundError('specified parent job not found', 'parent_job');
+    if (!parent || !tagsInScope(parent.tags, actor.scope)) {
+      throw new NotFoundError('specified parent job not found', 'parent_job', 'KAIROS_PARENT_NOT_FOUND');
+    }
     // Walk up the chain: the new link must not close a loop (dkron only catches self-parenting).
     const seen = new Set<string>([spec.name]);
     while (parent) {
@@ -90,46 +125,53 @@ export class JobService {
     });
   }
 
-  async get(name: string): Promise<Job> {
-    const job = await this.store.getJob(name);
-    if (!job) throw new NotFoundError(`job "${name}" not found`);
-    return this.present(job);
+  /** A job outside the actor's scope reads as missing: a scoped token can't tell it exists. */
+  async get(name: string, actor: Actor = SYSTEM_ACTOR): Promise<Job> {
+    return this.present(await this.getRaw(name, actor));
   }
 
-  async getRaw(name: string): Promise<Job> {
+  async getRaw(name: string, actor: Actor = SYSTEM_ACTOR): Promise<Job> {
     const job = await this.store.getJob(name);
-    if (!job) throw new NotFoundError(`job "${name}" not found`);
+    if (!job || !tagsInScope(job.tags, actor.scope)) throw new NotFoundError(`job "${name}" not found`);
     return job;
   }
 
-  async delete(name: string): Promise<Job> {
-    const job = await this.store.getJob(name);
-    if (!job) throw new NotFoundError(`job "${name}" not found`);
+  async delete(name: string, actor: Actor = SYSTEM_ACTOR): Promise<Job> {
+    const job = await this.getRaw(name, actor);
     if (job.dependent_jobs && job.dependent_jobs.length > 0) {
       throw new ConflictError(
         `job "${name}" has dependent jobs (${job.dependent_jobs.join(', ')}); delete them or change their parent_job first`,
         'dependent_jobs',
+        'KAIROS_JOB_HAS_DEPENDENTS',
       );
     }
-    const deleted = await this.store.deleteJob(name);
+    const deleted = await this.store.deleteJob(name, jobAudit(actor, 'job.delete'));
     if (!deleted) throw new NotFoundError(`job "${name}" not found`);
     if (deleted.parent_job) await this.unlinkChild(deleted.parent_job, name);
     return { ...deleted, id: deleted.name, next: null };
   }
 
-  async toggle(name: string): Promise<Job> {
+  async toggle(name: string, actor: Actor = SYSTEM_ACTOR): Promise<Job> {
+    await this.getRaw(name, actor);
     const now = iso(Date.now());
-    const job = await this.store.updateJob(name, (j) => (j ? { ...j, disabled: !j.disabled, updated_at: now } : undefined));
+    const job = await this.store.updateJob(
+      name,
+      (j) => (j ? { ...j, disabled: !j.disabled, updated_at: now } : undefined),
+      (before, after) => jobAudit(actor, 'job.toggle', { disabled: after?.disabled ?? null })(before, after),
+    );
     if (!job) throw new NotFoundError(`job "${name}" not found`);
     return this.present(job);
   }
 
   async list(query: JobQuery): Promise<{ items: Job[]; total: number }> {
-    const filtered = Boolean(query.q || query.status || query.disabled || Object.keys(query.metadata ?? {}).length);
+    const scope = query.scope ?? {};
+    const scoped = Object.keys(scope).length > 0;
+    const filtered = Boolean(query.q || query.status || query.disabled || scoped || Object.keys(query.metadata ?? {}).length);
     if (!filtered && (query.sort === undefined || query.sort === 'id' || query.sort === 'name')) {
       return this.pageByName(query);
     }
     let jobs = await this.store.listJobs();
+    if (scoped) jobs = jobs.filter((j) => tagsInScope(j.tags, scope));
     if (query.q) {
       const q = query.q;
       jobs = jobs.filter((j) => j.name.includes(q) || j.displayname.includes(q));
@@ -179,6 +221,12 @@ export class JobService {
   async present(job: Job): Promise<Job> {
     return { ...job, id: job.name, next: await this.nextOf(job) };
   }
+}
+
+function scopeText(scope: Record<string, string>): string {
+  return Object.entries(scope)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(', ');
 }
 
 function compare(a: unknown, b: unknown): number {

@@ -10,16 +10,9 @@ import { parseSchedule, ScheduleError, isValidTimezone } from '../scheduler/sche
 import { parseJobTime } from './time.js';
 import type { Job } from './types.js';
 
-/** A problem with client input, reported as HTTP 400 `{error, field}`. */
-export class ValidationError extends Error {
-  constructor(
-    readonly field: string,
-    message: string,
-    readonly status = 400,
-  ) {
-    super(message);
-  }
-}
+import { ValidationError } from '../errors/catalogue.js';
+
+export { ValidationError };
 
 // dkron's executor_config is map<string,string>; clients often send numbers or
 // booleans there (e.g. "shell": true), which we accept and stringify.

@@ -39,6 +39,47 @@ export type JobEvent = { type: 'put'; job: Job } | { type: 'delete'; name: strin
 /** Returning undefined from an updater leaves the record untouched. */
 export type JobUpdater = (current: Job | null) => Job | null | undefined;
 
+export type Role = 'read' | 'operate' | 'admin';
+
+/** An API token as stored: only a hash of the secret, never the secret itself. */
+export interface StoredToken {
+  name: string;
+  role: Role;
+  /** Tags a scoped token is limited to (empty: every job). */
+  scope: Record<string, string>;
+  /** SHA-256 of the whole token string, hex. */
+  hash: string;
+  created_at: string;
+  created_by: string;
+}
+
+/** One change in the audit log. `id` sorts in time order across agents. */
+export interface AuditEntry {
+  id: string;
+  at: string;
+  /** Token name, `cert:<CN>` for a client certificate, `anonymous`, or `cli` for a local command. */
+  actor: string;
+  action: string;
+  job: string | null;
+  /** The job's definition before and after the change (server-owned counters left out). */
+  before: Record<string, unknown> | null;
+  after: Record<string, unknown> | null;
+  detail: Record<string, unknown> | null;
+}
+
+export interface AuditQuery {
+  job?: string;
+  /** Slice [start, end) of the entries, newest first. */
+  start?: number;
+  end?: number;
+}
+
+/**
+ * Builds the audit entry of a job write from the stored job before and after it,
+ * inside the store's atomic step; null records nothing (e.g. nothing changed).
+ */
+export type AuditBuilder = (before: Job | null, after: Job | null) => AuditEntry | null;
+
 export interface Store {
   readonly kind: string;
   /**
@@ -52,10 +93,13 @@ export interface Store {
   /** Jobs sorted by name (byte order): all of them, or the slice [offset, offset + limit). */
   listJobs(page?: { offset: number; limit: number }): Promise<Job[]>;
   countJobs(): Promise<number>;
-  /** Atomic read-modify-write. Returns the job as stored afterwards (null when absent/deleted). */
-  updateJob(name: string, fn: JobUpdater): Promise<Job | null>;
-  /** Deletes the job, its executions and its scheduler state. Returns the deleted job. */
-  deleteJob(name: string): Promise<Job | null>;
+  /**
+   * Atomic read-modify-write. Returns the job as stored afterwards (null when absent/deleted).
+   * `audit` is written in the same atomic step as the job, only when the job changed.
+   */
+  updateJob(name: string, fn: JobUpdater, audit?: AuditBuilder): Promise<Job | null>;
+  /** Deletes the job, its executions and its scheduler state (and writes `audit` with it). Returns the deleted job. */
+  deleteJob(name: string, audit?: AuditBuilder): Promise<Job | null>;
 
   /** Insert or replace one execution (key: job_name + id). */
   putExecution(execution: Execution): Promise<void>;
@@ -92,9 +136,20 @@ export interface Store {
    */
   consumeAssignments?(node: string, handler: (execution: Execution) => void): () => void;
 
-  /** Small cluster-wide settings (e.g. the pause flag). */
+  /** Small cluster-wide settings (e.g. the pause flag); `audit`, when given, is written in the same atomic step. */
   getSetting(key: string): Promise<string | null>;
-  setSetting(key: string, value: string | null): Promise<void>;
+  setSetting(key: string, value: string | null, audit?: AuditEntry): Promise<void>;
+
+  /** API tokens of the cluster (hashed), sorted by name. */
+  listTokens(): Promise<StoredToken[]>;
+  /** Create-only, with its audit entry in the same atomic step: resolves false, writing nothing, when the name is taken. */
+  createToken(token: StoredToken, audit: AuditEntry): Promise<boolean>;
+  /** Deletes a token and writes its audit entry atomically. Resolves the deleted token, or null (nothing written). */
+  deleteToken(name: string, audit: AuditEntry): Promise<StoredToken | null>;
+  /** Records a change that is not a job or token write (run-now, pause...). Durable when resolved. */
+  appendAudit(entry: AuditEntry): Promise<void>;
+  /** The audit log, newest first, of one job or of everything. */
+  listAudit(query?: AuditQuery): Promise<Page<AuditEntry>>;
 
   /** Follow job writes made through any agent. Returns an unsubscribe function. */
   watchJobs(listener: (event: JobEvent) => void): () => void;

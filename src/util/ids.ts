@@ -3,6 +3,8 @@
  * JS numbers lose precision past 2^53, so groups are microseconds (fits until
  * year 2255) and a per-process sequence keeps ids unique within a millisecond.
  */
+import { randomBytes } from 'node:crypto';
+
 let seq = 0;
 let lastMs = 0;
 
@@ -28,4 +30,13 @@ export function adHocGroup(nowMs: number): number {
 export function executionId(startedMs: number, node: string): string {
   const nanos = BigInt(startedMs) * 1_000_000n + BigInt(nextSeq(startedMs)) * 1000n;
   return `${nanos}-${node}`;
+}
+
+/**
+ * Audit entry ids: zero-padded milliseconds, a per-process sequence and random
+ * bits, so ids sort by time across agents (within clock skew) and never collide.
+ */
+export function auditId(nowMs: number): string {
+  const rand = randomBytes(4).toString('hex');
+  return `${String(nowMs).padStart(15, '0')}-${String(nextSeq(nowMs)).padStart(3, '0')}-${rand}`;
 }

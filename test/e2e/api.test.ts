@@ -6,6 +6,7 @@
  * Every call goes through `call`, which also checks two global rules: no
  * response is a 500, and every /v1 response carries `X-Whom: test-node`.
  */
+import { ERROR_CATALOGUE } from '../../src/errors/catalogue.js';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
@@ -90,6 +91,11 @@ function assertError(res: ApiResponse, status: number, field: string, message: R
   assert.equal(typeof body, 'object', `error body is JSON; ${ctx}`);
   assert.equal(body.field, field, `field; ${ctx}`);
   assert.match(body.error, message, ctx);
+  // Every error comes from the catalogue with the status it documents; `message` repeats `error`.
+  const code = (body as { code?: string }).code ?? '';
+  assert.ok(Object.hasOwn(ERROR_CATALOGUE, code), `catalogue code; ${ctx}`);
+  assert.equal(ERROR_CATALOGUE[code as keyof typeof ERROR_CATALOGUE].status, status, `code ${code} status; ${ctx}`);
+  assert.equal((body as { message?: string }).message, body.error, `message; ${ctx}`);
 }
 
 function names(jobs: Job[]): string[] {

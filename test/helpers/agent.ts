@@ -60,6 +60,13 @@ export interface StartOptions {
   env?: Record<string, string>;
   server?: boolean;
   readyTimeoutMs?: number;
+  /**
+   * A command the agent is started under, e.g. `['ip', 'netns', 'exec', NAME]`;
+   * it must exec the agent in place (so the handle's pid is the agent's).
+   */
+  prefix?: string[];
+  /** The address the API binds (`--http-addr HOST:0`) and the handle's `url` uses; default 127.0.0.1. */
+  host?: string;
 }
 
 export async function startAgent(options: StartOptions = {}): Promise<AgentHandle> {
@@ -69,14 +76,15 @@ export async function startAgent(options: StartOptions = {}): Promise<AgentHandl
     'agent',
     ...(options.server === false ? [] : ['--server']),
     '--http-addr',
-    '127.0.0.1:0',
+    `${options.host ?? '127.0.0.1'}:0`,
     '--data-dir',
     dataDir,
     '--node-name',
     'test-node',
     ...(options.args ?? []),
   ];
-  const proc = spawn(process.execPath, args, {
+  const [command, ...commandArgs] = [...(options.prefix ?? []), process.execPath, ...args] as [string, ...string[]];
+  const proc = spawn(command, commandArgs, {
     cwd: ROOT,
     env: { ...process.env, PATH: `${process.env.PATH ?? ''}:/usr/games`, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -123,9 +131,10 @@ export async function startAgent(options: StartOptions = {}): Promise<AgentHandl
     });
   };
 
-  const line = await waitForLog(/HTTP server listening on http:\/\/[^:]+:(\d+)/, options.readyTimeoutMs ?? 30_000);
-  const port = Number(/listening on http:\/\/\S*:(\d+)/.exec(line)?.[1]);
-  const url = `http://127.0.0.1:${port}`;
+  const line = await waitForLog(/HTTP server listening on https?:\/\/[^:]+:(\d+)/, options.readyTimeoutMs ?? 30_000);
+  const [, scheme, portText] = /listening on (https?):\/\/\S*:(\d+)/.exec(line) ?? [];
+  const port = Number(portText);
+  const url = `${scheme ?? 'http'}://${options.host ?? '127.0.0.1'}:${port}`;
 
   const stop = async (signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 30_000): Promise<number | string> => {
     if (proc.exitCode !== null || proc.signalCode !== null) return exited;

@@ -2,9 +2,10 @@
  * A real etcd cluster (Debian's etcd-server) on loopback ports, for tests and
  * benchmarks. Members can be stopped, killed and restarted to inject faults.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -27,9 +28,32 @@ interface MemberSpec {
   dataDir: string;
 }
 
+/** Serve clients over TLS (peers stay on plain http). */
+export interface EtcdTlsOptions {
+  /** PEM server certificate (valid for 127.0.0.1) and its key. */
+  cert: string;
+  key: string;
+  /** PEM CA: verifies the server for the helpers, and client certificates when clientCertAuth. */
+  ca: string;
+  /** etcd --client-cert-auth: clients must present a certificate signed by `ca`. */
+  clientCertAuth?: boolean;
+  /** The client certificate the helpers (health checks, etcdctl) present; needed with clientCertAuth. */
+  clientCert?: string;
+  clientKey?: string;
+}
+
+export interface StartEtcdOptions {
+  tls?: EtcdTlsOptions;
+}
+
 export interface EtcdCluster {
   /** host:port of every member, for --backend-machine. */
   endpoints: string[];
+  /** Client URL of every member (https:// with TLS). */
+  urls: string[];
+  tls: EtcdTlsOptions | null;
+  /** Run etcdctl against the cluster (TLS flags added); throws when it fails, returns stdout. */
+  etcdctl(args: string[], user?: string): string;
   /** Stop one member (SIGKILL when `hard`), keeping its data. */
   stopMember(index: number, hard?: boolean): Promise<void>;
   startMember(index: number): Promise<void>;
@@ -42,12 +66,49 @@ export interface EtcdCluster {
   stop(): Promise<void>;
 }
 
-async function waitHealthy(port: number, timeoutMs: number): Promise<void> {
+/** GET /health over https, trusting the test CA (fetch can't be given a CA on Node 20). */
+function httpsHealth(port: number, tls: EtcdTlsOptions): Promise<{ health?: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/health',
+        ca: readFileSync(tls.ca),
+        ...(tls.clientCert && tls.clientKey ? { cert: readFileSync(tls.clientCert), key: readFileSync(tls.clientKey) } : {}),
+        timeout: 2000,
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (text += d));
+        res.on('end', () => {
+          try {
+            resolve(JSON.parse(text) as { health?: string });
+          } catch (err) {
+            reject(err as Error);
+          }
+        });
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function waitHealthy(port: number, timeoutMs: number, tls: EtcdTlsOptions | null = null): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
-      const res = await fetch(`http://127.0.0.1:${port}/health`);
-      const body = (await res.json()) as { health?: string };
+      let body: { health?: string };
+      if (tls) {
+        body = await httpsHealth(port, tls);
+      } else {
+        const res = await fetch(`http://127.0.0.1:${port}/health`);
+        body = (await res.json()) as { health?: string };
+      }
       if (body.health === 'true') return;
     } catch {
       // not up yet
@@ -57,7 +118,9 @@ async function waitHealthy(port: number, timeoutMs: number): Promise<void> {
   }
 }
 
-export async function startEtcd(size = 1): Promise<EtcdCluster> {
+export async function startEtcd(size = 1, options: StartEtcdOptions = {}): Promise<EtcdCluster> {
+  const tls = options.tls ?? null;
+  const scheme = tls ? 'https' : 'http';
   const root = mkdtempSync(join(tmpdir(), 'kairos-etcd-'));
   const specs: MemberSpec[] = [];
   for (let i = 0; i < size; i++) {
@@ -74,8 +137,8 @@ export async function startEtcd(size = 1): Promise<EtcdCluster> {
       [
         '--name', s.name,
         '--data-dir', s.dataDir,
-        '--listen-client-urls', `http://127.0.0.1:${s.clientPort}`,
-        '--advertise-client-urls', `http://127.0.0.1:${s.clientPort}`,
+        '--listen-client-urls', `${scheme}://127.0.0.1:${s.clientPort}`,
+        '--advertise-client-urls', `${scheme}://127.0.0.1:${s.clientPort}`,
         '--listen-peer-urls', `http://127.0.0.1:${s.peerPort}`,
         '--initial-advertise-peer-urls', `http://127.0.0.1:${s.peerPort}`,
         '--initial-cluster', initialCluster,
@@ -83,6 +146,8 @@ export async function startEtcd(size = 1): Promise<EtcdCluster> {
         '--initial-cluster-token', 'kairos-test',
         '--logger=zap',
         '--log-level', 'error',
+        ...(tls ? ['--cert-file', tls.cert, '--key-file', tls.key, '--trusted-ca-file', tls.ca] : []),
+        ...(tls?.clientCertAuth ? ['--client-cert-auth'] : []),
       ],
       { stdio: ['ignore', 'ignore', process.env.KAIROS_TEST_VERBOSE ? 'inherit' : 'ignore'] },
     );
@@ -91,7 +156,7 @@ export async function startEtcd(size = 1): Promise<EtcdCluster> {
   };
 
   for (let i = 0; i < size; i++) launch(i);
-  await Promise.all(specs.map((s) => waitHealthy(s.clientPort, 30_000)));
+  await Promise.all(specs.map((s) => waitHealthy(s.clientPort, 30_000, tls)));
   state = 'existing';
 
   const stopMember = async (index: number, hard = false): Promise<void> => {
@@ -105,12 +170,27 @@ export async function startEtcd(size = 1): Promise<EtcdCluster> {
     procs[index] = null;
   };
 
+  const urls = specs.map((s) => `${scheme}://127.0.0.1:${s.clientPort}`);
+  const etcdctl = (args: string[], user?: string): string => {
+    const flags = [`--endpoints=${urls.join(',')}`];
+    if (tls) flags.push(`--cacert=${tls.ca}`);
+    if (tls?.clientCert && tls.clientKey) flags.push(`--cert=${tls.clientCert}`, `--key=${tls.clientKey}`);
+    if (user) flags.push(`--user=${user}`);
+    const r = spawnSync('etcdctl', [...flags, ...args], { encoding: 'utf8', env: { ...process.env, ETCDCTL_API: '3' }, timeout: 30_000 });
+    if (r.error) throw new Error(`etcdctl ${args.join(' ')}: ${r.error.message}`);
+    if (r.status !== 0) throw new Error(`etcdctl ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+    return r.stdout;
+  };
+
   return {
     endpoints: specs.map((s) => `127.0.0.1:${s.clientPort}`),
+    urls,
+    tls,
+    etcdctl,
     stopMember,
     startMember: async (index: number) => {
       launch(index);
-      await waitHealthy((specs[index] as MemberSpec).clientPort, 30_000);
+      await waitHealthy((specs[index] as MemberSpec).clientPort, 30_000, tls);
     },
     pauseMember: (index: number) => {
       procs[index]?.kill('SIGSTOP');
@@ -123,4 +203,28 @@ export async function startEtcd(size = 1): Promise<EtcdCluster> {
       rmSync(root, { recursive: true, force: true });
     },
   };
+}
+
+export interface EtcdAuthOptions {
+  /** The Kairos keyspace the user may read and write (`<keyspace>/...`). */
+  keyspace: string;
+  user: string;
+  password: string;
+  rootPassword: string;
+}
+
+/**
+ * Turn on etcd's own authentication: a root user, and `user` with a role
+ * that may read and write only `<keyspace>/`. (Granting a lease needs no key
+ * permission; revoking one needs write access to its keys, which are in the keyspace.)
+ */
+export function enableEtcdAuth(etcd: EtcdCluster, o: EtcdAuthOptions): void {
+  const prefix = `${o.keyspace.replace(/\/+$/, '')}/`;
+  etcd.etcdctl(['user', 'add', `root:${o.rootPassword}`]);
+  etcd.etcdctl(['user', 'grant-role', 'root', 'root']);
+  etcd.etcdctl(['user', 'add', `${o.user}:${o.password}`]);
+  etcd.etcdctl(['role', 'add', o.user]);
+  etcd.etcdctl(['role', 'grant-permission', o.user, '--prefix=true', 'readwrite', prefix]);
+  etcd.etcdctl(['user', 'grant-role', o.user, o.user]);
+  etcd.etcdctl(['auth', 'enable']);
 }

@@ -3,11 +3,12 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { SqliteStore } from '../../src/store/embedded/sqlite-store.js';
+import { SCHEMA_VERSION, SqliteStore } from '../../src/store/embedded/sqlite-store.js';
 import type { Job } from '../../src/job/types.js';
 import type { JobEvent } from '../../src/store/types.js';
 import { at, exec, job } from '../helpers/fixtures.js';
 import { storeContract } from '../helpers/store-contract.js';
+import { securityContract } from '../helpers/security-contract.js';
 
 function withStore(fn: (store: SqliteStore) => Promise<void>): () => Promise<void> {
   return async () => {
@@ -455,7 +456,7 @@ void test('a file store persists across close and reopen, with schema version an
     const raw = new Database(file, { readonly: true });
     try {
       assert.equal(raw.pragma('journal_mode', { simple: true }), 'wal');
-      assert.equal(raw.pragma('user_version', { simple: true }), 1);
+      assert.equal(raw.pragma('user_version', { simple: true }), SCHEMA_VERSION);
     } finally {
       raw.close();
     }
@@ -477,6 +478,35 @@ void test('opening a file that is not a database throws with the path', async ()
     // A parent path that is a file cannot become a directory.
     const blocked = path.join(file, 'sub', 'k.db');
     assert.throws(() => SqliteStore.open(blocked), (err: Error) => err.message.includes(blocked));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+void test('a version 1 database (before tokens and audit) upgrades in place and keeps its jobs', async () => {
+  const dir = tempDir();
+  try {
+    const file = path.join(dir, 'v1.db');
+    const { default: Database } = await import('better-sqlite3');
+    const raw = new Database(file);
+    // Version 1's tables as an older Kairos left them.
+    raw.exec(`CREATE TABLE jobs (name TEXT PRIMARY KEY NOT NULL, body TEXT NOT NULL);
+      CREATE TABLE executions (job_name TEXT NOT NULL, id TEXT NOT NULL, started_at INTEGER NOT NULL, finished_at INTEGER,
+        grp INTEGER NOT NULL, attempt INTEGER NOT NULL, body TEXT NOT NULL, PRIMARY KEY (job_name, id));
+      CREATE TABLE ticks (job_name TEXT PRIMARY KEY NOT NULL, last_tick TEXT NOT NULL);
+      CREATE TABLE settings (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL);`);
+    raw.prepare('INSERT INTO jobs (name, body) VALUES (?, ?)').run('old', JSON.stringify(job('old')));
+    raw.pragma('user_version = 1');
+    raw.close();
+    const store = SqliteStore.open(file);
+    try {
+      assert.equal((await store.getJob('old'))?.name, 'old');
+      assert.deepEqual(await store.listTokens(), []);
+      await store.appendAudit({ id: '1', at: new Date().toISOString(), actor: 'a', action: 'job.run', job: 'old', before: null, after: null, detail: null });
+      assert.equal((await store.listAudit({ job: 'old' })).total, 1);
+    } finally {
+      await store.close();
+    }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -513,3 +543,4 @@ void test('many jobs and a long history stay fast to list and page', withStore(a
 }));
 
 storeContract('embedded', withStore);
+securityContract('embedded', withStore);

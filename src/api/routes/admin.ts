@@ -3,17 +3,18 @@ import type { FastifyInstance } from 'fastify';
 import type { ApiContext } from '../context.js';
 import { ValidationError } from '../../job/schema.js';
 import { normalizeJobInput } from '../../job/schema.js';
+import { auditEntry } from '../../core/audit.js';
 
 export async function adminRoutes(app: FastifyInstance, ctx: ApiContext, executors: Parameters<typeof normalizeJobInput>[1]): Promise<void> {
   const paused = async () => ({ paused: (await ctx.store.getSetting('paused')) === 'true' });
   app.get('/v1/pause', paused);
-  app.post('/v1/pause', async () => {
-    await ctx.store.setSetting('paused', 'true');
-    ctx.log.info('api: job submissions paused (cluster-wide)');
+  app.post('/v1/pause', async (request) => {
+    await ctx.store.setSetting('paused', 'true', auditEntry(request.principal, 'cluster.pause', null));
+    ctx.log.info({ by: request.principal.name }, 'api: job submissions paused (cluster-wide)');
     return paused();
   });
-  app.post('/v1/unpause', async () => {
-    await ctx.store.setSetting('paused', null);
+  app.post('/v1/unpause', async (request) => {
+    await ctx.store.setSetting('paused', null, auditEntry(request.principal, 'cluster.unpause', null));
     ctx.log.info('api: job submissions resumed');
     return paused();
   });
@@ -77,12 +78,13 @@ export async function adminRoutes(app: FastifyInstance, ctx: ApiContext, executo
     for (const s of ordered) {
       const raw = jobs.find((j) => (j as { name?: string }).name === s.name);
       try {
-        await ctx.jobs.upsert(raw);
+        await ctx.jobs.upsert(raw, request.principal, { via: 'restore' });
         results.push(`success create ${s.name}`);
       } catch (err) {
         results.push(`fail create ${s.name}: ${(err as Error).message}`);
       }
     }
+    await ctx.store.appendAudit(auditEntry(request.principal, 'cluster.restore', null, { detail: { jobs: ordered.length, results } }));
     return results;
   });
 }

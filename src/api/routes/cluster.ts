@@ -2,6 +2,8 @@
 import type { FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import type { ApiContext } from '../context.js';
+import { errorBody } from '../errors.js';
+import { auditEntry } from '../../core/audit.js';
 
 export async function clusterRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
   const info = async () => ({
@@ -9,6 +11,8 @@ export async function clusterRoutes(app: FastifyInstance, ctx: ApiContext): Prom
     tags: ctx.tags,
     leader: ctx.cluster.isLeader(),
     leadership_changes: ctx.cluster.leadershipChanges,
+    security: await securityStatus(ctx),
+    limit_hits: ctx.limitHits,
   });
   app.get('/v1', info);
   app.get('/v1/', info);
@@ -21,7 +25,7 @@ export async function clusterRoutes(app: FastifyInstance, ctx: ApiContext): Prom
 
   app.get('/v1/leader', async (_request, reply) => {
     const leader = await ctx.cluster.leader();
-    if (!leader) return reply.status(503).send({ error: 'no leader elected at the moment' });
+    if (!leader) return reply.status(503).send(errorBody('KAIROS_NO_LEADER', 'no leader elected at the moment'));
     return leader;
   });
 
@@ -31,8 +35,9 @@ export async function clusterRoutes(app: FastifyInstance, ctx: ApiContext): Prom
     return reply.status(404).type('application/json; charset=utf-8').send(JSON.stringify('I am a follower'));
   });
 
-  app.post('/v1/leave', async (_request, reply) => {
+  app.post('/v1/leave', async (request, reply) => {
     const members = await ctx.cluster.members();
+    await ctx.store.appendAudit(auditEntry(request.principal, 'agent.leave', null, { detail: { node: ctx.nodeName } }));
     reply.raw.once('finish', () => ctx.leave());
     return members;
   });
@@ -41,4 +46,21 @@ export async function clusterRoutes(app: FastifyInstance, ctx: ApiContext): Prom
     const report = await ctx.health();
     return reply.status(report.status === 'healthy' ? 200 : 503).send(report);
   });
+}
+
+/** What `GET /v1` says of this agent's exposure: the warning printed at start, kept visible. */
+export async function securityStatus(ctx: ApiContext): Promise<Record<string, unknown>> {
+  const tokens = ctx.security.auth === 'required' || (await ctx.registry.anyTokens().catch(() => true));
+  const exposed = !ctx.security.loopback && !tokens && !ctx.security.clientCertificates;
+  return {
+    auth: tokens ? 'tokens' : 'none',
+    client_certificates: ctx.security.clientCertificates,
+    loopback_only: ctx.security.loopback,
+    cors_origins: ctx.security.corsOrigins,
+    ...(exposed ? { warning: exposureWarning() } : {}),
+  };
+}
+
+export function exposureWarning(): string {
+  return 'this agent listens beyond loopback with no API token and no client certificates: anyone who can reach it can run commands here (create a token with "kairos token create", or start with --auth required)';
 }

@@ -5,6 +5,7 @@ import { NotFoundError } from '../../core/errors.js';
 import { ValidationError } from '../../job/schema.js';
 import { intParam, pageParams } from '../paging.js';
 import type { Execution } from '../../job/types.js';
+import { auditEntry, tagsInScope } from '../../core/audit.js';
 
 type Query = Record<string, string | string[] | undefined>;
 type NameParams = { name: string };
@@ -20,7 +21,7 @@ function trimOutput(e: Execution, limit: number | undefined): Execution {
 export async function executionRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
   app.get<{ Params: NameParams }>('/v1/jobs/:name/executions', async (request, reply) => {
     const q = request.query as Query;
-    await ctx.jobs.getRaw(request.params.name);
+    await ctx.jobs.getRaw(request.params.name, request.principal);
     const sortRaw = (Array.isArray(q._sort) ? q._sort[0] : q._sort) ?? 'started_at';
     const sort = SORTS[sortRaw as keyof typeof SORTS];
     if (!sort) throw new ValidationError('_sort', `cannot sort executions by "${sortRaw}" (use started_at, finished_at or attempt)`);
@@ -34,23 +35,33 @@ export async function executionRoutes(app: FastifyInstance, ctx: ApiContext): Pr
 
   app.delete<{ Params: NameParams }>('/v1/jobs/:name/executions', async (request) => {
     const name = request.params.name;
-    await ctx.jobs.getRaw(name);
-    await ctx.store.deleteExecutions(name);
+    await ctx.jobs.getRaw(name, request.principal);
+    const deleted = await ctx.store.deleteExecutions(name);
+    await ctx.store.appendAudit(auditEntry(request.principal, 'job.executions.delete', name, { detail: { deleted } }));
     await ctx.store.updateJob(name, (j) =>
       j ? { ...j, success_count: 0, error_count: 0, last_success: null, last_error: null, status: '' } : undefined,
     );
-    return ctx.jobs.get(name);
+    return ctx.jobs.get(name, request.principal);
   });
 
   app.get<{ Params: NameParams & { id: string } }>('/v1/jobs/:name/executions/:id', async (request) => {
-    await ctx.jobs.getRaw(request.params.name);
+    await ctx.jobs.getRaw(request.params.name, request.principal);
     const e = await ctx.store.getExecution(request.params.name, request.params.id);
-    if (!e) throw new NotFoundError(`execution "${request.params.id}" of job "${request.params.name}" not found`);
+    if (!e) throw new NotFoundError(`execution "${request.params.id}" of job "${request.params.name}" not found`, '', 'KAIROS_EXECUTION_NOT_FOUND');
     return e;
   });
 
-  app.get('/v1/busy', async (_request, reply) => {
-    const running = (await ctx.busy()).sort((a, b) => a.started_at.localeCompare(b.started_at));
+  app.get('/v1/busy', async (request, reply) => {
+    let running = (await ctx.busy()).sort((a, b) => a.started_at.localeCompare(b.started_at));
+    const scope = request.principal.scope;
+    if (Object.keys(scope).length > 0) {
+      const visible = new Set<string>();
+      for (const name of new Set(running.map((e) => e.job_name))) {
+        const job = await ctx.store.getJob(name);
+        if (job && tagsInScope(job.tags, scope)) visible.add(name);
+      }
+      running = running.filter((e) => visible.has(e.job_name));
+    }
     void reply.header('X-Total-Count', String(running.length));
     return running;
   });

@@ -5,6 +5,7 @@ import { UnavailableError } from '../../core/errors.js';
 import { ValidationError } from '../../job/schema.js';
 import type { JobQuery } from '../../core/jobs.js';
 import { pageParams } from '../paging.js';
+import { auditEntry } from '../../core/audit.js';
 
 type Query = Record<string, string | string[] | undefined>;
 type NameParams = { name: string };
@@ -35,7 +36,7 @@ export function parseJobQuery(q: Query): JobQuery {
 export async function jobRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
   const ensureNotPaused = async (): Promise<void> => {
     if ((await ctx.store.getSetting('paused')) === 'true') {
-      throw new UnavailableError('New job submissions are currently paused');
+      throw new UnavailableError('New job submissions are currently paused', 'KAIROS_PAUSED');
     }
   };
 
@@ -47,10 +48,14 @@ export async function jobRoutes(app: FastifyInstance, ctx: ApiContext): Promise<
       if (b.name === undefined) body = { ...b, name: pathName };
       else if (b.name !== pathName) throw new ValidationError('name', `name "${String(b.name)}" in the body does not match "${pathName}" in the path`);
     }
-    const job = await ctx.jobs.upsert(body);
+    const job = await ctx.jobs.upsert(body, request.principal);
     const q = request.query as Query;
     if ('runoncreate' in q) {
-      ctx.dispatcher.runNow(job.name, 'manual').catch((err: unknown) => {
+      const run = async (): Promise<void> => {
+        await ctx.dispatcher.runNow(job.name, 'manual');
+        await ctx.store.appendAudit(auditEntry(request.principal, 'job.run', job.name, { detail: { trigger: 'runoncreate' } }));
+      };
+      run().catch((err: unknown) => {
         ctx.log.warn({ job: job.name, err: (err as Error).message }, 'api: runoncreate could not run the job');
       });
     }
@@ -60,7 +65,7 @@ export async function jobRoutes(app: FastifyInstance, ctx: ApiContext): Promise<
   };
 
   app.get('/v1/jobs', async (request, reply) => {
-    const { items, total } = await ctx.jobs.list(parseJobQuery(request.query as Query));
+    const { items, total } = await ctx.jobs.list({ ...parseJobQuery(request.query as Query), scope: request.principal.scope });
     void reply.header('X-Total-Count', String(total));
     return items;
   });
@@ -68,22 +73,30 @@ export async function jobRoutes(app: FastifyInstance, ctx: ApiContext): Promise<
   app.patch('/v1/jobs', (request, reply) => save(request, reply));
   app.put<{ Params: NameParams }>('/v1/jobs/:name', (request, reply) => save(request, reply, request.params.name));
 
-  app.get<{ Params: NameParams }>('/v1/jobs/:name', async (request) => ctx.jobs.get(request.params.name));
+  app.get<{ Params: NameParams }>('/v1/jobs/:name', async (request) => ctx.jobs.get(request.params.name, request.principal));
 
-  app.delete<{ Params: NameParams }>('/v1/jobs/:name', async (request) => ctx.jobs.delete(request.params.name));
+  app.delete<{ Params: NameParams }>('/v1/jobs/:name', async (request) => ctx.jobs.delete(request.params.name, request.principal));
 
   const run = async (request: FastifyRequest<{ Params: NameParams }>, reply: FastifyReply) => {
     const q = request.query as Query;
     const force = one(q, 'force');
-    await ctx.dispatcher.runNow(request.params.name, 'manual', force === 'true' || force === '1' || force === '');
+    const forced = force === 'true' || force === '1' || force === '';
+    await ctx.jobs.getRaw(request.params.name, request.principal);
+    const plan = await ctx.dispatcher.runNow(request.params.name, 'manual', forced);
+    // The run is already recorded as executions; the audit entry says who asked for it.
+    await ctx.store.appendAudit(
+      auditEntry(request.principal, 'job.run', request.params.name, {
+        detail: { force: forced, executions: plan.executions.map((e) => e.id) },
+      }),
+    );
     void reply.status(202).header('Location', request.url.split('?')[0] ?? '');
-    return ctx.jobs.get(request.params.name);
+    return ctx.jobs.get(request.params.name, request.principal);
   };
   app.post<{ Params: NameParams }>('/v1/jobs/:name', run);
   app.post<{ Params: NameParams }>('/v1/jobs/:name/run', run);
 
   app.post<{ Params: NameParams }>('/v1/jobs/:name/toggle', async (request, reply) => {
-    const job = await ctx.jobs.toggle(request.params.name);
+    const job = await ctx.jobs.toggle(request.params.name, request.principal);
     void reply.header('Location', request.url.split('?')[0] ?? '');
     return job;
   });

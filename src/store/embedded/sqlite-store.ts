@@ -10,10 +10,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Execution, Job } from '../../job/types.js';
-import type { DispatchOptions, ExecutionQuery, JobEvent, JobUpdater, Page, Store } from '../types.js';
+import type { AuditBuilder, AuditEntry, AuditQuery, DispatchOptions, ExecutionQuery, JobEvent, JobUpdater, Page, Store, StoredToken } from '../types.js';
+import { ADMIN_MIGRATION, SqliteAdmin } from './sqlite-admin.js';
 
 /** Bump together with a new entry in MIGRATIONS. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /**
  * MIGRATIONS[n] upgrades a database from user_version n to n + 1. Statements
@@ -59,6 +60,7 @@ const MIGRATIONS: readonly string[] = [
     value TEXT NOT NULL
   );
   `,
+  ADMIN_MIGRATION,
 ];
 
 /** Larger than any Date (8.64e15 ms), so running executions sort after finished ones. */
@@ -156,9 +158,11 @@ export class SqliteStore implements Store {
   /** One statement per sort/order pair, keyed "sort order". */
   private readonly listStatements = new Map<string, Statement>();
 
-  private readonly txUpdateJob: (name: string, fn: JobUpdater) => JobChange;
+  private readonly admin: SqliteAdmin;
+  private readonly txUpdateJob: (name: string, fn: JobUpdater, audit?: AuditBuilder) => JobChange;
   private readonly txPutJobs: (jobs: readonly Job[]) => JobEvent[];
-  private readonly txDeleteJob: (name: string) => Job | null;
+  private readonly txDeleteJob: (name: string, audit?: AuditBuilder) => Job | null;
+  private readonly txSetSetting: (key: string, value: string | null, audit?: AuditEntry) => void;
   private readonly txComplete: (execution: Execution, fn: JobUpdater) => JobChange;
   private readonly txCommitTick: (jobName: string, tick: string, executions: Execution[], exclusive: boolean) => boolean;
   private readonly txDispatch: (executions: Execution[], exclusive: boolean) => boolean;
@@ -241,7 +245,16 @@ export class SqliteStore implements Store {
     // Write transactions take the write lock up front (IMMEDIATE): a deferred one that reads
     // first and then upgrades fails with SQLITE_BUSY at once, without waiting on busy_timeout,
     // when another connection (a CLI on the same file) wrote in between.
-    this.txUpdateJob = db.transaction((name: string, fn: JobUpdater) => this.applyUpdater(name, fn)).immediate;
+    this.admin = new SqliteAdmin(db);
+    this.txUpdateJob = db.transaction((name: string, fn: JobUpdater, audit?: AuditBuilder) => {
+      const before = audit ? (this.st.getJob.get(name) as string | undefined) : undefined;
+      const change = this.applyUpdater(name, fn);
+      if (audit && change.event !== null) {
+        const entry = audit(before === undefined ? null : parseBody<Job>(before, `job "${name}"`), change.job);
+        if (entry) this.admin.writeAudit(entry);
+      }
+      return change;
+    }).immediate;
     this.txComplete = db.transaction((execution: Execution, fn: JobUpdater) => {
       this.writeExecution(execution);
       return this.applyUpdater(execution.job_name, fn);
@@ -254,12 +267,20 @@ export class SqliteStore implements Store {
       }
       return events;
     }).immediate;
-    this.txDeleteJob = db.transaction((name: string) => {
+    this.txDeleteJob = db.transaction((name: string, audit?: AuditBuilder) => {
       const body = this.st.getJob.get(name) as string | undefined;
       this.st.deleteJob.run(name);
       this.st.deleteExecutions.run(name);
       this.st.deleteTick.run(name);
-      return body === undefined ? null : parseBody<Job>(body, `job "${name}"`);
+      const deleted = body === undefined ? null : parseBody<Job>(body, `job "${name}"`);
+      const entry = deleted && audit ? audit(deleted, null) : null;
+      if (entry) this.admin.writeAudit(entry);
+      return deleted;
+    }).immediate;
+    this.txSetSetting = db.transaction((key: string, value: string | null, audit?: AuditEntry) => {
+      if (value === null) this.st.deleteSetting.run(key);
+      else this.st.putSetting.run(key, value);
+      if (audit) this.admin.writeAudit(audit);
     }).immediate;
     const busy = (jobName: string): boolean => (this.st.listRunning.all(jobName) as unknown[]).length > 0;
     this.txCommitTick = db.transaction((jobName: string, tick: string, executions: Execution[], exclusive: boolean) => {
@@ -313,9 +334,9 @@ export class SqliteStore implements Store {
     return this.st.countJobs.get() as number;
   }
 
-  async updateJob(name: string, fn: JobUpdater): Promise<Job | null> {
+  async updateJob(name: string, fn: JobUpdater, audit?: AuditBuilder): Promise<Job | null> {
     this.assertOpen();
-    const change = this.txUpdateJob(name, fn);
+    const change = this.txUpdateJob(name, fn, audit);
     this.emit(change.event);
     return change.job;
   }
@@ -331,9 +352,9 @@ export class SqliteStore implements Store {
     for (const event of events) this.emit(event);
   }
 
-  async deleteJob(name: string): Promise<Job | null> {
+  async deleteJob(name: string, audit?: AuditBuilder): Promise<Job | null> {
     this.assertOpen();
-    const deleted = this.txDeleteJob(name);
+    const deleted = this.txDeleteJob(name, audit);
     if (deleted !== null) this.emit({ type: 'delete', name });
     return deleted;
   }
@@ -445,10 +466,34 @@ export class SqliteStore implements Store {
     return (this.st.getSetting.get(key) as string | undefined) ?? null;
   }
 
-  async setSetting(key: string, value: string | null): Promise<void> {
+  async setSetting(key: string, value: string | null, audit?: AuditEntry): Promise<void> {
     this.assertOpen();
-    if (value === null) this.st.deleteSetting.run(key);
-    else this.st.putSetting.run(key, value);
+    this.txSetSetting(key, value, audit);
+  }
+
+  async listTokens(): Promise<StoredToken[]> {
+    this.assertOpen();
+    return this.admin.listTokens();
+  }
+
+  async createToken(token: StoredToken, audit: AuditEntry): Promise<boolean> {
+    this.assertOpen();
+    return this.admin.createToken(token, audit);
+  }
+
+  async deleteToken(name: string, audit: AuditEntry): Promise<StoredToken | null> {
+    this.assertOpen();
+    return this.admin.deleteToken(name, audit);
+  }
+
+  async appendAudit(entry: AuditEntry): Promise<void> {
+    this.assertOpen();
+    this.admin.writeAudit(entry);
+  }
+
+  async listAudit(query: AuditQuery = {}): Promise<Page<AuditEntry>> {
+    this.assertOpen();
+    return this.admin.listAudit(query);
   }
 
   watchJobs(listener: (event: JobEvent) => void): () => void {

@@ -32,6 +32,8 @@ import {
   CompareTarget,
   Etcd3,
   Range,
+  SortOrder,
+  SortTarget,
   type ICompare,
   type IKeyValue,
   type IRangeRequest,
@@ -44,8 +46,9 @@ import {
   type Watcher,
 } from 'etcd3';
 import type { Execution, Job } from '../../job/types.js';
-import type { DispatchOptions, ExecutionQuery, JobEvent, JobUpdater, Page, Store } from '../types.js';
+import type { AuditBuilder, AuditEntry, AuditQuery, DispatchOptions, ExecutionQuery, JobEvent, JobUpdater, Page, Store, StoredToken } from '../types.js';
 import { HostBreakers, isTransient, oncePolicy, watchBackoff } from './fault.js';
+import { BARE_CONNECT_FAILURE, explainConnectFailure } from './tls-diagnosis.js';
 
 /** Leadership fence for commitTick: see setFence. */
 export type TickFence = { key: string; createRevision: string } | 'none' | null;
@@ -74,12 +77,24 @@ export interface EtcdStoreOptions {
   /** Receives errors thrown by watchJobs listeners and assignment handlers. Default: process.emitWarning. */
   onListenerError?: (error: unknown) => void;
   log?: StoreLog;
+  /**
+   * Reach etcd over TLS: `ca` verifies the members' certificates (the system
+   * roots when absent), `cert` and `key` are this client's certificate for
+   * etcd's --client-cert-auth (both or neither). Endpoints default to https://
+   * then, and a plain http:// one is refused.
+   */
+  tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer };
+  /** etcd's own authentication (user and password); the client trades them for a token before its first call. */
+  auth?: { username: string; password: string };
 }
+
 
 /** etcd could not be reached or did not answer within the deadline. */
 export class EtcdUnavailableError extends Error {
   /** The API answers 503: the request was fine, the backend is away (and agents retry on their own). */
   readonly status = 503;
+  readonly code = 'KAIROS_STORE_UNAVAILABLE';
+  readonly field = '';
   constructor(what: string, cause: unknown) {
     super(`etcd unavailable: ${what}: ${messageOf(cause)}`, { cause });
     this.name = 'EtcdUnavailableError';
@@ -92,6 +107,10 @@ const RUNNING = 'running/';
 const ASSIGN = 'assign/';
 const TICKS = 'ticks/';
 const SETTINGS = 'settings/';
+const TOKENS = 'tokens/';
+/** Each audit entry is stored twice, under audit/all/ and audit/job/<job>/, so a job's history is one range read. */
+const AUDIT_ALL = 'audit/all/';
+const AUDIT_JOB = 'audit/job/';
 
 /** Bounded optimistic retries of one read-modify-write under contention. */
 const MAX_CAS_ATTEMPTS = 50;
@@ -236,7 +255,18 @@ export class EtcdStore implements Store {
     this.callTimeoutMs = Math.max(1, options.callTimeoutMs ?? 2000);
     const dialMs = Math.max(100, options.dialTimeoutMs ?? 1000);
     this.maxTxnOps = Math.max(4, options.maxTxnOps ?? 128);
-    const hosts = options.endpoints.map((e) => (/^https?:\/\//.test(e) ? e : `http://${e}`));
+    const tls = options.tls;
+    if (tls && (tls.cert === undefined) !== (tls.key === undefined)) {
+      throw new Error('etcd store: a TLS client certificate needs its key (and a key its certificate)');
+    }
+    const hosts = options.endpoints.map((e) => {
+      if (!tls) return /^https?:\/\//.test(e) ? e : `http://${e}`;
+      if (/^http:\/\//.test(e)) throw new Error(`etcd store: endpoint ${e} is plain http, but TLS is configured (use https:// or a bare host:port)`);
+      return /^https:\/\//.test(e) ? e : `https://${e}`;
+    });
+    if (options.auth && (!options.auth.username || typeof options.auth.password !== 'string')) {
+      throw new Error('etcd store: auth needs a user name and a password');
+    }
     // One extra attempt so a single member's stale channel (after its restart) gets a fresh one.
     this.maxAttempts = hosts.length + 1;
     this.onListenerError =
@@ -248,9 +278,41 @@ export class EtcdStore implements Store {
     };
     const callTimeoutMs = this.callTimeoutMs;
     const breakers = new HostBreakers();
+    // gRPC's bare connection failures, explained by a handshake of our own (per member, at most every 5 s).
+    const explained = new Map<string, { at: number; hint: Promise<string | null> }>();
+    const explain = async (err: unknown): Promise<void> => {
+      if (!(err instanceof Error) || !BARE_CONNECT_FAILURE.test(err.message)) return;
+      const hints = hosts.map((host) => {
+        let entry = explained.get(host);
+        if (!entry || Date.now() - entry.at > 5000) {
+          entry = { at: Date.now(), hint: explainConnectFailure(host, tls, Math.min(1000, callTimeoutMs)) };
+          explained.set(host, entry);
+        }
+        return entry.hint;
+      });
+      const hint = (await Promise.all(hints)).find((h) => h !== null);
+      // Still the same (transient) error object: only its message gains the reason.
+      if (hint) err.message = `${err.message.replace(/\. Resolution note: $/, '')} (${hint})`;
+    };
+    // Wraps the global policy, which also sees the token exchange of etcd auth (made outside the per-member policies).
+    const once = oncePolicy();
+    const globalPolicy: Pick<typeof once, 'execute'> = {
+      execute: async (fn, signal) => {
+        try {
+          return await once.execute(fn, signal);
+        } catch (err) {
+          await explain(err);
+          throw err;
+        }
+      },
+    };
     this.client = new Etcd3({
       hosts,
       dialTimeout: dialMs,
+      // etcd3 types rootCertificate as required; grpc's createSsl takes null for "the system roots".
+      ...(tls ? { credentials: { rootCertificate: tls.ca ?? (null as unknown as Buffer), privateKey: tls.key, certChain: tls.cert } } : {}),
+      // The token exchange gets the same per-call deadline (from defaultCallOptions), so a bad password fails fast.
+      ...(options.auth ? { auth: { username: options.auth.username, password: options.auth.password } } : {}),
       // Streams (watches, lease keep-alives) live indefinitely; only unary calls get a deadline.
       defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + callTimeoutMs }),
       grpcOptions: {
@@ -263,7 +325,8 @@ export class EtcdStore implements Store {
         'grpc.max_receive_message_length': 256 * 1024 * 1024,
       },
       faultHandling: {
-        global: oncePolicy(),
+        // etcd3 only ever calls execute() (see fault.ts).
+        global: globalPolicy as typeof once,
         host: (host) => breakers.policy(host),
         watchBackoff: watchBackoff(dialMs),
       },
@@ -325,7 +388,7 @@ export class EtcdStore implements Store {
     return Number(res.count);
   }
 
-  async updateJob(name: string, fn: JobUpdater): Promise<Job | null> {
+  async updateJob(name: string, fn: JobUpdater, audit?: AuditBuilder): Promise<Job | null> {
     this.assertOpen();
     assertName(name);
     const b = this.budget();
@@ -342,6 +405,10 @@ export class EtcdStore implements Store {
       const next = fn(current);
       if (next === undefined) return current;
       let op: IRequestOp;
+      const auditOf = (after: Job | null): IRequestOp[] => {
+        const entry = audit?.(current, after);
+        return entry ? this.auditOps(entry) : [];
+      };
       let body: string | null;
       if (next === null) {
         if (cur.value === null) return null;
@@ -357,8 +424,9 @@ export class EtcdStore implements Store {
         if (body === cur.value) return JSON.parse(body) as Job;
         op = this.opPut(key, body);
       }
+      const parsed = body === null ? null : (JSON.parse(body) as Job);
       try {
-        const res = await this.txn(b, 'updateJob', [this.cmpMod(key, cur.mod)], [op], [], false);
+        const res = await this.txn(b, 'updateJob', [this.cmpMod(key, cur.mod)], [op, ...auditOf(parsed)], [], false);
         if (res.succeeded) return body === null ? null : (JSON.parse(body) as Job);
       } catch (err) {
         if (!this.mayRetryWrite(err, b)) throw err;
@@ -370,7 +438,7 @@ export class EtcdStore implements Store {
     throw new Error(`updateJob("${name}"): still conflicting with concurrent writers after ${MAX_CAS_ATTEMPTS} attempts`);
   }
 
-  async deleteJob(name: string): Promise<Job | null> {
+  async deleteJob(name: string, audit?: AuditBuilder): Promise<Job | null> {
     this.assertOpen();
     assertName(name);
     const b = this.budget();
@@ -381,7 +449,10 @@ export class EtcdStore implements Store {
       // A delete whose reply was lost and whose job is now gone: ours, as far as anyone can tell.
       if (unsure !== null && cur.value === null) return parseBody<Job>(unsure, `job "${name}"`);
       unsure = null;
+      const deleted = cur.value === null ? null : parseBody<Job>(cur.value, `job "${name}"`);
+      const entry = deleted && audit ? audit(deleted, null) : null;
       const ops = [
+        ...(entry ? this.auditOps(entry) : []),
         this.opDelete(key),
         this.opDelete(TICKS + name),
         this.opDeletePrefix(`${EXECUTIONS}${name}/`),
@@ -808,10 +879,98 @@ export class EtcdStore implements Store {
     return (await this.read(this.budget(), 'getSetting', SETTINGS + key)).value;
   }
 
-  async setSetting(key: string, value: string | null): Promise<void> {
+  async setSetting(key: string, value: string | null, audit?: AuditEntry): Promise<void> {
     this.assertOpen();
     const op = value === null ? this.opDelete(SETTINGS + key) : this.opPut(SETTINGS + key, value);
-    await this.txn(this.budget(), 'setSetting', [], [op], [], true);
+    // Idempotent even with the audit entry: a resent put of the same entry id writes the same bytes.
+    await this.txn(this.budget(), 'setSetting', [], [op, ...(audit ? this.auditOps(audit) : [])], [], true);
+  }
+
+  // ---- API tokens and the audit log ----
+
+  async listTokens(): Promise<StoredToken[]> {
+    this.assertOpen();
+    const { kvs } = await this.scan(this.budget(), 'listTokens', TOKENS, JOB_PAGE);
+    return kvs.map((kv) => parseBody<StoredToken>(kv.value, 'API token'));
+  }
+
+  async createToken(token: StoredToken, audit: AuditEntry): Promise<boolean> {
+    this.assertOpen();
+    assertName(token.name);
+    const b = this.budget();
+    const key = TOKENS + token.name;
+    const ops = [this.opPut(key, JSON.stringify(token)), ...this.auditOps(audit)];
+    for (;;) {
+      try {
+        const res = await this.txn(b, 'createToken', [this.cmp(key, CompareTarget.Version, { version: 0 })], ops, [], false);
+        return res.succeeded;
+      } catch (err) {
+        if (!this.mayRetryWrite(err, b)) throw err;
+        // The reply was lost: if the name now holds our hash, the write was ours.
+        const cur = await this.read(b, 'createToken', key);
+        if (cur.value !== null) return parseBody<StoredToken>(cur.value, 'API token').hash === token.hash;
+      }
+    }
+  }
+
+  async deleteToken(name: string, audit: AuditEntry): Promise<StoredToken | null> {
+    this.assertOpen();
+    assertName(name);
+    const b = this.budget();
+    const key = TOKENS + name;
+    for (let attempt = 1; attempt <= MAX_CAS_ATTEMPTS; attempt++) {
+      const cur = await this.read(b, 'deleteToken', key);
+      if (cur.value === null) return null;
+      const token = parseBody<StoredToken>(cur.value, 'API token');
+      try {
+        const res = await this.txn(b, 'deleteToken', [this.cmpMod(key, cur.mod)], [this.opDelete(key), ...this.auditOps(audit)], [], false);
+        if (res.succeeded) return token;
+      } catch (err) {
+        if (!this.mayRetryWrite(err, b)) throw err;
+        // Lost reply: the next read tells (gone means ours, as far as anyone can tell).
+        const again = await this.read(b, 'deleteToken', key);
+        if (again.value === null) return token;
+        continue;
+      }
+      await this.conflictPause(attempt);
+    }
+    throw new Error(`deleteToken("${name}"): still conflicting with concurrent writers after ${MAX_CAS_ATTEMPTS} attempts`);
+  }
+
+  async appendAudit(entry: AuditEntry): Promise<void> {
+    this.assertOpen();
+    // Same key, same bytes on a resend: safe to retry like a read.
+    await this.txn(this.budget(), 'appendAudit', [], this.auditOps(entry), [], true);
+  }
+
+  async listAudit(query: AuditQuery = {}): Promise<Page<AuditEntry>> {
+    this.assertOpen();
+    if (query.job !== undefined) assertName(query.job);
+    const b = this.budget();
+    const rel = query.job === undefined ? AUDIT_ALL : `${AUDIT_JOB}${query.job}/`;
+    const { key, range_end } = this.prefixRange(rel);
+    const counted = await this.range(b, 'listAudit', { key, range_end, count_only: true });
+    const total = Number(counted.count);
+    const start = Math.max(0, query.start ?? 0);
+    const end = Math.min(total, query.end ?? total);
+    if (end <= start) return { items: [], total };
+    // etcd has no offset: read the newest `end` keys (at the counted revision) and drop the first `start`.
+    const res = await this.range(b, 'listAudit', {
+      key,
+      range_end,
+      limit: end,
+      revision: counted.header.revision,
+      sort_order: SortOrder.Descend,
+      sort_target: SortTarget.Key,
+    });
+    return { items: res.kvs.slice(start).map((kv) => parseBody<AuditEntry>(kv.value, 'audit entry')), total };
+  }
+
+  private auditOps(entry: AuditEntry): IRequestOp[] {
+    const body = JSON.stringify(entry);
+    const ops = [this.opPut(AUDIT_ALL + entry.id, body)];
+    if (entry.job !== null) ops.push(this.opPut(`${AUDIT_JOB}${entry.job}/${entry.id}`, body));
+    return ops;
   }
 
   // ---- watches ----

@@ -1,0 +1,79 @@
+/**
+ * Store contract for API tokens and the audit log, run against every backend:
+ * tokens are create-only, and an audit entry lands in the same atomic step as
+ * the change it records (or not at all when nothing changed).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { AuditEntry, Store, StoredToken } from '../../src/store/types.js';
+import { job } from './fixtures.js';
+
+let seq = 0;
+function entry(action: string, jobName: string | null): AuditEntry {
+  seq++;
+  return {
+    id: `${String(Date.now()).padStart(15, '0')}-${String(seq).padStart(6, '0')}`,
+    at: new Date().toISOString(),
+    actor: 'tester',
+    action,
+    job: jobName,
+    before: null,
+    after: null,
+    detail: null,
+  };
+}
+
+function token(name: string): StoredToken {
+  return { name, role: 'operate', scope: { team: 'data' }, hash: `hash-of-${name}`, created_at: new Date().toISOString(), created_by: 'tester' };
+}
+
+export function securityContract(label: string, withStore: (fn: (store: Store) => Promise<void>) => () => Promise<void>): void {
+  void test(`${label}: tokens are create-only and revoked with their audit entry`, withStore(async (store) => {
+    assert.deepEqual(await store.listTokens(), []);
+    assert.equal(await store.createToken(token('ci'), entry('token.create', null)), true);
+    assert.equal(await store.createToken({ ...token('ci'), role: 'admin' }, entry('token.create', null)), false, 'a taken name is refused');
+    assert.deepEqual((await store.listTokens()).map((t) => [t.name, t.role, t.scope]), [['ci', 'operate', { team: 'data' }]]);
+    assert.equal((await store.deleteToken('ci', entry('token.revoke', null)))?.name, 'ci');
+    assert.equal(await store.deleteToken('ci', entry('token.revoke', null)), null, 'revoking twice finds nothing');
+    const actions = (await store.listAudit()).items.map((e) => e.action);
+    assert.deepEqual(actions, ['token.revoke', 'token.create'], 'refused writes leave no audit entry');
+  }));
+
+  void test(`${label}: job writes carry their audit entry atomically; no change, no entry`, withStore(async (store) => {
+    const audit = (action: string) => (before: unknown, after: unknown) => ({ ...entry(action, 'a'), before: before as AuditEntry['before'], after: after as AuditEntry['after'] });
+    await store.updateJob('a', () => job('a'), audit('job.create'));
+    await store.updateJob('a', (j) => (j ? { ...j, schedule: '@every 2s' } : undefined), audit('job.update'));
+    await store.updateJob('a', () => undefined, audit('job.noop'));
+    await store.updateJob('b', () => job('b'), () => entry('job.create', 'b'));
+    await store.deleteJob('a', audit('job.delete'));
+    await store.setSetting('paused', 'true', entry('cluster.pause', null));
+    await store.appendAudit(entry('job.run', 'b'));
+
+    const a = await store.listAudit({ job: 'a' });
+    assert.deepEqual(a.items.map((e) => e.action), ['job.delete', 'job.update', 'job.create'], 'newest first, no entry for the no-op');
+    assert.equal(a.total, 3);
+    const update = a.items[1]!;
+    assert.equal((update.before as { schedule?: string }).schedule, job('a').schedule);
+    assert.equal((update.after as { schedule?: string }).schedule, '@every 2s');
+    assert.equal(a.items[0]!.after, null, 'a delete records the job before it');
+    assert.equal((a.items[0]!.before as { name?: string }).name, 'a');
+
+    const all = await store.listAudit();
+    assert.deepEqual(all.items.map((e) => e.action), ['job.run', 'cluster.pause', 'job.delete', 'job.create', 'job.update', 'job.create']);
+    const page = await store.listAudit({ start: 1, end: 3 });
+    assert.deepEqual(page.items.map((e) => e.action), ['cluster.pause', 'job.delete']);
+    assert.equal(page.total, 6);
+    assert.equal((await store.listAudit({ job: 'missing' })).total, 0);
+  }));
+
+  void test(`${label}: an updater that throws writes neither the job nor its audit entry`, withStore(async (store) => {
+    await assert.rejects(
+      store.updateJob('x', () => {
+        throw new Error('refused');
+      }, () => entry('job.create', 'x')),
+      /refused/,
+    );
+    assert.equal(await store.getJob('x'), null);
+    assert.equal((await store.listAudit()).total, 0);
+  }));
+}
