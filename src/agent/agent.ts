@@ -133,7 +133,16 @@ export class Agent {
     });
     this.scheduler = new Scheduler({
       onTick: (tick) => this.dispatchWithRetry(tick),
-      onMissed: (m) => this.log.warn({ job: m.name, missed: m.count, reason: m.reason }, 'scheduler: missed ticks not run'),
+      onMissed: (m) => {
+        this.log.warn({ job: m.name, missed: m.count, reason: m.reason }, 'scheduler: missed ticks not run');
+        // Recorded durably so "did last night's 02:00 run, and if not why" has an answer (GET /v1/jobs/NAME/skips).
+        void retry(() => this.dispatcher.recordMissed(m), {
+          initialMs: 200,
+          maxMs: 5000,
+          giveUp: (_err, attempt) => this.stopping !== null || attempt >= 20,
+          onRetry: (err, delay) => this.log.warn({ job: m.name, err: (err as Error).message, retry_ms: delay }, 'scheduler: cannot record missed ticks; retrying'),
+        }).catch((err: unknown) => this.log.error({ job: m.name, err: (err as Error).message }, 'scheduler: missed ticks not recorded'));
+      },
       onError: (err, tick) => this.log.error({ err, job: tick.name }, 'scheduler: dispatch failed'),
     });
   }
