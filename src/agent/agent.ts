@@ -262,17 +262,33 @@ export class Agent {
   private async schedule(job: Job, knownLastTick?: string | null): Promise<void> {
     const sig = scheduleSignature(job);
     if (this.signatures.get(job.name) === sig) return;
+    // Claimed before the read so watch echoes (counter writes) don't start a second read; a failed
+    // read is retried below, so the claim never leaves the job out until someone edits it.
     this.signatures.set(job.name, sig);
     if (!isTimeScheduled(job)) {
       this.scheduler.remove(job.name);
       return;
     }
+    const generation = this.schedulingGeneration;
+    const superseded = (): boolean => generation !== this.schedulingGeneration || this.signatures.get(job.name) !== sig;
     try {
-      const lastTick = knownLastTick !== undefined ? knownLastTick : await this.store.getLastTick(job.name);
+      const lastTick =
+        knownLastTick !== undefined
+          ? knownLastTick
+          : await retry(() => this.store.getLastTick(job.name), {
+              initialMs: 200,
+              maxMs: 5000,
+              giveUp: () => superseded(),
+              onRetry: (err, delay) =>
+                this.log.warn({ job: job.name, err: (err as Error).message, retry_ms: delay }, 'scheduler: cannot read the last tick; retrying'),
+            });
+      if (superseded()) return;
       const entry = toScheduledJob(job, lastTick);
       if (entry) this.scheduler.set(entry);
       else this.scheduler.remove(job.name);
     } catch (err) {
+      if (superseded()) return;
+      // Not a store error (those are retried above): a definition the scheduler can't take.
       this.log.error({ job: job.name, err: (err as Error).message }, 'scheduler: cannot schedule job');
     }
   }
