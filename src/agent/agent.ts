@@ -36,6 +36,12 @@ function scheduleSignature(job: Job): string {
   return [job.schedule, job.timezone, job.disabled, job.parent_job, job.updated_at, job.starts_at, job.catch_up, job.starting_deadline].join('|');
 }
 
+/** Internal timings; tests shorten them so a long outage plays out quickly. */
+export interface AgentTuning {
+  /** First and longest wait between retries of a tick's dispatch. */
+  dispatchRetryMs?: { initial: number; max: number };
+}
+
 export class Agent {
   readonly store: Store;
   readonly executors = new ExecutorRegistry();
@@ -67,6 +73,7 @@ export class Agent {
     readonly config: AgentConfig,
     readonly log: Logger,
     store: Store,
+    private readonly tuning: AgentTuning = {},
   ) {
     this.stopped = new Promise((resolve) => (this.markStopped = resolve));
     this.store = store;
@@ -114,17 +121,20 @@ export class Agent {
   }
 
   /**
-   * A tick whose dispatch failed (store briefly unreachable) is retried while
-   * this agent still leads; the store's tick fence makes a retry that already
-   * landed a no-op, and a new leader picks up anything left via catch-up.
+   * A tick whose dispatch failed (store unreachable) is retried for as long as
+   * this agent leads: the scheduler has already moved past it, so giving up
+   * would drop it for good. The store's tick fence makes a retry that already
+   * landed (or a later tick committed meanwhile) a no-op, and once this agent
+   * no longer leads, the next leader's catch-up owns the tick.
    */
   private async dispatchWithRetry(tick: TickEvent): Promise<void> {
+    const timing = this.tuning.dispatchRetryMs ?? { initial: 200, max: 5000 };
     await retry(() => this.dispatcher.dispatchTick(tick), {
-      initialMs: 200,
-      maxMs: 3000,
-      giveUp: (_err, attempt) => !this.cluster.isLeader() || this.stopping !== null || attempt >= 8,
-      onRetry: (err, delay) =>
-        this.log.warn({ job: tick.name, err: (err as Error).message, retry_ms: delay }, 'scheduler: dispatch failed; retrying'),
+      initialMs: timing.initial,
+      maxMs: timing.max,
+      giveUp: () => !this.cluster.isLeader() || this.stopping !== null,
+      onRetry: (err, delay, attempt) =>
+        this.log.warn({ job: tick.name, err: (err as Error).message, retry_ms: delay, attempt }, 'scheduler: dispatch failed; retrying'),
     });
   }
 

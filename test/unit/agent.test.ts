@@ -3,10 +3,11 @@
  * with a real embedded store wrapped to inject store errors at chosen calls.
  */
 import { test } from 'node:test';
+import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Agent } from '../../src/agent/agent.js';
+import { Agent, type AgentTuning } from '../../src/agent/agent.js';
 import { resolveConfig } from '../../src/agent/config.js';
 import { silentLogger } from '../../src/util/log.js';
 import { SqliteStore } from '../../src/store/embedded/sqlite-store.js';
@@ -22,9 +23,10 @@ async function withAgent(
   rule: FaultRule | undefined,
   fn: (agent: Agent, f: ReturnType<typeof faulty<Store>>) => Promise<void>,
   extra: Record<string, string | boolean> = {},
+  tuning: AgentTuning = {},
 ): Promise<void> {
   const f = faulty<Store>(SqliteStore.open(':memory:'), rule);
-  const agent = new Agent(config(extra), silentLogger(), f.store);
+  const agent = new Agent(config(extra), silentLogger(), f.store, tuning);
   await agent.start();
   try {
     await fn(agent, f);
@@ -67,5 +69,31 @@ void test('a job whose last tick could not be read is scheduled once the store a
       await until('a failed read', () => failures >= 1);
       await until('the job to be scheduled', () => agent.scheduler.has('hourly'));
     },
+  );
+});
+
+void test('a tick whose dispatch keeps failing is retried while this agent leads, not dropped after a few attempts', async () => {
+  const at = new Date(Date.now() + 1500).toISOString();
+  let failures = 0;
+  await withAgent(
+    (method, args) => {
+      if (method === 'commitTick' && args[0] === 'once' && failures < 12) {
+        failures++;
+        return outage('commitTick');
+      }
+      return undefined;
+    },
+    async (agent, f) => {
+      await until('the scheduler to run', () => agent.scheduler.isRunning);
+      await agent.jobs.upsert(shellJob('once', 'echo ran', { schedule: `@at ${at}` }));
+      await until('the dispatch to fail 12 times', () => failures === 12);
+      await until('the tick to run', async () => {
+        const { items } = await f.store.listExecutions('once');
+        return items.some((e) => e.scheduled_at === at && e.finished_at !== null && e.output === 'ran\n');
+      });
+      assert.equal(await f.store.getLastTick('once'), at);
+    },
+    {},
+    { dispatchRetryMs: { initial: 5, max: 20 } },
   );
 });
