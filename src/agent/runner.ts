@@ -7,7 +7,7 @@
  */
 import type { Logger } from '../util/log.js';
 import type { Execution, Job, JobStatus } from '../job/types.js';
-import type { Store } from '../store/types.js';
+import { ExecutionClosedError, type Store } from '../store/types.js';
 import type { ExecutorRegistry } from '../executors/registry.js';
 import type { ExecutionSink } from '../cluster/dispatcher.js';
 import { executionId } from '../util/ids.js';
@@ -131,7 +131,8 @@ export class Runner implements ExecutionSink {
     const result = await retry(fn, {
       initialMs: 100,
       maxMs: 5000,
-      giveUp: () => this.stopping && Date.now() - started > 10_000,
+      // A refused late result is an answer, not an outage.
+      giveUp: (err) => err instanceof ExecutionClosedError || (this.stopping && Date.now() - started > 10_000),
       onRetry: (err) => {
         if (!warned) this.o.log.warn({ what, err: (err as Error).message }, 'runner: store write failed; retrying with backoff');
         warned = true;
@@ -173,8 +174,8 @@ export class Runner implements ExecutionSink {
         !result.success && job !== null && execution.attempt < job.retries + 1 && !this.stopping
           ? this.nextAttempt(execution)
           : null;
-      await this.finish(execution, result, retry);
-      if (!retry) return;
+      const recorded = await this.finish(execution, result, retry);
+      if (!retry || !recorded) return;
       const delay = Math.min(this.o.retryBackoffMs * 2 ** (execution.attempt - 1), 60_000);
       this.o.log.info({ job: execution.job_name, attempt: retry.attempt, delay_ms: delay }, 'runner: retrying failed execution');
       await this.sleep(delay);
@@ -285,12 +286,15 @@ export class Runner implements ExecutionSink {
     }
   }
 
-  /** Record one finished attempt; if it ends its group, apply the group's outcome. */
+  /**
+   * Record one finished attempt (and its retry, in the same write); if it ends its group,
+   * apply the group's outcome. False when the execution had already been closed.
+   */
   private async finish(
     execution: Execution,
     result: { success: boolean; exitCode: number | null; output: string },
     retry: Execution | null = null,
-  ): Promise<void> {
+  ): Promise<boolean> {
     const done: Execution = {
       ...execution,
       finished_at: iso(Date.now()),
@@ -298,11 +302,20 @@ export class Runner implements ExecutionSink {
       exit_code: result.exitCode,
       output: result.output,
     };
-    const job = await this.persist('record result', () =>
-      this.o.store.completeExecution(done, (j) => (j ? countResult(j, done) : undefined)),
-    );
-    // The next attempt is recorded right away, so the group never looks complete between attempts.
-    if (retry) await this.persist('record retry', () => this.o.store.putExecution(retry));
+    let job: Job | null;
+    try {
+      job = await this.persist('record result', () =>
+        this.o.store.completeExecution(done, (j) => (j ? countResult(j, done) : undefined), retry ? { next: retry } : {}),
+      );
+    } catch (err) {
+      if (!(err instanceof ExecutionClosedError)) throw err;
+      // Closed meanwhile (the leader's "agent lost", or this agent's own recovery): that record stands.
+      this.o.log.warn(
+        { job: done.job_name, execution: done.id, attempt: done.attempt, success: done.success },
+        'runner: late result refused; the execution was already closed',
+      );
+      return false;
+    }
     this.o.onFinished?.(done, job);
     this.o.log.info(
       { job: done.job_name, execution: done.id, attempt: done.attempt, success: done.success, exit_code: done.exit_code },
@@ -311,10 +324,11 @@ export class Runner implements ExecutionSink {
     if (!job) {
       // The job was deleted mid-run: don't leave its history behind.
       await this.o.store.deleteExecutions(done.job_name);
-      return;
+      return true;
     }
     await this.o.store.pruneExecutions(job.name, job.history_limit || this.o.historyLimit);
     if (!retry) await this.applyGroup(job, done.group);
+    return true;
   }
 
   private async applyGroup(job: Job, group: number): Promise<void> {

@@ -34,6 +34,29 @@ export interface DispatchOptions {
   exclusive?: boolean;
 }
 
+export interface CompleteOptions {
+  /**
+   * The next attempt of a failed execution, stored in the same atomic step as the
+   * result: the group never looks finished (nor the job idle, for forbid) between attempts.
+   */
+  next?: Execution;
+}
+
+/**
+ * completeExecution for an execution that is already finished with another result
+ * (typically closed as "agent lost" by the leader): nothing is written, the job is
+ * not counted again. Re-sending the very same result is not an error.
+ */
+export class ExecutionClosedError extends Error {
+  constructor(
+    readonly jobName: string,
+    readonly id: string,
+  ) {
+    super(`execution ${jobName}/${id} is already closed; late result refused`);
+    this.name = 'ExecutionClosedError';
+  }
+}
+
 export type JobEvent = { type: 'put'; job: Job } | { type: 'delete'; name: string };
 
 /** Returning undefined from an updater leaves the record untouched. */
@@ -59,8 +82,12 @@ export interface Store {
 
   /** Insert or replace one execution (key: job_name + id). */
   putExecution(execution: Execution): Promise<void>;
-  /** Store a finished execution and update its job in one atomic step. */
-  completeExecution(execution: Execution, fn: JobUpdater): Promise<Job | null>;
+  /**
+   * Store a finished execution and update its job (and store `options.next`) in one
+   * atomic step. Rejects with ExecutionClosedError, writing nothing, when the stored
+   * execution already finished with a different result.
+   */
+  completeExecution(execution: Execution, fn: JobUpdater, options?: CompleteOptions): Promise<Job | null>;
   getExecution(jobName: string, id: string): Promise<Execution | null>;
   listExecutions(jobName: string, query?: ExecutionQuery): Promise<Page<Execution>>;
   /** Every execution of one group (all nodes, all attempts). */

@@ -12,6 +12,7 @@ import { resolveConfig } from '../../src/agent/config.js';
 import { silentLogger } from '../../src/util/log.js';
 import { SqliteStore } from '../../src/store/embedded/sqlite-store.js';
 import type { Store } from '../../src/store/types.js';
+import type { Execution } from '../../src/job/types.js';
 import { faulty, outage, type FaultRule } from '../helpers/faulty-store.js';
 
 function config(extra: Record<string, string | boolean> = {}): ReturnType<typeof resolveConfig> {
@@ -96,4 +97,58 @@ void test('a tick whose dispatch keeps failing is retried while this agent leads
     {},
     { dispatchRetryMs: { initial: 5, max: 20 } },
   );
+});
+
+void test('between a failed attempt and its retry the group never looks finished, nor the job idle', async () => {
+  const inner = SqliteStore.open(':memory:');
+  const views: string[] = [];
+  let firstFailed = false;
+  let group = 0;
+  const f = faulty<Store>(inner, async (method, args) => {
+    // Every store call after the first attempt's result was written looks at the group as another agent would.
+    if (firstFailed && views.length < 3) {
+      const members = await inner.listGroup('flaky', group);
+      const running = await inner.listRunning('flaky');
+      views.push(`${method}: ${members.filter((e) => e.finished_at === null).length} unfinished, ${running.length} running`);
+    }
+    if (method === 'completeExecution' && (args[0] as Execution).attempt === 1) {
+      firstFailed = true;
+      group = (args[0] as Execution).group;
+    }
+    return undefined;
+  });
+  const marker = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'kairos-flaky-')), 'tried');
+  const agent = new Agent(config({ 'retry-backoff': '10ms' }), silentLogger(), f.store);
+  await agent.start();
+  try {
+    await agent.jobs.upsert(
+      shellJob('flaky', `if [ -e ${marker} ]; then echo healed; else touch ${marker}; exit 1; fi`, { retries: 1, schedule: '@manually' }),
+    );
+    await agent.dispatcher.runNow('flaky', 'manual');
+    await until('the healed retry', async () => (await inner.getJob('flaky'))?.status === 'success');
+    assert.ok(views.length > 0);
+    for (const v of views) assert.doesNotMatch(v, / 0 unfinished/, `the group looked finished: ${views.join('; ')}`);
+  } finally {
+    await agent.stop();
+  }
+});
+
+void test('a result arriving after the execution was closed as agent lost is refused and counted once', async () => {
+  const gate = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'kairos-late-')), 'go');
+  await withAgent(undefined, async (agent, f) => {
+    await agent.jobs.upsert(shellJob('late', `while [ ! -e ${gate} ]; do sleep 0.05; done; echo finished`, { schedule: '@manually' }));
+    await agent.dispatcher.runNow('late', 'manual');
+    let lost: Execution | undefined;
+    await until('the run to start', async () => (lost = (await f.store.listRunning('late'))[0]) !== undefined);
+    await agent.runner.closeLost(lost as Execution, 'agent lost: test closed it');
+    fs.writeFileSync(gate, '');
+    await until('the runner to be idle', async () => agent.runner.runningCount === 0);
+    await agent.runner.idle();
+    const stored = await f.store.getExecution('late', (lost as Execution).id);
+    assert.match(stored?.output ?? '', /agent lost: test closed it/);
+    assert.equal(stored?.success, false);
+    const job = await f.store.getJob('late');
+    assert.equal(job?.error_count, 1);
+    assert.equal(job?.success_count, 0);
+  });
 });

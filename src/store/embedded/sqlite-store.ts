@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Execution, Job } from '../../job/types.js';
-import type { DispatchOptions, ExecutionQuery, JobEvent, JobUpdater, Page, Store } from '../types.js';
+import { ExecutionClosedError, type CompleteOptions, type DispatchOptions, type ExecutionQuery, type JobEvent, type JobUpdater, type Page, type Store } from '../types.js';
 
 /** Bump together with a new entry in MIGRATIONS. */
 export const SCHEMA_VERSION = 1;
@@ -159,7 +159,7 @@ export class SqliteStore implements Store {
   private readonly txUpdateJob: (name: string, fn: JobUpdater) => JobChange;
   private readonly txPutJobs: (jobs: readonly Job[]) => JobEvent[];
   private readonly txDeleteJob: (name: string) => Job | null;
-  private readonly txComplete: (execution: Execution, fn: JobUpdater) => JobChange;
+  private readonly txComplete: (execution: Execution, fn: JobUpdater, next: Execution | undefined) => JobChange;
   private readonly txCommitTick: (jobName: string, tick: string, executions: Execution[], exclusive: boolean) => boolean;
   private readonly txDispatch: (executions: Execution[], exclusive: boolean) => boolean;
   private readonly txPageExecutions: (jobName: string, query: ExecutionQuery) => Page<Execution>;
@@ -242,8 +242,16 @@ export class SqliteStore implements Store {
     // first and then upgrades fails with SQLITE_BUSY at once, without waiting on busy_timeout,
     // when another connection (a CLI on the same file) wrote in between.
     this.txUpdateJob = db.transaction((name: string, fn: JobUpdater) => this.applyUpdater(name, fn)).immediate;
-    this.txComplete = db.transaction((execution: Execution, fn: JobUpdater) => {
+    this.txComplete = db.transaction((execution: Execution, fn: JobUpdater, next: Execution | undefined) => {
+      const stored = this.st.getExecution.get(execution.job_name, execution.id) as string | undefined;
+      const body = JSON.stringify(execution);
+      if (stored !== undefined && parseBody<Execution>(stored, `execution "${execution.job_name}/${execution.id}"`).finished_at != null) {
+        // The same result again is a retried write, not a late one: done already, count nothing.
+        if (stored === body) return this.applyUpdater(execution.job_name, () => undefined);
+        throw new ExecutionClosedError(execution.job_name, execution.id);
+      }
       this.writeExecution(execution);
+      if (next) this.writeExecution(next);
       return this.applyUpdater(execution.job_name, fn);
     }).immediate;
     this.txPutJobs = db.transaction((jobs: readonly Job[]) => {
@@ -348,9 +356,9 @@ export class SqliteStore implements Store {
     return this.txDispatch(executions, options.exclusive ?? false);
   }
 
-  async completeExecution(execution: Execution, fn: JobUpdater): Promise<Job | null> {
+  async completeExecution(execution: Execution, fn: JobUpdater, options: CompleteOptions = {}): Promise<Job | null> {
     this.assertOpen();
-    const change = this.txComplete(execution, fn);
+    const change = this.txComplete(execution, fn, options.next);
     this.emit(change.event);
     return change.job;
   }

@@ -44,7 +44,7 @@ import {
   type Watcher,
 } from 'etcd3';
 import type { Execution, Job } from '../../job/types.js';
-import type { DispatchOptions, ExecutionQuery, JobEvent, JobUpdater, Page, Store } from '../types.js';
+import { ExecutionClosedError, type CompleteOptions, type DispatchOptions, type ExecutionQuery, type JobEvent, type JobUpdater, type Page, type Store } from '../types.js';
 import { HostBreakers, isTransient, oncePolicy, watchBackoff } from './fault.js';
 
 /** Leadership fence for commitTick: see setFence. */
@@ -427,23 +427,25 @@ export class EtcdStore implements Store {
     return { key, range_end, target: CompareTarget.Version, result: CompareResult.Equal, version: 0 };
   }
 
-  async completeExecution(execution: Execution, fn: JobUpdater): Promise<Job | null> {
+  async completeExecution(execution: Execution, fn: JobUpdater, options: CompleteOptions = {}): Promise<Job | null> {
     this.assertOpen();
     const name = execution.job_name;
-    const execOps = this.executionOps([execution], false);
+    const execOps = this.executionOps(options.next ? [execution, options.next] : [execution], false);
     const execBody = JSON.stringify(execution);
     const b = this.budget();
     const key = JOBS + name;
-    let unsure: { job: Job | null } | null = null;
+    const execKey = `${EXECUTIONS}${name}/${execution.id}`;
     for (let attempt = 1; attempt <= MAX_CAS_ATTEMPTS; attempt++) {
-      if (unsure !== null) {
-        // The execution and the job change commit together: finding our execution means both landed.
-        const stored = await this.read(b, 'completeExecution', `${EXECUTIONS}${name}/${execution.id}`);
-        if (stored.value === execBody) return unsure.job;
-        unsure = null;
-      }
-      const cur = await this.read(b, 'completeExecution', key);
+      // Job and execution read at one revision: the write below is conditional on both.
+      const read = await this.txn(b, 'completeExecution', [], [this.opRead(key), this.opRead(execKey)], [], true);
+      const cur = this.keyState(read.responses[0]?.response_range?.kvs[0]);
+      const stored = this.keyState(read.responses[1]?.response_range?.kvs[0]);
       const current = cur.value === null ? null : parseBody<Job>(cur.value, `job "${name}"`);
+      if (stored.value !== null && !isRunning(parseBody<Execution>(stored.value, `execution "${name}/${execution.id}"`))) {
+        // Our own write whose reply was lost (or a retried call): done already, count nothing.
+        if (stored.value === execBody) return current;
+        throw new ExecutionClosedError(name, execution.id);
+      }
       const next = fn(current);
       const ops = [...execOps];
       let result: Job | null = current;
@@ -459,12 +461,13 @@ export class EtcdStore implements Store {
         if (body !== cur.value) ops.push(this.opPut(key, body));
       }
       try {
-        // The compare holds even when the job is untouched, so the returned job is the one the execution was stored against.
-        const res = await this.txn(b, 'completeExecution', [this.cmpMod(key, cur.mod)], ops, [], false);
+        // The job compare holds even when the job is untouched, so the returned job is the one the
+        // execution was stored against; the execution compare makes a close that raced us win.
+        const res = await this.txn(b, 'completeExecution', [this.cmpMod(key, cur.mod), this.cmpMod(execKey, stored.mod)], ops, [], false);
         if (res.succeeded) return result;
       } catch (err) {
+        // Whether it landed is read back on the next round: finding our result means job and execution both did.
         if (!this.mayRetryWrite(err, b)) throw err;
-        unsure = { job: result };
         continue;
       }
       await this.conflictPause(attempt);
