@@ -87,6 +87,9 @@ export class Runner implements ExecutionSink {
   async shutdown(graceMs: number): Promise<{ waited: number; killed: number }> {
     this.stopping = true;
     for (const wake of [...this.sleepers]) wake();
+    // New work stops first: executions waiting for a slot are refused now, so they neither start
+    // once the active ones end nor hold the agent past its deadline.
+    for (const refuse of this.slotQueue.splice(0)) refuse(false);
     const waited = this.active.size;
     if (this.tasks.size === 0) return { waited, killed: 0 };
     let timer: NodeJS.Timeout | undefined;
@@ -163,7 +166,10 @@ export class Runner implements ExecutionSink {
         return;
       }
       const job = await this.persist('read job', () => this.o.store.getJob(execution.job_name));
-      await this.slot();
+      if (!(await this.slot())) {
+        await this.failUnstarted(execution, 'agent is shutting down; this execution was queued and never started');
+        return;
+      }
       let result;
       try {
         result = await this.attempt(execution, job);
@@ -185,24 +191,27 @@ export class Runner implements ExecutionSink {
 
   private readonly sleepers = new Set<() => void>();
   private slotsUsed = 0;
-  private readonly slotQueue: (() => void)[] = [];
+  private readonly slotQueue: ((granted: boolean) => void)[] = [];
 
-  /** `--max-parallel`: runs beyond the limit wait here, in arrival order. */
-  private slot(): Promise<void> {
+  /** `--max-parallel`: runs beyond the limit wait here, in arrival order. False: refused (shutting down). */
+  private slot(): Promise<boolean> {
+    if (this.stopping) return Promise.resolve(false);
     const limit = this.o.maxParallel ?? 0;
     if (limit <= 0 || this.slotsUsed < limit) {
       this.slotsUsed++;
-      return Promise.resolve();
+      return Promise.resolve(true);
     }
-    return new Promise((resolve) => this.slotQueue.push(() => {
-      this.slotsUsed++;
-      resolve();
-    }));
+    return new Promise((resolve) =>
+      this.slotQueue.push((granted) => {
+        if (granted) this.slotsUsed++;
+        resolve(granted);
+      }),
+    );
   }
 
   private releaseSlot(): void {
     this.slotsUsed--;
-    this.slotQueue.shift()?.();
+    this.slotQueue.shift()?.(true);
   }
 
   get queued(): number {
