@@ -40,22 +40,47 @@ export class JobService {
     private readonly nextOf: (job: Job) => Promise<string | null>,
   ) {}
 
-  /** Validates and stores a job (create or full replace). */
+  /**
+   * Validates and stores a job (create or full replace). The job and the parents it
+   * moves between are written in one atomic step, so no crash can leave a child its
+   * parent doesn't list (it would never run).
+   */
   async upsert(body: unknown): Promise<Job> {
     const spec = normalizeJobInput(body, this.executors);
     if (spec.parent_job) await this.checkParent(spec);
     const now = iso(Date.now());
-    let previousParent = '';
-    const stored = await this.store.updateJob(spec.name, (current) => {
-      previousParent = current?.parent_job ?? '';
-      return mergeJob(current, spec, now);
-    });
-    if (!stored) throw new Error(`job ${spec.name} vanished while saving`);
-    if (previousParent !== spec.parent_job) {
-      if (previousParent) await this.unlinkChild(previousParent, spec.name);
-      if (spec.parent_job) await this.linkChild(spec.parent_job, spec.name);
+    for (let attempt = 1; ; attempt++) {
+      const previousParent = (await this.store.getJob(spec.name))?.parent_job ?? '';
+      const names = [...new Set([spec.name, previousParent, spec.parent_job].filter((n) => n !== ''))];
+      let moved = false;
+      const jobs = await this.store.updateJobs(names, (cur) => {
+        const current = cur.get(spec.name) ?? null;
+        moved = (current?.parent_job ?? '') !== previousParent;
+        const changes = new Map<string, Job | null>();
+        // Re-parented by someone else since the read: the names above are stale, so read again.
+        if (moved) return changes;
+        changes.set(spec.name, mergeJob(current, spec, now));
+        const old = previousParent && previousParent !== spec.parent_job ? cur.get(previousParent) : null;
+        if (old?.dependent_jobs?.includes(spec.name)) {
+          const deps = old.dependent_jobs.filter((d) => d !== spec.name);
+          changes.set(old.name, { ...old, dependent_jobs: deps.length ? deps : null });
+        }
+        if (spec.parent_job) {
+          const parent = cur.get(spec.parent_job);
+          if (!parent) throw new NotFoundError('specified parent job not found', 'parent_job');
+          const deps = parent.dependent_jobs ?? [];
+          if (!deps.includes(spec.name)) changes.set(parent.name, { ...parent, dependent_jobs: [...deps, spec.name].sort() });
+        }
+        return changes;
+      });
+      if (moved) {
+        if (attempt < 10) continue;
+        throw new ConflictError(`job ${spec.name} keeps changing its parent concurrently; try again`);
+      }
+      const stored = jobs.get(spec.name);
+      if (!stored) throw new Error(`job ${spec.name} vanished while saving`);
+      return this.present(stored);
     }
-    return this.present(stored);
   }
 
   private async checkParent(spec: JobSpec): Promise<void> {
@@ -71,15 +96,6 @@ export class JobService {
       if (!parent.parent_job) break;
       parent = await this.store.getJob(parent.parent_job);
     }
-  }
-
-  private async linkChild(parent: string, child: string): Promise<void> {
-    await this.store.updateJob(parent, (p) => {
-      if (!p) return undefined;
-      const deps = p.dependent_jobs ?? [];
-      if (deps.includes(child)) return undefined;
-      return { ...p, dependent_jobs: [...deps, child].sort() };
-    });
   }
 
   private async unlinkChild(parent: string, child: string): Promise<void> {

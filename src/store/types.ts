@@ -62,6 +62,12 @@ export type JobEvent = { type: 'put'; job: Job } | { type: 'delete'; name: strin
 /** Returning undefined from an updater leaves the record untouched. */
 export type JobUpdater = (current: Job | null) => Job | null | undefined;
 
+/**
+ * Atomic read-modify-write of several jobs: gets each named job (null when absent) and
+ * returns new versions of the ones it changes (null deletes); names it leaves out stay untouched.
+ */
+export type JobsUpdater = (current: ReadonlyMap<string, Job | null>) => Map<string, Job | null>;
+
 export interface Store {
   readonly kind: string;
   /**
@@ -77,6 +83,11 @@ export interface Store {
   countJobs(): Promise<number>;
   /** Atomic read-modify-write. Returns the job as stored afterwards (null when absent/deleted). */
   updateJob(name: string, fn: JobUpdater): Promise<Job | null>;
+  /**
+   * updateJob over several jobs in one atomic step (a child and the parents it links to).
+   * Returns every named job as stored afterwards. Callbacks must be pure, as for updateJob.
+   */
+  updateJobs(names: string[], fn: JobsUpdater): Promise<Map<string, Job | null>>;
   /** Deletes the job, its executions and its scheduler state. Returns the deleted job. */
   deleteJob(name: string): Promise<Job | null>;
 

@@ -74,4 +74,24 @@ export function storeContract(label: string, withStore: (fn: (store: Store) => P
     assert.equal((await store.completeExecution(lost, count))?.error_count, 1);
     assert.equal((await store.getJob('a'))?.error_count, 1);
   }));
+
+  void test(`${label}: updateJobs writes several jobs in one step, or none when the updater throws`, withStore(async (store) => {
+    await store.updateJob('p', () => job('p'));
+    const out = await store.updateJobs(['c', 'p'], (cur) => {
+      assert.equal(cur.get('c'), null);
+      const p = cur.get('p');
+      assert.ok(p);
+      return new Map([['c', job('c', { parent_job: 'p' })], ['p', { ...p, dependent_jobs: ['c'] }]]);
+    });
+    assert.equal(out.get('c')?.parent_job, 'p');
+    assert.deepEqual((await store.getJob('p'))?.dependent_jobs, ['c']);
+    await assert.rejects(store.updateJobs(['d', 'p'], () => {
+      throw new Error('no parent');
+    }), /no parent/);
+    await assert.rejects(store.updateJobs(['d'], () => new Map([['x', job('x')]])), /not given/);
+    assert.equal(await store.getJob('d'), null);
+    assert.equal(await store.getJob('x'), null);
+    const untouched = await store.updateJobs(['p', 'c'], () => new Map());
+    assert.deepEqual(untouched.get('p')?.dependent_jobs, ['c']);
+  }));
 }

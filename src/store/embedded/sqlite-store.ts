@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Execution, Job } from '../../job/types.js';
-import { ExecutionClosedError, type CompleteOptions, type DispatchOptions, type ExecutionQuery, type JobEvent, type JobUpdater, type Page, type Store } from '../types.js';
+import { ExecutionClosedError, type CompleteOptions, type DispatchOptions, type ExecutionQuery, type JobEvent, type JobUpdater, type JobsUpdater, type Page, type Store } from '../types.js';
 
 /** Bump together with a new entry in MIGRATIONS. */
 export const SCHEMA_VERSION = 1;
@@ -157,6 +157,7 @@ export class SqliteStore implements Store {
   private readonly listStatements = new Map<string, Statement>();
 
   private readonly txUpdateJob: (name: string, fn: JobUpdater) => JobChange;
+  private readonly txUpdateJobs: (names: string[], fn: JobsUpdater) => { events: JobEvent[]; jobs: Map<string, Job | null> };
   private readonly txPutJobs: (jobs: readonly Job[]) => JobEvent[];
   private readonly txDeleteJob: (name: string) => Job | null;
   private readonly txComplete: (execution: Execution, fn: JobUpdater, next: Execution | undefined) => JobChange;
@@ -254,6 +255,23 @@ export class SqliteStore implements Store {
       if (next) this.writeExecution(next);
       return this.applyUpdater(execution.job_name, fn);
     }).immediate;
+    this.txUpdateJobs = db.transaction((names: string[], fn: JobsUpdater) => {
+      const current = new Map<string, Job | null>();
+      for (const name of names) {
+        const body = this.st.getJob.get(name) as string | undefined;
+        current.set(name, body === undefined ? null : parseBody<Job>(body, `job "${name}"`));
+      }
+      const changes = fn(current);
+      const events: JobEvent[] = [];
+      const jobs = new Map(current);
+      for (const [name, next] of changes) {
+        if (!current.has(name)) throw new Error(`updateJobs: updater changed "${name}", which it was not given`);
+        const change = this.applyUpdater(name, () => next);
+        if (change.event !== null) events.push(change.event);
+        jobs.set(name, change.job);
+      }
+      return { events, jobs };
+    }).immediate;
     this.txPutJobs = db.transaction((jobs: readonly Job[]) => {
       const events: JobEvent[] = [];
       for (const job of jobs) {
@@ -326,6 +344,13 @@ export class SqliteStore implements Store {
     const change = this.txUpdateJob(name, fn);
     this.emit(change.event);
     return change.job;
+  }
+
+  async updateJobs(names: string[], fn: JobsUpdater): Promise<Map<string, Job | null>> {
+    this.assertOpen();
+    const { events, jobs } = this.txUpdateJobs([...new Set(names)], fn);
+    for (const event of events) this.emit(event);
+    return jobs;
   }
 
   /**

@@ -44,7 +44,7 @@ import {
   type Watcher,
 } from 'etcd3';
 import type { Execution, Job } from '../../job/types.js';
-import { ExecutionClosedError, type CompleteOptions, type DispatchOptions, type ExecutionQuery, type JobEvent, type JobUpdater, type Page, type Store } from '../types.js';
+import { ExecutionClosedError, type CompleteOptions, type DispatchOptions, type ExecutionQuery, type JobEvent, type JobUpdater, type JobsUpdater, type Page, type Store } from '../types.js';
 import { HostBreakers, isTransient, oncePolicy, watchBackoff } from './fault.js';
 
 /** Leadership fence for commitTick: see setFence. */
@@ -368,6 +368,59 @@ export class EtcdStore implements Store {
       await this.conflictPause(attempt);
     }
     throw new Error(`updateJob("${name}"): still conflicting with concurrent writers after ${MAX_CAS_ATTEMPTS} attempts`);
+  }
+
+  async updateJobs(names: string[], fn: JobsUpdater): Promise<Map<string, Job | null>> {
+    this.assertOpen();
+    const unique = [...new Set(names)];
+    for (const name of unique) assertName(name);
+    this.assertTxnSize(unique.length * 2, 'updateJobs', 0);
+    const b = this.budget();
+    // After a write whose reply was lost: the bodies it wrote, to recognise them on re-read.
+    let unsure: Map<string, string | null> | null = null;
+    for (let attempt = 1; attempt <= MAX_CAS_ATTEMPTS; attempt++) {
+      const read = await this.txn(b, 'updateJobs', [], unique.map((n) => this.opRead(JOBS + n)), [], true);
+      const states = unique.map((_n, i) => this.keyState(read.responses[i]?.response_range?.kvs[0]));
+      const current = new Map<string, Job | null>();
+      unique.forEach((n, i) => {
+        const v = states[i]?.value ?? null;
+        current.set(n, v === null ? null : parseBody<Job>(v, `job "${n}"`));
+      });
+      if (unsure !== null && [...unsure].every(([n, body]) => states[unique.indexOf(n)]?.value === body)) return current;
+      unsure = null;
+      const changes = fn(current);
+      const written = new Map<string, string | null>();
+      const ops: IRequestOp[] = [];
+      const result = new Map(current);
+      for (const [name, next] of changes) {
+        const i = unique.indexOf(name);
+        if (i < 0) throw new Error(`updateJobs: updater changed "${name}", which it was not given`);
+        if (next === null) {
+          if (states[i]?.value === null) continue;
+          ops.push(this.opDelete(JOBS + name));
+          written.set(name, null);
+          result.set(name, null);
+          continue;
+        }
+        if (next.name !== name) throw new Error(`updateJobs("${name}"): updater returned a job named "${next.name}"`);
+        const body = JSON.stringify(next);
+        result.set(name, JSON.parse(body) as Job);
+        if (body === states[i]?.value) continue;
+        ops.push(this.opPut(JOBS + name, body));
+        written.set(name, body);
+      }
+      if (ops.length === 0) return result;
+      try {
+        const res = await this.txn(b, 'updateJobs', unique.map((n, i) => this.cmpMod(JOBS + n, states[i]?.mod ?? '0')), ops, [], false);
+        if (res.succeeded) return result;
+      } catch (err) {
+        if (!this.mayRetryWrite(err, b)) throw err;
+        unsure = written;
+        continue;
+      }
+      await this.conflictPause(attempt);
+    }
+    throw new Error(`updateJobs(${unique.join(', ')}): still conflicting with concurrent writers after ${MAX_CAS_ATTEMPTS} attempts`);
   }
 
   async deleteJob(name: string): Promise<Job | null> {
