@@ -4,8 +4,12 @@
  * Layout inside `<keyspace>/`:
  *   jobs/<name>                   job JSON
  *   executions/<job>/<id>         execution JSON
- *   running/<job>/<id>            node name; index of executions with finished_at null,
+ *   running/<job>/<id>            {node, group}; index of executions with finished_at null,
  *                                 always written in the same txn as the execution
+ *   groups/<job>/<group>/<id>     {s: started ms}; index of finished executions by group, written
+ *                                 with the result, so per-group bookkeeping (listGroup, prune)
+ *                                 never reads other executions' outputs. Running ones are found
+ *                                 through running/, which keeps a tick at 3 ops per execution.
  *   assign/<node>/<job>/<id>      work queue of an agent; claimed by deleting it
  *                                 (<node> URI-encoded, so a '/' in a node name stays one segment)
  *   ticks/<job>                   last dispatched tick (RFC 3339)
@@ -89,6 +93,7 @@ export class EtcdUnavailableError extends Error {
 const JOBS = 'jobs/';
 const EXECUTIONS = 'executions/';
 const RUNNING = 'running/';
+const GROUPS = 'groups/';
 const ASSIGN = 'assign/';
 const TICKS = 'ticks/';
 const SETTINGS = 'settings/';
@@ -126,6 +131,31 @@ function toMillis(value: string | null | undefined): number | null {
   const ms = Date.parse(value);
   // An unparseable time must still be a finished/started record; 0 sorts it as the oldest.
   return Number.isNaN(ms) ? 0 : ms;
+}
+
+/** The group index entry of a finished execution: what prune needs, never the output. */
+interface GroupEntry {
+  /** started_at in epoch ms (0 when unparseable, as elsewhere). */
+  s: number;
+}
+
+/** The running index value. Older versions stored the bare node name, which has no group. */
+interface RunningEntry {
+  node: string;
+  group: number;
+}
+
+function parseRunning(value: Buffer): RunningEntry | null {
+  try {
+    const v = JSON.parse(value.toString()) as Partial<RunningEntry>;
+    return typeof v === 'object' && v !== null && typeof v.group === 'number' ? (v as RunningEntry) : null;
+  } catch {
+    return null;
+  }
+}
+
+function groupKey(jobName: string, group: number, id: string): string {
+  return `${GROUPS}${jobName}/${String(group)}/${id}`;
 }
 
 function isRunning(e: Execution): boolean {
@@ -439,6 +469,7 @@ export class EtcdStore implements Store {
         this.opDelete(TICKS + name),
         this.opDeletePrefix(`${EXECUTIONS}${name}/`),
         this.opDeletePrefix(`${RUNNING}${name}/`),
+        this.opDeletePrefix(`${GROUPS}${name}/`),
       ];
       try {
         const res = await this.txn(b, 'deleteJob', [this.cmpMod(key, cur.mod)], ops, [], false);
@@ -563,12 +594,53 @@ export class EtcdStore implements Store {
   async listGroup(jobName: string, group: number): Promise<Execution[]> {
     this.assertOpen();
     assertName(jobName);
-    const all = await this.jobExecutions(this.budget(), 'listGroup', jobName);
-    return all
-      .filter((e) => e.group === group)
+    const b = this.budget();
+    if (!(await this.groupIndexComplete(b, 'listGroup', jobName))) await this.reindexGroups(b, jobName);
+    const prefix = `${GROUPS}${jobName}/${String(group)}/`;
+    const finished = await this.scan(b, 'listGroup', prefix, JOB_PAGE, true);
+    const keys = finished.kvs.map((kv) => `${EXECUTIONS}${jobName}/${this.rel(kv.key).slice(prefix.length)}`);
+    // A job has few running executions, and their index values are small.
+    const running = await this.scan(b, 'listGroup', `${RUNNING}${jobName}/`, JOB_PAGE);
+    for (const kv of running.kvs) {
+      const entry = parseRunning(kv.value);
+      // An entry without a group (written by an older version) is read to find out.
+      if (entry === null || entry.group === group) {
+        keys.push(`${EXECUTIONS}${jobName}/${this.rel(kv.key).slice(RUNNING.length + jobName.length + 1)}`);
+      }
+    }
+    const members = (await this.readExecutions(b, 'listGroup', [...new Set(keys)])).filter((e) => e.group === group);
+    return members
       .map((e) => ({ e, s: toMillis(e.started_at) ?? 0 }))
-      .sort((a, b) => a.e.attempt - b.e.attempt || a.s - b.s || compareBytes(a.e.id, b.e.id))
+      .sort((a, c) => a.e.attempt - c.e.attempt || a.s - c.s || compareBytes(a.e.id, c.e.id))
       .map((d) => d.e);
+  }
+
+  /**
+   * Executions stored before the group index existed have no entry there: two cheap counts
+   * tell, and the job is then indexed once (reindexGroups) before its groups are read.
+   */
+  private async groupIndexComplete(b: Budget, what: string, jobName: string): Promise<boolean> {
+    const res = await this.txn(b, what, [], [
+      { request_range: { ...this.prefixRange(`${EXECUTIONS}${jobName}/`), count_only: true } },
+      { request_range: { ...this.prefixRange(`${GROUPS}${jobName}/`), count_only: true } },
+      { request_range: { ...this.prefixRange(`${RUNNING}${jobName}/`), count_only: true } },
+    ], [], true);
+    const count = (i: number): number => Number(res.responses[i]?.response_range?.count ?? 0);
+    return count(0) <= count(1) + count(2);
+  }
+
+  /** Reads the given execution keys, batched in txns (one round trip and one snapshot per chunk); absent ones are skipped. */
+  private async readExecutions(b: Budget, what: string, keys: string[]): Promise<Execution[]> {
+    const found: Execution[] = [];
+    for (let i = 0; i < keys.length; i += this.maxTxnOps) {
+      const chunk = keys.slice(i, i + this.maxTxnOps);
+      const res = await this.txn(b, what, [], chunk.map((k) => this.opRead(k)), [], true);
+      for (const r of res.responses) {
+        const kv = r.response_range?.kvs[0];
+        if (kv !== undefined) found.push(parseBody<Execution>(kv.value, 'execution'));
+      }
+    }
+    return found;
   }
 
   async listRunning(jobName?: string): Promise<Execution[]> {
@@ -582,18 +654,8 @@ export class EtcdStore implements Store {
       const ref = splitJobAndId(this.rel(kv.key).slice(RUNNING.length));
       if (ref !== null) keys.push(`${EXECUTIONS}${ref.job}/${ref.id}`);
     }
-    const found: Execution[] = [];
-    // Batched reads in one txn each: one round trip per chunk, each chunk one consistent snapshot.
-    for (let i = 0; i < keys.length; i += this.maxTxnOps) {
-      const chunk = keys.slice(i, i + this.maxTxnOps);
-      const res = await this.txn(b, 'listRunning', [], chunk.map((k) => this.opRead(k)), [], true);
-      for (const r of res.responses) {
-        const kv = r.response_range?.kvs[0];
-        if (kv === undefined) continue; // deleted since the index was read
-        const e = parseBody<Execution>(kv.value, 'execution');
-        if (isRunning(e)) found.push(e);
-      }
-    }
+    // Ones deleted since the index was read are skipped; ones finished meanwhile are dropped here.
+    const found = (await this.readExecutions(b, 'listRunning', keys)).filter(isRunning);
     return found
       .map((e) => ({ e, s: toMillis(e.started_at) ?? 0 }))
       .sort((a, b) => a.s - b.s || compareBytes(a.e.job_name, b.e.job_name) || compareBytes(a.e.id, b.e.id))
@@ -607,7 +669,11 @@ export class EtcdStore implements Store {
       this.budget(),
       'deleteExecutions',
       [],
-      [this.opDeletePrefix(`${EXECUTIONS}${jobName}/`), this.opDeletePrefix(`${RUNNING}${jobName}/`)],
+      [
+        this.opDeletePrefix(`${EXECUTIONS}${jobName}/`),
+        this.opDeletePrefix(`${RUNNING}${jobName}/`),
+        this.opDeletePrefix(`${GROUPS}${jobName}/`),
+      ],
       [],
       true,
     );
@@ -619,40 +685,65 @@ export class EtcdStore implements Store {
     assertName(jobName);
     const n = Number.isFinite(keep) ? Math.max(0, Math.trunc(keep)) : 0;
     const b = this.budget();
-    // Runs after every finished execution: count first, so the common case (history not full)
-    // doesn't read every stored output of the job.
+    // Runs after every finished execution: count first, so the common case (history not full) reads nothing more.
     const counted = await this.range(b, 'pruneExecutions', { ...this.prefixRange(`${EXECUTIONS}${jobName}/`), count_only: true });
     if (Number(counted.count) <= n) return 0;
-    const { kvs } = await this.scan(b, 'pruneExecutions', `${EXECUTIONS}${jobName}/`, EXECUTION_PAGE);
-    const entries = kvs.map((kv) => {
-      const e = parseBody<Execution>(kv.value, `execution of "${jobName}"`);
-      return { e, s: toMillis(e.started_at) ?? 0, key: this.rel(kv.key), mod: kv.mod_revision };
+    if (!(await this.groupIndexComplete(b, 'pruneExecutions', jobName))) await this.reindexGroups(b, jobName);
+    // The group index carries start time and state: victims are chosen without reading any output.
+    const { kvs } = await this.scan(b, 'pruneExecutions', `${GROUPS}${jobName}/`, JOB_PAGE);
+    const entries = kvs.flatMap((kv) => {
+      const rel = this.rel(kv.key);
+      const id = rel.slice(rel.indexOf('/', GROUPS.length + jobName.length + 1) + 1);
+      const entry = parseBody<GroupEntry>(kv.value, `group entry "${rel}"`);
+      return [{ id, s: entry.s, key: rel, mod: kv.mod_revision }];
     });
-    entries.sort((a, c) => c.s - a.s || compareBytes(c.e.id, a.e.id));
-    // A running execution is never pruned: its agent will still write its result.
-    const victims = entries.slice(n).filter((x) => !isRunning(x.e));
+    entries.sort((a, c) => c.s - a.s || compareBytes(c.id, a.id));
+    // Only finished executions are indexed here: running ones are never pruned (their agent will
+    // still write the result) and don't count.
+    const victims = entries.slice(n);
     let deleted = 0;
-    for (let i = 0; i < victims.length; i += this.maxTxnOps) {
-      const chunk = victims.slice(i, i + this.maxTxnOps);
-      // Each delete is conditional on the record being unchanged since it was read (it may have been rewritten).
-      const res = await this.txn(
-        b,
-        'pruneExecutions',
-        chunk.map((v) => this.cmpMod(v.key, v.mod)),
-        chunk.map((v) => this.opDelete(v.key)),
-        [],
-        true,
-      );
+    const perOp = 2;
+    const size = Math.max(1, Math.floor(this.maxTxnOps / perOp));
+    for (let i = 0; i < victims.length; i += size) {
+      const chunk = victims.slice(i, i + size);
+      const ops = (v: (typeof chunk)[number]): IRequestOp[] => [this.opDelete(v.key), this.opDelete(`${EXECUTIONS}${jobName}/${v.id}`)];
+      // Conditional on the entry being unchanged since it was read (it is rewritten with each result)
+      // and on the execution not running again (a running one has no say in the entry).
+      const cmps = (v: (typeof chunk)[number]): ICompare[] => [
+        this.cmpMod(v.key, v.mod),
+        this.cmp(`${RUNNING}${jobName}/${v.id}`, CompareTarget.Version, { version: 0 }),
+      ];
+      const res = await this.txn(b, 'pruneExecutions', chunk.flatMap(cmps), chunk.flatMap(ops), [], true);
       if (res.succeeded) {
         deleted += chunk.length;
         continue;
       }
       for (const v of chunk) {
-        const one = await this.txn(b, 'pruneExecutions', [this.cmpMod(v.key, v.mod)], [this.opDelete(v.key)], [], true);
+        const one = await this.txn(b, 'pruneExecutions', cmps(v), ops(v), [], true);
         if (one.succeeded) deleted += 1;
       }
     }
     return deleted;
+  }
+
+  /** One-off for executions stored before the group index: index them (only while their record is unchanged). */
+  private async reindexGroups(b: Budget, jobName: string): Promise<void> {
+    const { kvs } = await this.scan(b, 'pruneExecutions', `${EXECUTIONS}${jobName}/`, EXECUTION_PAGE);
+    const puts = kvs.flatMap((kv) => {
+      const e = parseBody<Execution>(kv.value, `execution of "${jobName}"`);
+      if (isRunning(e)) return [];
+      const entry: GroupEntry = { s: toMillis(e.started_at) ?? 0 };
+      return [{ cmp: this.cmpMod(this.rel(kv.key), kv.mod_revision), op: this.opPut(groupKey(jobName, e.group, e.id), JSON.stringify(entry)) }];
+    });
+    const size = Math.max(1, Math.floor(this.maxTxnOps / 2));
+    for (let i = 0; i < puts.length; i += size) {
+      const chunk = puts.slice(i, i + size);
+      // A record rewritten meanwhile wrote its own entry; skipping it then is right.
+      const res = await this.txn(b, 'pruneExecutions', chunk.map((x) => x.cmp), chunk.map((x) => x.op), [], true);
+      if (!res.succeeded) {
+        for (const x of chunk) await this.txn(b, 'pruneExecutions', [x.cmp], [x.op], [], true);
+      }
+    }
   }
 
   // ---- ticks and routing ----
@@ -1209,12 +1300,18 @@ export class EtcdStore implements Store {
     for (const [ref, e] of byKey) {
       ops.push(this.opPut(EXECUTIONS + ref, JSON.stringify(e)));
       if (isRunning(e)) {
-        ops.push(this.opPut(RUNNING + ref, e.node_name));
+        const entry: RunningEntry = { node: e.node_name, group: e.group };
+        ops.push(this.opPut(RUNNING + ref, JSON.stringify(entry)));
         if (route) ops.push(this.opPut(`${ASSIGN}${nodeSegment(e.node_name)}/${ref}`, e.node_name));
       } else {
         // A finished execution leaves no queue entry behind, so an agent that restarts
         // (and closed it as lost) is never handed it again.
-        ops.push(this.opDelete(RUNNING + ref), this.opDelete(`${ASSIGN}${nodeSegment(e.node_name)}/${ref}`));
+        const entry: GroupEntry = { s: toMillis(e.started_at) ?? 0 };
+        ops.push(
+          this.opDelete(RUNNING + ref),
+          this.opDelete(`${ASSIGN}${nodeSegment(e.node_name)}/${ref}`),
+          this.opPut(groupKey(e.job_name, e.group, e.id), JSON.stringify(entry)),
+        );
       }
     }
     return ops;
