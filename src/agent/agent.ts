@@ -40,6 +40,12 @@ function scheduleSignature(job: Job): string {
   return [job.schedule, job.timezone, job.disabled, job.parent_job, job.updated_at, job.starts_at, job.catch_up, job.starting_deadline].join('|');
 }
 
+/** Internal timings; tests shorten them so a long outage plays out quickly. */
+export interface AgentTuning {
+  /** First and longest wait between retries of a tick's dispatch. */
+  dispatchRetryMs?: { initial: number; max: number };
+}
+
 export class Agent {
   readonly store: Store;
   readonly executors = new ExecutorRegistry();
@@ -79,6 +85,7 @@ export class Agent {
     readonly config: AgentConfig,
     readonly log: Logger,
     store: Store,
+    private readonly tuning: AgentTuning = {},
   ) {
     this.stopped = new Promise((resolve) => (this.markStopped = resolve));
     this.store = store;
@@ -148,17 +155,20 @@ export class Agent {
   }
 
   /**
-   * A tick whose dispatch failed (store briefly unreachable) is retried while
-   * this agent still leads; the store's tick fence makes a retry that already
-   * landed a no-op, and a new leader picks up anything left via catch-up.
+   * A tick whose dispatch failed (store unreachable) is retried for as long as
+   * this agent leads: the scheduler has already moved past it, so giving up
+   * would drop it for good. The store's tick fence makes a retry that already
+   * landed (or a later tick committed meanwhile) a no-op, and once this agent
+   * no longer leads, the next leader's catch-up owns the tick.
    */
   private async dispatchWithRetry(tick: TickEvent): Promise<void> {
+    const timing = this.tuning.dispatchRetryMs ?? { initial: 200, max: 5000 };
     await retry(() => this.dispatcher.dispatchTick(tick), {
-      initialMs: 200,
-      maxMs: 3000,
-      giveUp: (_err, attempt) => !this.cluster.isLeader() || this.stopping !== null || attempt >= 8,
-      onRetry: (err, delay) =>
-        this.log.warn({ job: tick.name, err: (err as Error).message, retry_ms: delay }, 'scheduler: dispatch failed; retrying'),
+      initialMs: timing.initial,
+      maxMs: timing.max,
+      giveUp: () => !this.cluster.isLeader() || this.stopping !== null,
+      onRetry: (err, delay, attempt) =>
+        this.log.warn({ job: tick.name, err: (err as Error).message, retry_ms: delay, attempt }, 'scheduler: dispatch failed; retrying'),
     });
   }
 
@@ -321,29 +331,50 @@ export class Agent {
   private async schedule(job: Job, knownLastTick?: string | null): Promise<void> {
     const sig = scheduleSignature(job);
     if (this.signatures.get(job.name) === sig) return;
+    // Claimed before the read so watch echoes (counter writes) don't start a second read; a failed
+    // read is retried below, so the claim never leaves the job out until someone edits it.
     this.signatures.set(job.name, sig);
     if (!isTimeScheduled(job)) {
       this.scheduler.remove(job.name);
       return;
     }
+    const generation = this.schedulingGeneration;
+    const superseded = (): boolean => generation !== this.schedulingGeneration || this.signatures.get(job.name) !== sig;
     try {
-      const lastTick = knownLastTick !== undefined ? knownLastTick : await this.store.getLastTick(job.name);
+      const lastTick =
+        knownLastTick !== undefined
+          ? knownLastTick
+          : await retry(() => this.store.getLastTick(job.name), {
+              initialMs: 200,
+              maxMs: 5000,
+              giveUp: () => superseded(),
+              onRetry: (err, delay) =>
+                this.log.warn({ job: job.name, err: (err as Error).message, retry_ms: delay }, 'scheduler: cannot read the last tick; retrying'),
+            });
+      if (superseded()) return;
       const entry = toScheduledJob(job, lastTick);
       if (entry) this.scheduler.set(entry);
       else this.scheduler.remove(job.name);
     } catch (err) {
+      if (superseded()) return;
+      // Not a store error (those are retried above): a definition the scheduler can't take.
       this.log.error({ job: job.name, err: (err as Error).message }, 'scheduler: cannot schedule job');
     }
   }
 
   private async nextOf(job: Job): Promise<string | null> {
-    if (this.scheduler.isRunning) {
-      if (!this.scheduler.has(job.name)) return null;
+    if (!isTimeScheduled(job)) return null;
+    // The scheduler's view when it holds the job; a job saved a moment ago may not have reached
+    // it yet (the watch event is handled asynchronously), so then compute from the store.
+    if (this.scheduler.isRunning && this.scheduler.has(job.name)) {
       const next = this.scheduler.nextRun(job.name);
       if (!next || (job.expires_at && next.getTime() > Date.parse(job.expires_at))) return null;
       return next.toISOString();
     }
-    return computeNext(job, await this.store.getLastTick(job.name))?.toISOString() ?? null;
+    // A write that already succeeded must not fail on this read: while the store is away, next is unknown.
+    const lastTick = await this.store.getLastTick(job.name).catch(() => undefined);
+    if (lastTick === undefined) return null;
+    return computeNext(job, lastTick)?.toISOString() ?? null;
   }
 
   private async afterGroupSuccess(job: Job): Promise<void> {

@@ -7,7 +7,7 @@
  */
 import type { Logger } from '../util/log.js';
 import type { Execution, Job, JobStatus } from '../job/types.js';
-import type { Store } from '../store/types.js';
+import { ExecutionClosedError, type Store } from '../store/types.js';
 import type { ExecutorRegistry } from '../executors/registry.js';
 import type { ExecutionSink } from '../cluster/dispatcher.js';
 import { executionId } from '../util/ids.js';
@@ -87,6 +87,9 @@ export class Runner implements ExecutionSink {
   async shutdown(graceMs: number): Promise<{ waited: number; killed: number }> {
     this.stopping = true;
     for (const wake of [...this.sleepers]) wake();
+    // New work stops first: executions waiting for a slot are refused now, so they neither start
+    // once the active ones end nor hold the agent past its deadline.
+    for (const refuse of this.slotQueue.splice(0)) refuse(false);
     const waited = this.active.size;
     if (this.tasks.size === 0) return { waited, killed: 0 };
     let timer: NodeJS.Timeout | undefined;
@@ -131,7 +134,8 @@ export class Runner implements ExecutionSink {
     const result = await retry(fn, {
       initialMs: 100,
       maxMs: 5000,
-      giveUp: () => this.stopping && Date.now() - started > 10_000,
+      // A refused late result is an answer, not an outage.
+      giveUp: (err) => err instanceof ExecutionClosedError || (this.stopping && Date.now() - started > 10_000),
       onRetry: (err) => {
         if (!warned) this.o.log.warn({ what, err: (err as Error).message }, 'runner: store write failed; retrying with backoff');
         warned = true;
@@ -162,7 +166,10 @@ export class Runner implements ExecutionSink {
         return;
       }
       const job = await this.persist('read job', () => this.o.store.getJob(execution.job_name));
-      await this.slot();
+      if (!(await this.slot())) {
+        await this.failUnstarted(execution, 'agent is shutting down; this execution was queued and never started');
+        return;
+      }
       let result;
       try {
         result = await this.attempt(execution, job);
@@ -173,8 +180,8 @@ export class Runner implements ExecutionSink {
         !result.success && job !== null && execution.attempt < job.retries + 1 && !this.stopping
           ? this.nextAttempt(execution)
           : null;
-      await this.finish(execution, result, retry);
-      if (!retry) return;
+      const recorded = await this.finish(execution, result, retry);
+      if (!retry || !recorded) return;
       const delay = Math.min(this.o.retryBackoffMs * 2 ** (execution.attempt - 1), 60_000);
       this.o.log.info({ job: execution.job_name, attempt: retry.attempt, delay_ms: delay }, 'runner: retrying failed execution');
       await this.sleep(delay);
@@ -184,24 +191,27 @@ export class Runner implements ExecutionSink {
 
   private readonly sleepers = new Set<() => void>();
   private slotsUsed = 0;
-  private readonly slotQueue: (() => void)[] = [];
+  private readonly slotQueue: ((granted: boolean) => void)[] = [];
 
-  /** `--max-parallel`: runs beyond the limit wait here, in arrival order. */
-  private slot(): Promise<void> {
+  /** `--max-parallel`: runs beyond the limit wait here, in arrival order. False: refused (shutting down). */
+  private slot(): Promise<boolean> {
+    if (this.stopping) return Promise.resolve(false);
     const limit = this.o.maxParallel ?? 0;
     if (limit <= 0 || this.slotsUsed < limit) {
       this.slotsUsed++;
-      return Promise.resolve();
+      return Promise.resolve(true);
     }
-    return new Promise((resolve) => this.slotQueue.push(() => {
-      this.slotsUsed++;
-      resolve();
-    }));
+    return new Promise((resolve) =>
+      this.slotQueue.push((granted) => {
+        if (granted) this.slotsUsed++;
+        resolve(granted);
+      }),
+    );
   }
 
   private releaseSlot(): void {
     this.slotsUsed--;
-    this.slotQueue.shift()?.();
+    this.slotQueue.shift()?.(true);
   }
 
   get queued(): number {
@@ -285,12 +295,15 @@ export class Runner implements ExecutionSink {
     }
   }
 
-  /** Record one finished attempt; if it ends its group, apply the group's outcome. */
+  /**
+   * Record one finished attempt (and its retry, in the same write); if it ends its group,
+   * apply the group's outcome. False when the execution had already been closed.
+   */
   private async finish(
     execution: Execution,
     result: { success: boolean; exitCode: number | null; output: string },
     retry: Execution | null = null,
-  ): Promise<void> {
+  ): Promise<boolean> {
     const done: Execution = {
       ...execution,
       finished_at: iso(Date.now()),
@@ -298,11 +311,20 @@ export class Runner implements ExecutionSink {
       exit_code: result.exitCode,
       output: result.output,
     };
-    const job = await this.persist('record result', () =>
-      this.o.store.completeExecution(done, (j) => (j ? countResult(j, done) : undefined)),
-    );
-    // The next attempt is recorded right away, so the group never looks complete between attempts.
-    if (retry) await this.persist('record retry', () => this.o.store.putExecution(retry));
+    let job: Job | null;
+    try {
+      job = await this.persist('record result', () =>
+        this.o.store.completeExecution(done, (j) => (j ? countResult(j, done) : undefined), retry ? { next: retry } : {}),
+      );
+    } catch (err) {
+      if (!(err instanceof ExecutionClosedError)) throw err;
+      // Closed meanwhile (the leader's "agent lost", or this agent's own recovery): that record stands.
+      this.o.log.warn(
+        { job: done.job_name, execution: done.id, attempt: done.attempt, success: done.success },
+        'runner: late result refused; the execution was already closed',
+      );
+      return false;
+    }
     this.o.onFinished?.(done, job);
     this.o.log.info(
       { job: done.job_name, execution: done.id, attempt: done.attempt, success: done.success, exit_code: done.exit_code },
@@ -311,10 +333,11 @@ export class Runner implements ExecutionSink {
     if (!job) {
       // The job was deleted mid-run: don't leave its history behind.
       await this.o.store.deleteExecutions(done.job_name);
-      return;
+      return true;
     }
     await this.o.store.pruneExecutions(job.name, job.history_limit || this.o.historyLimit);
     if (!retry) await this.applyGroup(job, done.group);
+    return true;
   }
 
   private async applyGroup(job: Job, group: number): Promise<void> {

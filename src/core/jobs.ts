@@ -51,7 +51,11 @@ export class JobService {
     private readonly limits: JobLimits = { maxJobs: 0 },
   ) {}
 
-  /** Validates and stores a job (create or full replace), with its audit entry in the same write. */
+  /**
+   * Validates and stores a job (create or full replace). The job, the parents it moves
+   * between and its audit entry are written in one atomic step, so no crash can leave a
+   * child its parent doesn't list (it would never run) or a change without its record.
+   */
   async upsert(body: unknown, actor: Actor = SYSTEM_ACTOR, detail?: Record<string, unknown>): Promise<Job> {
     const spec = normalizeJobInput(body, this.executors);
     if (!tagsInScope(spec.tags, actor.scope)) {
@@ -60,25 +64,42 @@ export class JobService {
     if (spec.parent_job) await this.checkParent(spec, actor);
     await this.checkJobLimit(spec.name);
     const now = iso(Date.now());
-    let previousParent = '';
-    const stored = await this.store.updateJob(
-      spec.name,
-      (current) => {
+    for (let attempt = 1; ; attempt++) {
+      const previousParent = (await this.store.getJob(spec.name))?.parent_job ?? '';
+      const names = [...new Set([spec.name, previousParent, spec.parent_job].filter((n) => n !== ''))];
+      let moved = false;
+      const jobs = await this.store.updateJobs(names, (cur) => {
+        const current = cur.get(spec.name) ?? null;
         // Checked inside the atomic step: a scoped token must not overwrite a job it cannot see.
         if (current && !tagsInScope(current.tags, actor.scope)) {
           throw new KairosError('KAIROS_OUT_OF_SCOPE', `a job named "${spec.name}" exists outside the scope of token "${actor.name}"`, 'name');
         }
-        previousParent = current?.parent_job ?? '';
-        return mergeJob(current, spec, now);
-      },
-      jobAudit(actor, undefined, detail),
-    );
-    if (!stored) throw new Error(`job ${spec.name} vanished while saving`);
-    if (previousParent !== spec.parent_job) {
-      if (previousParent) await this.unlinkChild(previousParent, spec.name);
-      if (spec.parent_job) await this.linkChild(spec.parent_job, spec.name);
+        moved = (current?.parent_job ?? '') !== previousParent;
+        const changes = new Map<string, Job | null>();
+        // Re-parented by someone else since the read: the names above are stale, so read again.
+        if (moved) return changes;
+        changes.set(spec.name, mergeJob(current, spec, now));
+        const old = previousParent && previousParent !== spec.parent_job ? cur.get(previousParent) : null;
+        if (old?.dependent_jobs?.includes(spec.name)) {
+          const deps = old.dependent_jobs.filter((d) => d !== spec.name);
+          changes.set(old.name, { ...old, dependent_jobs: deps.length ? deps : null });
+        }
+        if (spec.parent_job) {
+          const parent = cur.get(spec.parent_job);
+          if (!parent) throw new NotFoundError('specified parent job not found', 'parent_job', 'KAIROS_PARENT_NOT_FOUND');
+          const deps = parent.dependent_jobs ?? [];
+          if (!deps.includes(spec.name)) changes.set(parent.name, { ...parent, dependent_jobs: [...deps, spec.name].sort() });
+        }
+        return changes;
+      }, jobAudit(actor, undefined, detail));
+      if (moved) {
+        if (attempt < 10) continue;
+        throw new ConflictError(`job ${spec.name} keeps changing its parent concurrently; try again`);
+      }
+      const stored = jobs.get(spec.name);
+      if (!stored) throw new Error(`job ${spec.name} vanished while saving`);
+      return this.present(stored);
     }
-    return this.present(stored);
   }
 
   /** Refuses a new job past --max-jobs. Concurrent creates may overshoot by a few: a guard rail, not a quota ledger. */
@@ -106,15 +127,6 @@ export class JobService {
       if (!parent.parent_job) break;
       parent = await this.store.getJob(parent.parent_job);
     }
-  }
-
-  private async linkChild(parent: string, child: string): Promise<void> {
-    await this.store.updateJob(parent, (p) => {
-      if (!p) return undefined;
-      const deps = p.dependent_jobs ?? [];
-      if (deps.includes(child)) return undefined;
-      return { ...p, dependent_jobs: [...deps, child].sort() };
-    });
   }
 
   private async unlinkChild(parent: string, child: string): Promise<void> {

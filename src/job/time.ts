@@ -1,16 +1,43 @@
 /**
- * Job times (starts_at, expires_at) accept RFC 3339 or the HTML datetime-local
- * form `YYYY-MM-DDTHH:MM` (read as UTC), as dkron's ntime does.
+ * The one parser for every time Kairos accepts (starts_at, expires_at, @at):
+ * strict RFC 3339 with real calendar checks. Date.parse is not used because it
+ * accepts loose forms and, in V8, rolls impossible dates (Feb 30) over to March.
  */
-const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+const RFC3339 =
+  /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:[Zz]|([+-])(\d{2}):(\d{2}))$/;
 const LOCAL_FORM = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$/;
 
+/** Epoch milliseconds of a strict RFC 3339 time, or null when it isn't one (or names no real instant). */
+export function parseRfc3339(s: string): number | null {
+  const m = RFC3339.exec(s);
+  if (!m) return null;
+  const [y, mo, d, h, mi, sec] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const frac = m[7] ?? '';
+  const sign = m[8];
+  const oh = Number(m[9] ?? 0);
+  const om = Number(m[10] ?? 0);
+  if (mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || sec > 59 || oh > 23 || om > 59) return null;
+  const date = new Date(0);
+  // setUTCFullYear, because Date.UTC maps years 0-99 to 1900-1999.
+  date.setUTCFullYear(y, mo - 1, d);
+  if (date.getUTCDate() !== d) return null;
+  date.setUTCHours(h, mi, sec, Math.floor(Number(`0.${frac || '0'}`) * 1000));
+  const offsetMs = (oh * 60 + om) * 60_000 * (sign === '-' ? -1 : 1);
+  const ms = date.getTime() - offsetMs;
+  return Number.isNaN(ms) ? null : ms;
+}
+
+/**
+ * Job times (starts_at, expires_at): RFC 3339 (a space may stand for the T, as
+ * RFC 3339 allows) or the HTML datetime-local form `YYYY-MM-DDTHH:MM`, read as
+ * UTC, as dkron's ntime does. Both are mapped onto the strict parser.
+ */
 export function parseJobTime(value: string): Date | null {
-  let d: Date;
-  if (RFC3339.test(value)) d = new Date(value);
-  else if (LOCAL_FORM.test(value)) d = new Date(`${value}:00Z`);
-  else return null;
-  return Number.isNaN(d.getTime()) ? null : d;
+  let text = value;
+  if (LOCAL_FORM.test(text)) text = `${text}:00Z`;
+  else if (/^\d{4}-\d{2}-\d{2} /.test(text)) text = `${text.slice(0, 10)}T${text.slice(11)}`;
+  const ms = parseRfc3339(text);
+  return ms === null ? null : new Date(ms);
 }
 
 /** `YYYY-...Z` with milliseconds, the one time format Kairos emits. */

@@ -27,6 +27,7 @@
  */
 import { Cron } from 'croner';
 import { DurationError, parseGoDuration } from '../util/duration.js';
+import { parseRfc3339 } from '../job/time.js';
 
 export class ScheduleError extends Error {
   override name = 'ScheduleError';
@@ -312,31 +313,6 @@ function parseEvery(arg: string): Schedule {
   if (ms > MAX_EVERY_MS) throw new ScheduleError(`@every: interval "${arg}" is too large`);
   // robfig: at least 1s, otherwise truncated to whole seconds.
   return new EverySchedule(ms < 1000 ? 1000 : Math.floor(ms / 1000) * 1000);
-}
-
-const RFC3339 =
-  /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:[Zz]|([+-])(\d{2}):(\d{2}))$/;
-
-/**
- * Strict RFC 3339 by hand: Date.parse accepts loose forms and, in V8, rolls
- * impossible dates such as Feb 30 over instead of rejecting them.
- */
-function parseRfc3339(s: string): number | null {
-  const m = RFC3339.exec(s);
-  if (!m) return null;
-  const [y, mo, d, h, mi, sec] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
-  const frac = m[7] ?? '';
-  const sign = m[8];
-  const oh = Number(m[9] ?? 0);
-  const om = Number(m[10] ?? 0);
-  if (mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || sec > 59 || oh > 23 || om > 59) return null;
-  const date = new Date(0);
-  // setUTCFullYear, because Date.UTC maps years 0-99 to 1900-1999.
-  date.setUTCFullYear(y, mo - 1, d);
-  if (date.getUTCDate() !== d) return null;
-  date.setUTCHours(h, mi, sec, Math.floor(Number(`0.${frac || '0'}`) * 1000));
-  const offsetMs = (oh * 60 + om) * 60_000 * (sign === '-' ? -1 : 1);
-  return date.getTime() - offsetMs;
 }
 
 function parseAt(arg: string): Schedule {

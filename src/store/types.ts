@@ -34,6 +34,29 @@ export interface DispatchOptions {
   exclusive?: boolean;
 }
 
+export interface CompleteOptions {
+  /**
+   * The next attempt of a failed execution, stored in the same atomic step as the
+   * result: the group never looks finished (nor the job idle, for forbid) between attempts.
+   */
+  next?: Execution;
+}
+
+/**
+ * completeExecution for an execution that is already finished with another result
+ * (typically closed as "agent lost" by the leader): nothing is written, the job is
+ * not counted again. Re-sending the very same result is not an error.
+ */
+export class ExecutionClosedError extends Error {
+  constructor(
+    readonly jobName: string,
+    readonly id: string,
+  ) {
+    super(`execution ${jobName}/${id} is already closed; late result refused`);
+    this.name = 'ExecutionClosedError';
+  }
+}
+
 export type JobEvent = { type: 'put'; job: Job } | { type: 'delete'; name: string };
 
 /** Returning undefined from an updater leaves the record untouched. */
@@ -108,6 +131,12 @@ export interface AuditQuery {
  */
 export type AuditBuilder = (before: Job | null, after: Job | null) => AuditEntry | null;
 
+/**
+ * Atomic read-modify-write of several jobs: gets each named job (null when absent) and
+ * returns new versions of the ones it changes (null deletes); names it leaves out stay untouched.
+ */
+export type JobsUpdater = (current: ReadonlyMap<string, Job | null>) => Map<string, Job | null>;
+
 export interface Store {
   readonly kind: string;
   /**
@@ -126,13 +155,24 @@ export interface Store {
    * `audit` is written in the same atomic step as the job, only when the job changed.
    */
   updateJob(name: string, fn: JobUpdater, audit?: AuditBuilder): Promise<Job | null>;
+  /**
+   * updateJob over several jobs in one atomic step (a child and the parents it links to).
+   * Returns every named job as stored afterwards. Callbacks must be pure, as for updateJob.
+   * `audit` is built from the first named job before and after, and written in the same
+   * atomic step when that job changed.
+   */
+  updateJobs(names: string[], fn: JobsUpdater, audit?: AuditBuilder): Promise<Map<string, Job | null>>;
   /** Deletes the job, its executions and its scheduler state (and writes `audit` with it). Returns the deleted job. */
   deleteJob(name: string, audit?: AuditBuilder): Promise<Job | null>;
 
   /** Insert or replace one execution (key: job_name + id). */
   putExecution(execution: Execution): Promise<void>;
-  /** Store a finished execution and update its job in one atomic step. */
-  completeExecution(execution: Execution, fn: JobUpdater): Promise<Job | null>;
+  /**
+   * Store a finished execution and update its job (and store `options.next`) in one
+   * atomic step. Rejects with ExecutionClosedError, writing nothing, when the stored
+   * execution already finished with a different result.
+   */
+  completeExecution(execution: Execution, fn: JobUpdater, options?: CompleteOptions): Promise<Job | null>;
   getExecution(jobName: string, id: string): Promise<Execution | null>;
   listExecutions(jobName: string, query?: ExecutionQuery): Promise<Page<Execution>>;
   /** Every execution of one group (all nodes, all attempts). */

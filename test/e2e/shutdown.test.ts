@@ -134,3 +134,46 @@ test('--shutdown-timeout kills what still runs, records it failed, and a restart
     removeDir(dataDir);
   }
 });
+
+test('on SIGTERM queued executions never start: they are recorded failed at once, and only the active one is killed at the deadline', async () => {
+  const dataDir = tempDir();
+  const marks = join(dataDir, 'marks');
+  let agent: AgentHandle | undefined;
+  try {
+    agent = await startAgent({ dataDir, args: ['--max-parallel', '1', '--shutdown-timeout', '1s'] });
+    await agent.waitForLog(/Cluster leadership acquired/);
+    const names = ['q1', 'q2', 'q3'];
+    for (const name of names) {
+      const res: ApiResponse = await api(agent.url, 'POST', '/v1/jobs', shellJob(name, `mkdir -p ${marks}; touch ${marks}/${name}; sleep 5; echo done`));
+      assert.equal(res.status, 201, JSON.stringify(res.body));
+    }
+    const url = agent.url;
+    for (const name of names) assert.equal((await api(url, 'POST', `/v1/jobs/${name}/run`)).status, 202);
+    // One runs (its mark is there), two wait for the single slot.
+    await eventually('one execution started', async () => existsSync(join(marks, 'q1')) || existsSync(join(marks, 'q2')) || existsSync(join(marks, 'q3')));
+    await eventually('three executions recorded', async () => {
+      const busy: ApiResponse<Execution[]> = await api<Execution[]>(url, 'GET', '/v1/busy');
+      return busy.body.length === 3;
+    });
+
+    assert.equal(await agent.stop('SIGTERM', 30_000), 0);
+    const started = names.filter((n) => existsSync(join(marks, n)));
+    assert.equal(started.length, 1, `only the active execution ever started: ${started.join(', ')}`);
+    assert.ok(logIndex(agent, /shutdown deadline reached/) >= 0, 'the active one was killed at the deadline');
+
+    agent = await startAgent({ dataDir });
+    await agent.waitForLog(/Cluster leadership acquired/);
+    assert.equal(logIndex(agent, /closing execution left running/), -1, 'nothing was left running');
+    for (const name of names) {
+      const [e] = await executions(agent, name);
+      assert.ok(e?.finished_at, `${name} is closed`);
+      assert.equal(e.success, false);
+      if (started.includes(name)) assert.match(e.output, /shutdown deadline \(1000 ms\)/);
+      else assert.match(e.output, /queued and never started/);
+    }
+    assert.equal(await agent.stop('SIGTERM'), 0);
+  } finally {
+    if (agent && agent.proc.exitCode === null && agent.proc.signalCode === null) agent.proc.kill('SIGKILL');
+    removeDir(dataDir);
+  }
+});

@@ -4,7 +4,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Store } from '../../src/store/types.js';
+import { ExecutionClosedError, type Store } from '../../src/store/types.js';
+import type { Job } from '../../src/job/types.js';
 import { at, exec, job, running } from './fixtures.js';
 
 export function storeContract(label: string, withStore: (fn: (store: Store) => Promise<void>) => () => Promise<void>): void {
@@ -39,5 +40,58 @@ export function storeContract(label: string, withStore: (fn: (store: Store) => P
     assert.deepEqual((await store.listJobs({ offset: 4, limit: 10 })).map((j) => j.name), ['e']);
     assert.deepEqual(await store.listJobs({ offset: 5, limit: 10 }), []);
     assert.deepEqual(await store.listJobs({ offset: 0, limit: 0 }), []);
+  }));
+
+  void test(`${label}: a failed attempt and its retry are stored in one step, so the group never looks finished between them`, withStore(async (store) => {
+    await store.updateJob('a', () => job('a', { retries: 1 }));
+    const first = running('a', 'try1', { group: 7 });
+    assert.equal(await store.dispatchExecutions([first]), true);
+    const retry = running('a', 'try2', { group: 7, attempt: 2, trigger: 'retry' });
+    const failed = { ...first, finished_at: at(1), success: false, output: 'boom' };
+    const after = await store.completeExecution(failed, (j) => (j ? { ...j, error_count: j.error_count + 1 } : undefined), { next: retry });
+    assert.equal(after?.error_count, 1);
+    assert.deepEqual((await store.listGroup('a', 7)).map((e) => [e.id, e.finished_at === null]), [['try1', false], ['try2', true]]);
+    assert.deepEqual((await store.listRunning('a')).map((e) => e.id), ['try2'], 'forbid sees the retry running');
+    assert.equal(await store.dispatchExecutions([running('a', 'other')], { exclusive: true }), false);
+  }));
+
+  void test(`${label}: a closed execution refuses a late result (and its retry); the job is counted once`, withStore(async (store) => {
+    await store.updateJob('a', () => job('a'));
+    const e = running('a', 'x', { group: 3 });
+    assert.equal(await store.dispatchExecutions([e]), true);
+    const count = (j: Job | null): Job | undefined => (j ? { ...j, error_count: j.error_count + 1 } : undefined);
+    const lost = { ...e, finished_at: at(5), success: false, output: 'agent lost: n1 stopped renewing its lease' };
+    assert.equal((await store.completeExecution(lost, count))?.error_count, 1);
+    const late = { ...e, finished_at: at(6), success: false, output: 'the real output' };
+    await assert.rejects(
+      store.completeExecution(late, count, { next: running('a', 'x2', { group: 3, attempt: 2 }) }),
+      (err: unknown) => err instanceof ExecutionClosedError,
+    );
+    assert.equal((await store.getExecution('a', 'x'))?.output, lost.output, 'the first close stands');
+    assert.equal(await store.getExecution('a', 'x2'), null, 'no retry of a refused result');
+    assert.equal((await store.getJob('a'))?.error_count, 1, 'counted once');
+    // The same result again (a write whose reply was lost, retried) is not a late result.
+    assert.equal((await store.completeExecution(lost, count))?.error_count, 1);
+    assert.equal((await store.getJob('a'))?.error_count, 1);
+  }));
+
+  void test(`${label}: updateJobs writes several jobs in one step, or none when the updater throws`, withStore(async (store) => {
+    await store.updateJob('p', () => job('p'));
+    const out = await store.updateJobs(['c', 'p'], (cur) => {
+      assert.equal(cur.get('c'), null);
+      const p = cur.get('p');
+      assert.ok(p);
+      return new Map([['c', job('c', { parent_job: 'p' })], ['p', { ...p, dependent_jobs: ['c'] }]]);
+    });
+    assert.equal(out.get('c')?.parent_job, 'p');
+    assert.deepEqual((await store.getJob('p'))?.dependent_jobs, ['c']);
+    await assert.rejects(store.updateJobs(['d', 'p'], () => {
+      throw new Error('no parent');
+    }), /no parent/);
+    await assert.rejects(store.updateJobs(['d'], () => new Map([['x', job('x')]])), /not given/);
+    assert.equal(await store.getJob('d'), null);
+    assert.equal(await store.getJob('x'), null);
+    const untouched = await store.updateJobs(['p', 'c'], () => new Map());
+    assert.deepEqual(untouched.get('p')?.dependent_jobs, ['c']);
   }));
 }

@@ -300,7 +300,7 @@ void test('putExecution upserts and keeps the running index in step with finishe
   await store.putExecution(r);
   assert.deepEqual(await store.getExecution('a', '1'), r);
   assert.deepEqual(await keys(store, 'running/'), ['running/a/1']);
-  assert.equal(await store.ns.get('running/a/1').string(), 'node-1');
+  assert.deepEqual(JSON.parse((await store.ns.get('running/a/1').string()) ?? 'null'), { node: 'node-1', group: 1 });
   const done = exec('a', '1', { output: 'done', output_truncated: true });
   await store.putExecution(done);
   assert.deepEqual(await store.getExecution('a', '1'), done);
@@ -386,7 +386,8 @@ void test('listExecutions sorts by finished_at (running as newest) and by attemp
 
 void test('listExecutions pages with [start, end) and clamps, over more than one etcd page', withStore(async (store) => {
   const all = Array.from({ length: 250 }, (_, i) => exec('a', `e${String(i).padStart(3, '0')}`, { started_at: at(i) }));
-  for (let i = 0; i < all.length; i += 40) await store.dispatchExecutions(all.slice(i, i + 40));
+  // Finished executions take 4 ops each (record, both index removals, group entry): 30 fit in one txn.
+  for (let i = 0; i < all.length; i += 30) await store.dispatchExecutions(all.slice(i, i + 30));
   const ids = async (start?: number, end?: number): Promise<string[]> => {
     const page = await store.listExecutions('a', { order: 'asc', start, end });
     assert.equal(page.total, 250);
@@ -456,7 +457,7 @@ void test('pruneExecutions keeps the newest by started_at and never deletes runn
 
   // More victims than one txn may hold.
   const many = Array.from({ length: 300 }, (_, i) => exec('c', `m${String(i).padStart(3, '0')}`, { started_at: at(i) }));
-  for (let i = 0; i < many.length; i += 40) await store.dispatchExecutions(many.slice(i, i + 40));
+  for (let i = 0; i < many.length; i += 30) await store.dispatchExecutions(many.slice(i, i + 30));
   assert.equal(await store.pruneExecutions('c', 10), 290);
   assert.deepEqual((await store.listExecutions('c', { end: 1 })).items.map((e) => e.id), ['m299']);
   assert.equal((await store.listExecutions('c')).total, 10);
@@ -758,4 +759,69 @@ void test('pruneExecutions with history not full deletes nothing and keeps runni
   assert.equal((await store.listExecutions('a')).total, 2);
   assert.equal(await store.pruneExecutions('a', 0), 1);
   assert.deepEqual((await store.listExecutions('a')).items.map((x) => x.id), ['live']);
+}));
+
+/** Keys of every key-value the store's KV calls return (range and txn reads), to see what a call reads. */
+function recordReads(store: EtcdStore): { keys: string[]; stop: () => void } {
+  const kv = store.client.kv;
+  const range = kv.range.bind(kv);
+  const txn = kv.txn.bind(kv);
+  const keys: string[] = [];
+  const note = (kvs: { key: Buffer; value: Buffer }[] | undefined): void => {
+    for (const x of kvs ?? []) if (x.value.length > 0) keys.push(x.key.toString());
+  };
+  kv.range = async (...args: Parameters<typeof kv.range>) => {
+    const res = await range(...args);
+    note(res.kvs);
+    return res;
+  };
+  kv.txn = async (...args: Parameters<typeof kv.txn>) => {
+    const res = await txn(...args);
+    for (const r of res.responses) note(r.response_range?.kvs);
+    return res;
+  };
+  return {
+    keys,
+    stop: () => {
+      kv.range = range;
+      kv.txn = txn;
+    },
+  };
+}
+
+void test('finishing an execution reads only its group: listGroup and a full-history prune read no other outputs', withStore(async (store, keyspace) => {
+  const big = 'x'.repeat(64 * 1024);
+  for (let i = 0; i < 12; i++) {
+    await store.putExecution(exec('a', `old${String(i).padStart(2, '0')}`, { group: 100 + i, started_at: at(i), finished_at: at(i + 1), output: big }));
+  }
+  await store.putExecution(running('a', 'g1', { group: 7, started_at: at(50) }));
+  await store.putExecution(exec('a', 'g2', { group: 7, started_at: at(51), attempt: 2 }));
+  const reads = recordReads(store);
+  try {
+    assert.deepEqual((await store.listGroup('a', 7)).map((e) => e.id), ['g1', 'g2']);
+    const outside = reads.keys.filter((k) => k.startsWith(`${keyspace}/executions/`) && !/\/g\d$/.test(k));
+    assert.deepEqual(outside, [], 'listGroup read executions of other groups');
+    reads.keys.length = 0;
+    assert.equal(await store.pruneExecutions('a', 10), 3);
+    assert.deepEqual(reads.keys.filter((k) => k.startsWith(`${keyspace}/executions/`)), [], 'prune read stored executions');
+  } finally {
+    reads.stop();
+  }
+  // The oldest finished ones went; the running one and the newest stayed.
+  const left = (await store.listExecutions('a', { sort: 'started_at', order: 'asc' })).items.map((e) => e.id);
+  assert.deepEqual(left, ['old03', 'old04', 'old05', 'old06', 'old07', 'old08', 'old09', 'old10', 'old11', 'g1', 'g2']);
+  assert.deepEqual((await store.listGroup('a', 7)).map((e) => e.id), ['g1', 'g2']);
+  assert.deepEqual(await store.listGroup('a', 100), []);
+}));
+
+void test('executions stored before the group index are indexed on first use', withStore(async (store) => {
+  // As an older version wrote them: the record and a running entry holding the bare node name.
+  await store.ns.put('executions/a/old1').value(JSON.stringify(exec('a', 'old1', { group: 5 })));
+  await store.ns.put('executions/a/old2').value(JSON.stringify(running('a', 'old2', { group: 5, attempt: 2 })));
+  await store.ns.put('running/a/old2').value('node-1');
+  assert.deepEqual((await store.listGroup('a', 5)).map((e) => e.id), ['old1', 'old2']);
+  assert.deepEqual(await keys(store, 'groups/'), ['groups/a/5/old1']);
+  await store.completeExecution(exec('a', 'old2', { group: 5, attempt: 2 }), () => undefined);
+  assert.deepEqual(await keys(store, 'running/'), []);
+  assert.deepEqual((await store.listGroup('a', 5)).map((e) => [e.id, e.finished_at !== null]), [['old1', true], ['old2', true]]);
 }));

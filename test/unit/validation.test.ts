@@ -211,3 +211,14 @@ void test('times and parents', () => {
   rejects(with_({ expires_at: '2030-13-45T00:00' }), 'expires_at', /expires_at must be/);
   rejects(with_({ parent_job: 'job' }), 'parent_job', /^the job can not have itself as parent$/);
 });
+
+void test('impossible calendar dates are rejected in every time field, as @at rejects them', () => {
+  rejects(with_({ starts_at: '2026-02-30T00:00:00Z' }), 'starts_at', /starts_at must be an RFC 3339 time .*"2026-02-30T00:00:00Z"/);
+  rejects(with_({ expires_at: '2026-02-29T00:00' }), 'expires_at', /expires_at must be/);
+  rejects(with_({ starts_at: '2026-04-31T10:00:00+02:00' }), 'starts_at', /starts_at must be/);
+  rejects(with_({ starts_at: '2026-01-01T24:00:00Z' }), 'starts_at', /starts_at must be/);
+  rejects(with_({ schedule: '@at 2026-02-30T00:00:00Z' }), 'schedule', /@at/);
+  // Real dates still pass, leap day included.
+  assert.equal(normalizeJobInput(with_({ starts_at: '2028-02-29T00:00:00Z' }), executors).starts_at, '2028-02-29T00:00:00.000Z');
+  assert.equal(normalizeJobInput(with_({ starts_at: '2028-02-29 01:00:00+01:00' }), executors).starts_at, '2028-02-29T00:00:00.000Z');
+});

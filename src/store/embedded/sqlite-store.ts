@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Execution, Job } from '../../job/types.js';
-import type { AuditBuilder, AuditEntry, AuditQuery, DispatchOptions, ExecutionQuery, JobEvent, JobUpdater, Page, SkipRecord, Store, StoredToken } from '../types.js';
+import { ExecutionClosedError, type AuditBuilder, type AuditEntry, type AuditQuery, type CompleteOptions, type DispatchOptions, type ExecutionQuery, type JobEvent, type JobUpdater, type JobsUpdater, type Page, type SkipRecord, type Store, type StoredToken } from '../types.js';
 import { ADMIN_MIGRATION, SqliteAdmin } from './sqlite-admin.js';
 import { SKIPS_MIGRATION, SqliteSkips } from './sqlite-skips.js';
 import { countSkips } from '../skips.js';
@@ -165,10 +165,11 @@ export class SqliteStore implements Store {
   private readonly skips: SqliteSkips;
   private readonly txRecordSkips: (jobName: string, skips: readonly SkipRecord[]) => JobChange;
   private readonly txUpdateJob: (name: string, fn: JobUpdater, audit?: AuditBuilder) => JobChange;
+  private readonly txUpdateJobs: (names: string[], fn: JobsUpdater, audit?: AuditBuilder) => { events: JobEvent[]; jobs: Map<string, Job | null> };
   private readonly txPutJobs: (jobs: readonly Job[]) => JobEvent[];
   private readonly txDeleteJob: (name: string, audit?: AuditBuilder) => Job | null;
   private readonly txSetSetting: (key: string, value: string | null, audit?: AuditEntry) => void;
-  private readonly txComplete: (execution: Execution, fn: JobUpdater) => JobChange;
+  private readonly txComplete: (execution: Execution, fn: JobUpdater, next: Execution | undefined) => JobChange;
   private readonly txCommitTick: (jobName: string, tick: string, executions: Execution[], exclusive: boolean) => boolean;
   private readonly txDispatch: (executions: Execution[], exclusive: boolean) => boolean;
   private readonly txPageExecutions: (jobName: string, query: ExecutionQuery) => Page<Execution>;
@@ -266,9 +267,38 @@ export class SqliteStore implements Store {
       }
       return change;
     }).immediate;
-    this.txComplete = db.transaction((execution: Execution, fn: JobUpdater) => {
+    this.txComplete = db.transaction((execution: Execution, fn: JobUpdater, next: Execution | undefined) => {
+      const stored = this.st.getExecution.get(execution.job_name, execution.id) as string | undefined;
+      const body = JSON.stringify(execution);
+      if (stored !== undefined && parseBody<Execution>(stored, `execution "${execution.job_name}/${execution.id}"`).finished_at != null) {
+        // The same result again is a retried write, not a late one: done already, count nothing.
+        if (stored === body) return this.applyUpdater(execution.job_name, () => undefined);
+        throw new ExecutionClosedError(execution.job_name, execution.id);
+      }
       this.writeExecution(execution);
+      if (next) this.writeExecution(next);
       return this.applyUpdater(execution.job_name, fn);
+    }).immediate;
+    this.txUpdateJobs = db.transaction((names: string[], fn: JobsUpdater, audit?: AuditBuilder) => {
+      const current = new Map<string, Job | null>();
+      for (const name of names) {
+        const body = this.st.getJob.get(name) as string | undefined;
+        current.set(name, body === undefined ? null : parseBody<Job>(body, `job "${name}"`));
+      }
+      const changes = fn(current);
+      const events: JobEvent[] = [];
+      const jobs = new Map(current);
+      for (const [name, next] of changes) {
+        if (!current.has(name)) throw new Error(`updateJobs: updater changed "${name}", which it was not given`);
+        const change = this.applyUpdater(name, () => next);
+        if (change.event !== null) events.push(change.event);
+        jobs.set(name, change.job);
+        if (audit && name === names[0] && change.event !== null) {
+          const entry = audit(current.get(name) ?? null, change.job);
+          if (entry) this.admin.writeAudit(entry);
+        }
+      }
+      return { events, jobs };
     }).immediate;
     this.txPutJobs = db.transaction((jobs: readonly Job[]) => {
       const events: JobEvent[] = [];
@@ -353,6 +383,13 @@ export class SqliteStore implements Store {
     return change.job;
   }
 
+  async updateJobs(names: string[], fn: JobsUpdater, audit?: AuditBuilder): Promise<Map<string, Job | null>> {
+    this.assertOpen();
+    const { events, jobs } = this.txUpdateJobs([...new Set(names)], fn, audit);
+    for (const event of events) this.emit(event);
+    return jobs;
+  }
+
   /**
    * Not part of Store: writes many jobs in one transaction (one fsync), for imports and
    * restores where per-job commits would cost one disk flush each. Emits one 'put' per
@@ -381,9 +418,9 @@ export class SqliteStore implements Store {
     return this.txDispatch(executions, options.exclusive ?? false);
   }
 
-  async completeExecution(execution: Execution, fn: JobUpdater): Promise<Job | null> {
+  async completeExecution(execution: Execution, fn: JobUpdater, options: CompleteOptions = {}): Promise<Job | null> {
     this.assertOpen();
-    const change = this.txComplete(execution, fn);
+    const change = this.txComplete(execution, fn, options.next);
     this.emit(change.event);
     return change.job;
   }

@@ -4,8 +4,12 @@
  * Layout inside `<keyspace>/`:
  *   jobs/<name>                   job JSON
  *   executions/<job>/<id>         execution JSON
- *   running/<job>/<id>            node name; index of executions with finished_at null,
+ *   running/<job>/<id>            {node, group}; index of executions with finished_at null,
  *                                 always written in the same txn as the execution
+ *   groups/<job>/<group>/<id>     {s: started ms}; index of finished executions by group, written
+ *                                 with the result, so per-group bookkeeping (listGroup, prune)
+ *                                 never reads other executions' outputs. Running ones are found
+ *                                 through running/, which keeps a tick at 3 ops per execution.
  *   assign/<node>/<job>/<id>      work queue of an agent; claimed by deleting it
  *                                 (<node> URI-encoded, so a '/' in a node name stays one segment)
  *   ticks/<job>                   last dispatched tick (RFC 3339)
@@ -46,7 +50,7 @@ import {
   type Watcher,
 } from 'etcd3';
 import type { Execution, Job } from '../../job/types.js';
-import { SKIPS_KEPT, type AuditBuilder, type AuditEntry, type AuditQuery, type DispatchOptions, type ExecutionQuery, type JobEvent, type JobUpdater, type Page, type SkipRecord, type Store, type StoredToken } from '../types.js';
+import { ExecutionClosedError, SKIPS_KEPT, type AuditBuilder, type AuditEntry, type AuditQuery, type CompleteOptions, type DispatchOptions, type ExecutionQuery, type JobEvent, type JobUpdater, type JobsUpdater, type Page, type SkipRecord, type Store, type StoredToken } from '../types.js';
 import { countSkips } from '../skips.js';
 import { HostBreakers, isTransient, oncePolicy, watchBackoff } from './fault.js';
 import { BARE_CONNECT_FAILURE, explainConnectFailure } from './tls-diagnosis.js';
@@ -105,6 +109,7 @@ export class EtcdUnavailableError extends Error {
 const JOBS = 'jobs/';
 const EXECUTIONS = 'executions/';
 const RUNNING = 'running/';
+const GROUPS = 'groups/';
 const ASSIGN = 'assign/';
 const TICKS = 'ticks/';
 const SETTINGS = 'settings/';
@@ -147,6 +152,31 @@ function toMillis(value: string | null | undefined): number | null {
   const ms = Date.parse(value);
   // An unparseable time must still be a finished/started record; 0 sorts it as the oldest.
   return Number.isNaN(ms) ? 0 : ms;
+}
+
+/** The group index entry of a finished execution: what prune needs, never the output. */
+interface GroupEntry {
+  /** started_at in epoch ms (0 when unparseable, as elsewhere). */
+  s: number;
+}
+
+/** The running index value. Older versions stored the bare node name, which has no group. */
+interface RunningEntry {
+  node: string;
+  group: number;
+}
+
+function parseRunning(value: Buffer): RunningEntry | null {
+  try {
+    const v = JSON.parse(value.toString()) as Partial<RunningEntry>;
+    return typeof v === 'object' && v !== null && typeof v.group === 'number' ? (v as RunningEntry) : null;
+  } catch {
+    return null;
+  }
+}
+
+function groupKey(jobName: string, group: number, id: string): string {
+  return `${GROUPS}${jobName}/${String(group)}/${id}`;
 }
 
 function isRunning(e: Execution): boolean {
@@ -440,6 +470,62 @@ export class EtcdStore implements Store {
     throw new Error(`updateJob("${name}"): still conflicting with concurrent writers after ${MAX_CAS_ATTEMPTS} attempts`);
   }
 
+  async updateJobs(names: string[], fn: JobsUpdater, audit?: AuditBuilder): Promise<Map<string, Job | null>> {
+    this.assertOpen();
+    const unique = [...new Set(names)];
+    for (const name of unique) assertName(name);
+    this.assertTxnSize(unique.length * 2 + (audit ? 2 : 0), 'updateJobs', 0);
+    const b = this.budget();
+    // After a write whose reply was lost: the bodies it wrote, to recognise them on re-read.
+    let unsure: Map<string, string | null> | null = null;
+    for (let attempt = 1; attempt <= MAX_CAS_ATTEMPTS; attempt++) {
+      const read = await this.txn(b, 'updateJobs', [], unique.map((n) => this.opRead(JOBS + n)), [], true);
+      const states = unique.map((_n, i) => this.keyState(read.responses[i]?.response_range?.kvs[0]));
+      const current = new Map<string, Job | null>();
+      unique.forEach((n, i) => {
+        const v = states[i]?.value ?? null;
+        current.set(n, v === null ? null : parseBody<Job>(v, `job "${n}"`));
+      });
+      if (unsure !== null && [...unsure].every(([n, body]) => states[unique.indexOf(n)]?.value === body)) return current;
+      unsure = null;
+      const changes = fn(current);
+      const written = new Map<string, string | null>();
+      const ops: IRequestOp[] = [];
+      const result = new Map(current);
+      for (const [name, next] of changes) {
+        const i = unique.indexOf(name);
+        if (i < 0) throw new Error(`updateJobs: updater changed "${name}", which it was not given`);
+        if (next === null) {
+          if (states[i]?.value === null) continue;
+          ops.push(this.opDelete(JOBS + name));
+          written.set(name, null);
+          result.set(name, null);
+          continue;
+        }
+        if (next.name !== name) throw new Error(`updateJobs("${name}"): updater returned a job named "${next.name}"`);
+        const body = JSON.stringify(next);
+        result.set(name, JSON.parse(body) as Job);
+        if (body === states[i]?.value) continue;
+        ops.push(this.opPut(JOBS + name, body));
+        written.set(name, body);
+      }
+      if (ops.length === 0) return result;
+      const primary = unique[0] as string;
+      const entry = audit && written.has(primary) ? audit(current.get(primary) ?? null, result.get(primary) ?? null) : null;
+      if (entry) ops.push(...this.auditOps(entry));
+      try {
+        const res = await this.txn(b, 'updateJobs', unique.map((n, i) => this.cmpMod(JOBS + n, states[i]?.mod ?? '0')), ops, [], false);
+        if (res.succeeded) return result;
+      } catch (err) {
+        if (!this.mayRetryWrite(err, b)) throw err;
+        unsure = written;
+        continue;
+      }
+      await this.conflictPause(attempt);
+    }
+    throw new Error(`updateJobs(${unique.join(', ')}): still conflicting with concurrent writers after ${MAX_CAS_ATTEMPTS} attempts`);
+  }
+
   async deleteJob(name: string, audit?: AuditBuilder): Promise<Job | null> {
     this.assertOpen();
     assertName(name);
@@ -460,6 +546,7 @@ export class EtcdStore implements Store {
         this.opDeletePrefix(`${SKIPS}${name}/`),
         this.opDeletePrefix(`${EXECUTIONS}${name}/`),
         this.opDeletePrefix(`${RUNNING}${name}/`),
+        this.opDeletePrefix(`${GROUPS}${name}/`),
       ];
       try {
         const res = await this.txn(b, 'deleteJob', [this.cmpMod(key, cur.mod)], ops, [], false);
@@ -501,23 +588,25 @@ export class EtcdStore implements Store {
     return { key, range_end, target: CompareTarget.Version, result: CompareResult.Equal, version: 0 };
   }
 
-  async completeExecution(execution: Execution, fn: JobUpdater): Promise<Job | null> {
+  async completeExecution(execution: Execution, fn: JobUpdater, options: CompleteOptions = {}): Promise<Job | null> {
     this.assertOpen();
     const name = execution.job_name;
-    const execOps = this.executionOps([execution], false);
+    const execOps = this.executionOps(options.next ? [execution, options.next] : [execution], false);
     const execBody = JSON.stringify(execution);
     const b = this.budget();
     const key = JOBS + name;
-    let unsure: { job: Job | null } | null = null;
+    const execKey = `${EXECUTIONS}${name}/${execution.id}`;
     for (let attempt = 1; attempt <= MAX_CAS_ATTEMPTS; attempt++) {
-      if (unsure !== null) {
-        // The execution and the job change commit together: finding our execution means both landed.
-        const stored = await this.read(b, 'completeExecution', `${EXECUTIONS}${name}/${execution.id}`);
-        if (stored.value === execBody) return unsure.job;
-        unsure = null;
-      }
-      const cur = await this.read(b, 'completeExecution', key);
+      // Job and execution read at one revision: the write below is conditional on both.
+      const read = await this.txn(b, 'completeExecution', [], [this.opRead(key), this.opRead(execKey)], [], true);
+      const cur = this.keyState(read.responses[0]?.response_range?.kvs[0]);
+      const stored = this.keyState(read.responses[1]?.response_range?.kvs[0]);
       const current = cur.value === null ? null : parseBody<Job>(cur.value, `job "${name}"`);
+      if (stored.value !== null && !isRunning(parseBody<Execution>(stored.value, `execution "${name}/${execution.id}"`))) {
+        // Our own write whose reply was lost (or a retried call): done already, count nothing.
+        if (stored.value === execBody) return current;
+        throw new ExecutionClosedError(name, execution.id);
+      }
       const next = fn(current);
       const ops = [...execOps];
       let result: Job | null = current;
@@ -533,12 +622,13 @@ export class EtcdStore implements Store {
         if (body !== cur.value) ops.push(this.opPut(key, body));
       }
       try {
-        // The compare holds even when the job is untouched, so the returned job is the one the execution was stored against.
-        const res = await this.txn(b, 'completeExecution', [this.cmpMod(key, cur.mod)], ops, [], false);
+        // The job compare holds even when the job is untouched, so the returned job is the one the
+        // execution was stored against; the execution compare makes a close that raced us win.
+        const res = await this.txn(b, 'completeExecution', [this.cmpMod(key, cur.mod), this.cmpMod(execKey, stored.mod)], ops, [], false);
         if (res.succeeded) return result;
       } catch (err) {
+        // Whether it landed is read back on the next round: finding our result means job and execution both did.
         if (!this.mayRetryWrite(err, b)) throw err;
-        unsure = { job: result };
         continue;
       }
       await this.conflictPause(attempt);
@@ -581,12 +671,53 @@ export class EtcdStore implements Store {
   async listGroup(jobName: string, group: number): Promise<Execution[]> {
     this.assertOpen();
     assertName(jobName);
-    const all = await this.jobExecutions(this.budget(), 'listGroup', jobName);
-    return all
-      .filter((e) => e.group === group)
+    const b = this.budget();
+    if (!(await this.groupIndexComplete(b, 'listGroup', jobName))) await this.reindexGroups(b, jobName);
+    const prefix = `${GROUPS}${jobName}/${String(group)}/`;
+    const finished = await this.scan(b, 'listGroup', prefix, JOB_PAGE, true);
+    const keys = finished.kvs.map((kv) => `${EXECUTIONS}${jobName}/${this.rel(kv.key).slice(prefix.length)}`);
+    // A job has few running executions, and their index values are small.
+    const running = await this.scan(b, 'listGroup', `${RUNNING}${jobName}/`, JOB_PAGE);
+    for (const kv of running.kvs) {
+      const entry = parseRunning(kv.value);
+      // An entry without a group (written by an older version) is read to find out.
+      if (entry === null || entry.group === group) {
+        keys.push(`${EXECUTIONS}${jobName}/${this.rel(kv.key).slice(RUNNING.length + jobName.length + 1)}`);
+      }
+    }
+    const members = (await this.readExecutions(b, 'listGroup', [...new Set(keys)])).filter((e) => e.group === group);
+    return members
       .map((e) => ({ e, s: toMillis(e.started_at) ?? 0 }))
-      .sort((a, b) => a.e.attempt - b.e.attempt || a.s - b.s || compareBytes(a.e.id, b.e.id))
+      .sort((a, c) => a.e.attempt - c.e.attempt || a.s - c.s || compareBytes(a.e.id, c.e.id))
       .map((d) => d.e);
+  }
+
+  /**
+   * Executions stored before the group index existed have no entry there: two cheap counts
+   * tell, and the job is then indexed once (reindexGroups) before its groups are read.
+   */
+  private async groupIndexComplete(b: Budget, what: string, jobName: string): Promise<boolean> {
+    const res = await this.txn(b, what, [], [
+      { request_range: { ...this.prefixRange(`${EXECUTIONS}${jobName}/`), count_only: true } },
+      { request_range: { ...this.prefixRange(`${GROUPS}${jobName}/`), count_only: true } },
+      { request_range: { ...this.prefixRange(`${RUNNING}${jobName}/`), count_only: true } },
+    ], [], true);
+    const count = (i: number): number => Number(res.responses[i]?.response_range?.count ?? 0);
+    return count(0) <= count(1) + count(2);
+  }
+
+  /** Reads the given execution keys, batched in txns (one round trip and one snapshot per chunk); absent ones are skipped. */
+  private async readExecutions(b: Budget, what: string, keys: string[]): Promise<Execution[]> {
+    const found: Execution[] = [];
+    for (let i = 0; i < keys.length; i += this.maxTxnOps) {
+      const chunk = keys.slice(i, i + this.maxTxnOps);
+      const res = await this.txn(b, what, [], chunk.map((k) => this.opRead(k)), [], true);
+      for (const r of res.responses) {
+        const kv = r.response_range?.kvs[0];
+        if (kv !== undefined) found.push(parseBody<Execution>(kv.value, 'execution'));
+      }
+    }
+    return found;
   }
 
   async listRunning(jobName?: string): Promise<Execution[]> {
@@ -600,18 +731,8 @@ export class EtcdStore implements Store {
       const ref = splitJobAndId(this.rel(kv.key).slice(RUNNING.length));
       if (ref !== null) keys.push(`${EXECUTIONS}${ref.job}/${ref.id}`);
     }
-    const found: Execution[] = [];
-    // Batched reads in one txn each: one round trip per chunk, each chunk one consistent snapshot.
-    for (let i = 0; i < keys.length; i += this.maxTxnOps) {
-      const chunk = keys.slice(i, i + this.maxTxnOps);
-      const res = await this.txn(b, 'listRunning', [], chunk.map((k) => this.opRead(k)), [], true);
-      for (const r of res.responses) {
-        const kv = r.response_range?.kvs[0];
-        if (kv === undefined) continue; // deleted since the index was read
-        const e = parseBody<Execution>(kv.value, 'execution');
-        if (isRunning(e)) found.push(e);
-      }
-    }
+    // Ones deleted since the index was read are skipped; ones finished meanwhile are dropped here.
+    const found = (await this.readExecutions(b, 'listRunning', keys)).filter(isRunning);
     return found
       .map((e) => ({ e, s: toMillis(e.started_at) ?? 0 }))
       .sort((a, b) => a.s - b.s || compareBytes(a.e.job_name, b.e.job_name) || compareBytes(a.e.id, b.e.id))
@@ -625,7 +746,11 @@ export class EtcdStore implements Store {
       this.budget(),
       'deleteExecutions',
       [],
-      [this.opDeletePrefix(`${EXECUTIONS}${jobName}/`), this.opDeletePrefix(`${RUNNING}${jobName}/`)],
+      [
+        this.opDeletePrefix(`${EXECUTIONS}${jobName}/`),
+        this.opDeletePrefix(`${RUNNING}${jobName}/`),
+        this.opDeletePrefix(`${GROUPS}${jobName}/`),
+      ],
       [],
       true,
     );
@@ -637,40 +762,65 @@ export class EtcdStore implements Store {
     assertName(jobName);
     const n = Number.isFinite(keep) ? Math.max(0, Math.trunc(keep)) : 0;
     const b = this.budget();
-    // Runs after every finished execution: count first, so the common case (history not full)
-    // doesn't read every stored output of the job.
+    // Runs after every finished execution: count first, so the common case (history not full) reads nothing more.
     const counted = await this.range(b, 'pruneExecutions', { ...this.prefixRange(`${EXECUTIONS}${jobName}/`), count_only: true });
     if (Number(counted.count) <= n) return 0;
-    const { kvs } = await this.scan(b, 'pruneExecutions', `${EXECUTIONS}${jobName}/`, EXECUTION_PAGE);
-    const entries = kvs.map((kv) => {
-      const e = parseBody<Execution>(kv.value, `execution of "${jobName}"`);
-      return { e, s: toMillis(e.started_at) ?? 0, key: this.rel(kv.key), mod: kv.mod_revision };
+    if (!(await this.groupIndexComplete(b, 'pruneExecutions', jobName))) await this.reindexGroups(b, jobName);
+    // The group index carries start time and state: victims are chosen without reading any output.
+    const { kvs } = await this.scan(b, 'pruneExecutions', `${GROUPS}${jobName}/`, JOB_PAGE);
+    const entries = kvs.flatMap((kv) => {
+      const rel = this.rel(kv.key);
+      const id = rel.slice(rel.indexOf('/', GROUPS.length + jobName.length + 1) + 1);
+      const entry = parseBody<GroupEntry>(kv.value, `group entry "${rel}"`);
+      return [{ id, s: entry.s, key: rel, mod: kv.mod_revision }];
     });
-    entries.sort((a, c) => c.s - a.s || compareBytes(c.e.id, a.e.id));
-    // A running execution is never pruned: its agent will still write its result.
-    const victims = entries.slice(n).filter((x) => !isRunning(x.e));
+    entries.sort((a, c) => c.s - a.s || compareBytes(c.id, a.id));
+    // Only finished executions are indexed here: running ones are never pruned (their agent will
+    // still write the result) and don't count.
+    const victims = entries.slice(n);
     let deleted = 0;
-    for (let i = 0; i < victims.length; i += this.maxTxnOps) {
-      const chunk = victims.slice(i, i + this.maxTxnOps);
-      // Each delete is conditional on the record being unchanged since it was read (it may have been rewritten).
-      const res = await this.txn(
-        b,
-        'pruneExecutions',
-        chunk.map((v) => this.cmpMod(v.key, v.mod)),
-        chunk.map((v) => this.opDelete(v.key)),
-        [],
-        true,
-      );
+    const perOp = 2;
+    const size = Math.max(1, Math.floor(this.maxTxnOps / perOp));
+    for (let i = 0; i < victims.length; i += size) {
+      const chunk = victims.slice(i, i + size);
+      const ops = (v: (typeof chunk)[number]): IRequestOp[] => [this.opDelete(v.key), this.opDelete(`${EXECUTIONS}${jobName}/${v.id}`)];
+      // Conditional on the entry being unchanged since it was read (it is rewritten with each result)
+      // and on the execution not running again (a running one has no say in the entry).
+      const cmps = (v: (typeof chunk)[number]): ICompare[] => [
+        this.cmpMod(v.key, v.mod),
+        this.cmp(`${RUNNING}${jobName}/${v.id}`, CompareTarget.Version, { version: 0 }),
+      ];
+      const res = await this.txn(b, 'pruneExecutions', chunk.flatMap(cmps), chunk.flatMap(ops), [], true);
       if (res.succeeded) {
         deleted += chunk.length;
         continue;
       }
       for (const v of chunk) {
-        const one = await this.txn(b, 'pruneExecutions', [this.cmpMod(v.key, v.mod)], [this.opDelete(v.key)], [], true);
+        const one = await this.txn(b, 'pruneExecutions', cmps(v), ops(v), [], true);
         if (one.succeeded) deleted += 1;
       }
     }
     return deleted;
+  }
+
+  /** One-off for executions stored before the group index: index them (only while their record is unchanged). */
+  private async reindexGroups(b: Budget, jobName: string): Promise<void> {
+    const { kvs } = await this.scan(b, 'pruneExecutions', `${EXECUTIONS}${jobName}/`, EXECUTION_PAGE);
+    const puts = kvs.flatMap((kv) => {
+      const e = parseBody<Execution>(kv.value, `execution of "${jobName}"`);
+      if (isRunning(e)) return [];
+      const entry: GroupEntry = { s: toMillis(e.started_at) ?? 0 };
+      return [{ cmp: this.cmpMod(this.rel(kv.key), kv.mod_revision), op: this.opPut(groupKey(jobName, e.group, e.id), JSON.stringify(entry)) }];
+    });
+    const size = Math.max(1, Math.floor(this.maxTxnOps / 2));
+    for (let i = 0; i < puts.length; i += size) {
+      const chunk = puts.slice(i, i + size);
+      // A record rewritten meanwhile wrote its own entry; skipping it then is right.
+      const res = await this.txn(b, 'pruneExecutions', chunk.map((x) => x.cmp), chunk.map((x) => x.op), [], true);
+      if (!res.succeeded) {
+        for (const x of chunk) await this.txn(b, 'pruneExecutions', [x.cmp], [x.op], [], true);
+      }
+    }
   }
 
   // ---- ticks and routing ----
@@ -1380,12 +1530,18 @@ export class EtcdStore implements Store {
     for (const [ref, e] of byKey) {
       ops.push(this.opPut(EXECUTIONS + ref, JSON.stringify(e)));
       if (isRunning(e)) {
-        ops.push(this.opPut(RUNNING + ref, e.node_name));
+        const entry: RunningEntry = { node: e.node_name, group: e.group };
+        ops.push(this.opPut(RUNNING + ref, JSON.stringify(entry)));
         if (route) ops.push(this.opPut(`${ASSIGN}${nodeSegment(e.node_name)}/${ref}`, e.node_name));
       } else {
         // A finished execution leaves no queue entry behind, so an agent that restarts
         // (and closed it as lost) is never handed it again.
-        ops.push(this.opDelete(RUNNING + ref), this.opDelete(`${ASSIGN}${nodeSegment(e.node_name)}/${ref}`));
+        const entry: GroupEntry = { s: toMillis(e.started_at) ?? 0 };
+        ops.push(
+          this.opDelete(RUNNING + ref),
+          this.opDelete(`${ASSIGN}${nodeSegment(e.node_name)}/${ref}`),
+          this.opPut(groupKey(e.job_name, e.group, e.id), JSON.stringify(entry)),
+        );
       }
     }
     return ops;

@@ -1,0 +1,154 @@
+/**
+ * The agent's bookkeeping around the scheduler and the runner, in process,
+ * with a real embedded store wrapped to inject store errors at chosen calls.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Agent, type AgentTuning } from '../../src/agent/agent.js';
+import { resolveConfig } from '../../src/agent/config.js';
+import { silentLogger } from '../../src/util/log.js';
+import { SqliteStore } from '../../src/store/embedded/sqlite-store.js';
+import type { Store } from '../../src/store/types.js';
+import type { Execution } from '../../src/job/types.js';
+import { faulty, outage, type FaultRule } from '../helpers/faulty-store.js';
+
+function config(extra: Record<string, string | boolean> = {}): ReturnType<typeof resolveConfig> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kairos-agent-'));
+  return resolveConfig({ server: true, 'node-name': 'a1', 'http-addr': '127.0.0.1:0', 'data-dir': dataDir, ...extra }, {});
+}
+
+async function withAgent(
+  rule: FaultRule | undefined,
+  fn: (agent: Agent, f: ReturnType<typeof faulty<Store>>) => Promise<void>,
+  extra: Record<string, string | boolean> = {},
+  tuning: AgentTuning = {},
+): Promise<void> {
+  const f = faulty<Store>(SqliteStore.open(':memory:'), rule);
+  const agent = new Agent(config(extra), silentLogger(), f.store, tuning);
+  await agent.start();
+  try {
+    await fn(agent, f);
+  } finally {
+    f.setRule(undefined);
+    await agent.stop();
+  }
+}
+
+/** Waits until `check` holds, re-checking every 20 ms (bounded: a failure names what never happened). */
+async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const shellJob = (name: string, command: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
+  name,
+  schedule: '@every 1h',
+  executor: 'shell',
+  executor_config: { command, shell: 'true' },
+  ...extra,
+});
+
+void test('a job whose last tick could not be read is scheduled once the store answers (not left out until edited)', async () => {
+  let failures = 0;
+  await withAgent(
+    (method, args) => {
+      if (method === 'getLastTick' && args[0] === 'hourly' && failures < 2) {
+        failures++;
+        return outage('getLastTick');
+      }
+      return undefined;
+    },
+    async (agent) => {
+      await until('the scheduler to run', () => agent.scheduler.isRunning);
+      await agent.jobs.upsert(shellJob('hourly', 'true'));
+      await until('a failed read', () => failures >= 1);
+      await until('the job to be scheduled', () => agent.scheduler.has('hourly'));
+    },
+  );
+});
+
+void test('a tick whose dispatch keeps failing is retried while this agent leads, not dropped after a few attempts', async () => {
+  const at = new Date(Date.now() + 1500).toISOString();
+  let failures = 0;
+  await withAgent(
+    (method, args) => {
+      if (method === 'commitTick' && args[0] === 'once' && failures < 12) {
+        failures++;
+        return outage('commitTick');
+      }
+      return undefined;
+    },
+    async (agent, f) => {
+      await until('the scheduler to run', () => agent.scheduler.isRunning);
+      await agent.jobs.upsert(shellJob('once', 'echo ran', { schedule: `@at ${at}` }));
+      await until('the dispatch to fail 12 times', () => failures === 12);
+      await until('the tick to run', async () => {
+        const { items } = await f.store.listExecutions('once');
+        return items.some((e) => e.scheduled_at === at && e.finished_at !== null && e.output === 'ran\n');
+      });
+      assert.equal(await f.store.getLastTick('once'), at);
+    },
+    {},
+    { dispatchRetryMs: { initial: 5, max: 20 } },
+  );
+});
+
+void test('between a failed attempt and its retry the group never looks finished, nor the job idle', async () => {
+  const inner = SqliteStore.open(':memory:');
+  const views: string[] = [];
+  let firstFailed = false;
+  let group = 0;
+  const f = faulty<Store>(inner, async (method, args) => {
+    // Every store call after the first attempt's result was written looks at the group as another agent would.
+    if (firstFailed && views.length < 3) {
+      const members = await inner.listGroup('flaky', group);
+      const running = await inner.listRunning('flaky');
+      views.push(`${method}: ${members.filter((e) => e.finished_at === null).length} unfinished, ${running.length} running`);
+    }
+    if (method === 'completeExecution' && (args[0] as Execution).attempt === 1) {
+      firstFailed = true;
+      group = (args[0] as Execution).group;
+    }
+    return undefined;
+  });
+  const marker = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'kairos-flaky-')), 'tried');
+  const agent = new Agent(config({ 'retry-backoff': '10ms' }), silentLogger(), f.store);
+  await agent.start();
+  try {
+    await agent.jobs.upsert(
+      shellJob('flaky', `if [ -e ${marker} ]; then echo healed; else touch ${marker}; exit 1; fi`, { retries: 1, schedule: '@manually' }),
+    );
+    await agent.dispatcher.runNow('flaky', 'manual');
+    await until('the healed retry', async () => (await inner.getJob('flaky'))?.status === 'success');
+    assert.ok(views.length > 0);
+    for (const v of views) assert.doesNotMatch(v, / 0 unfinished/, `the group looked finished: ${views.join('; ')}`);
+  } finally {
+    await agent.stop();
+  }
+});
+
+void test('a result arriving after the execution was closed as agent lost is refused and counted once', async () => {
+  const gate = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'kairos-late-')), 'go');
+  await withAgent(undefined, async (agent, f) => {
+    await agent.jobs.upsert(shellJob('late', `while [ ! -e ${gate} ]; do sleep 0.05; done; echo finished`, { schedule: '@manually' }));
+    await agent.dispatcher.runNow('late', 'manual');
+    let lost: Execution | undefined;
+    await until('the run to start', async () => (lost = (await f.store.listRunning('late'))[0]) !== undefined);
+    await agent.runner.closeLost(lost as Execution, 'agent lost: test closed it');
+    fs.writeFileSync(gate, '');
+    await until('the runner to be idle', async () => agent.runner.runningCount === 0);
+    await agent.runner.idle();
+    const stored = await f.store.getExecution('late', (lost as Execution).id);
+    assert.match(stored?.output ?? '', /agent lost: test closed it/);
+    assert.equal(stored?.success, false);
+    const job = await f.store.getJob('late');
+    assert.equal(job?.error_count, 1);
+    assert.equal(job?.success_count, 0);
+  });
+});

@@ -1,0 +1,62 @@
+/**
+ * JobService's parent/child bookkeeping against the real embedded store, with
+ * writes failing at chosen points (a crash or outage between two writes).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { JobService } from '../../src/core/jobs.js';
+import { SqliteStore } from '../../src/store/embedded/sqlite-store.js';
+import type { Store } from '../../src/store/types.js';
+import { ExecutorRegistry } from '../../src/executors/registry.js';
+import { ShellExecutor } from '../../src/executors/shell.js';
+import { faulty, outage } from '../helpers/faulty-store.js';
+
+const executors = new ExecutorRegistry();
+executors.register(new ShellExecutor());
+
+const def = (name: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
+  name,
+  schedule: '@every 1h',
+  executor: 'shell',
+  executor_config: { command: 'true' },
+  ...extra,
+});
+
+void test('creating a child stores it and links its parent in one write: a failure after the first write leaves no unlinked child', async () => {
+  const f = faulty<Store>(SqliteStore.open(':memory:'));
+  const jobs = new JobService(f.store, executors, async () => null);
+  try {
+    await jobs.upsert(def('parent'));
+    await jobs.upsert(def('other'));
+    let writes = 0;
+    // Every write after the first one of an upsert fails, as if the agent died right after it.
+    f.setRule((method) => (method.startsWith('update') && ++writes > 1 ? outage(method) : undefined));
+    await jobs.upsert(def('child', { parent_job: 'parent', schedule: '' })).catch(() => undefined);
+    const child = await f.store.getJob('child');
+    const parent = await f.store.getJob('parent');
+    assert.ok(child === null || parent?.dependent_jobs?.includes('child'), `child stored ${child !== null}, parent lists ${JSON.stringify(parent?.dependent_jobs)}`);
+    assert.ok(child !== null, 'one write is enough to create a child');
+
+    // Moving the child to another parent unlinks and links in that same write.
+    writes = 0;
+    await jobs.upsert(def('child', { parent_job: 'other', schedule: '' })).catch(() => undefined);
+    assert.equal((await f.store.getJob('child'))?.parent_job, 'other');
+    assert.equal((await f.store.getJob('parent'))?.dependent_jobs, null);
+    assert.deepEqual((await f.store.getJob('other'))?.dependent_jobs, ['child']);
+  } finally {
+    await f.store.close();
+  }
+});
+
+void test('a child whose parent was deleted meanwhile is refused, and nothing is written', async () => {
+  const store = SqliteStore.open(':memory:');
+  const jobs = new JobService(store, executors, async () => null);
+  try {
+    await jobs.upsert(def('parent'));
+    await store.deleteJob('parent');
+    await assert.rejects(jobs.upsert(def('child', { parent_job: 'parent', schedule: '' })), /parent job not found/);
+    assert.equal(await store.getJob('child'), null);
+  } finally {
+    await store.close();
+  }
+});
