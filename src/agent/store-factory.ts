@@ -5,15 +5,16 @@
 import { join } from 'node:path';
 import type { AgentConfig } from './config.js';
 import type { Store } from '../store/types.js';
-import { SqliteStore } from '../store/embedded/sqlite-store.js';
-import { EtcdStore } from '../store/etcd/etcd-store.js';
 import { loadBackendTls } from '../api/tls.js';
 
+/** Each backend's code (etcd3 and its gRPC stack, better-sqlite3) loads only when that backend is chosen. */
 export async function openStore(config: AgentConfig): Promise<Store> {
   // Certificate files are read (and checked) now, so a wrong path fails at once, naming the option.
   const backend = loadBackendTls(config.backendAuth);
   if (config.backend === 'etcd') {
+    const { EtcdStore } = await import('../store/etcd/etcd-store.js');
     return EtcdStore.connect({ endpoints: config.backendMachines, keyspace: config.keyspace, ...backend });
   }
+  const { SqliteStore } = await import('../store/embedded/sqlite-store.js');
   return SqliteStore.open(join(config.dataDir, 'kairos.db'));
 }

@@ -18,6 +18,7 @@ import { jobRoutes } from './routes/jobs.js';
 import { executionRoutes } from './routes/executions.js';
 import { clusterRoutes } from './routes/cluster.js';
 import { adminRoutes } from './routes/admin.js';
+import { bulkRoutes } from './routes/bulk.js';
 import type { ExecutorCatalog } from '../job/schema.js';
 
 export const BODY_LIMIT = 1024 * 1024;
@@ -90,6 +91,7 @@ export async function buildServer(ctx: ApiContext, executors: ExecutorCatalog, h
   app.options('/*', async (_request, reply) => reply.header('Allow', 'GET, POST, PUT, PATCH, DELETE, OPTIONS').status(204).send());
 
   await jobRoutes(app, ctx);
+  await bulkRoutes(app, ctx, executors);
   await executionRoutes(app, ctx);
   await clusterRoutes(app, ctx);
   await adminRoutes(app, ctx, executors);

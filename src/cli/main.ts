@@ -4,10 +4,17 @@
  */
 import { Command, Option } from 'commander';
 import { AGENT_OPTIONS, ConfigError, normalizeArgv, resolveConfig, type RawOptions } from '../agent/config.js';
-import { Agent } from '../agent/agent.js';
+import type { Agent } from '../agent/agent.js';
 import { VERSION } from '../agent/version.js';
 import { createLogger } from '../util/log.js';
 import { tokenCommand } from './token.js';
+import { jobsCommand } from './jobs.js';
+import { logsCommand } from './logs.js';
+import { clusterCommands } from './cluster.js';
+import { applyCommands } from './apply.js';
+import { importCommand } from './importer.js';
+import { completionCommand } from './completion.js';
+import { usageExits } from './output.js';
 
 function camel(name: string): string {
   return name.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
@@ -48,6 +55,8 @@ function agentCommand(): Command {
     const log = createLogger({ level: config.logLevel, format: config.logFormat });
     let agent: Agent;
     try {
+      // Loaded here, not at the top: client commands (jobs, apply...) must not pay for the agent's start-up.
+      const { Agent } = await import('../agent/agent.js');
       agent = await Agent.open(config, log);
     } catch (err) {
       log.fatal({ err: (err as Error).message }, 'agent: failed to open the store');
@@ -84,6 +93,13 @@ export async function main(argv: string[]): Promise<void> {
     .version(VERSION, '-v, --version');
   program.addCommand(agentCommand());
   program.addCommand(tokenCommand());
+  // Client commands (any agent, through the /v1 API): usage errors exit 2.
+  program.addCommand(usageExits(jobsCommand()));
+  program.addCommand(usageExits(logsCommand()));
+  for (const c of clusterCommands()) program.addCommand(usageExits(c));
+  for (const c of applyCommands()) program.addCommand(usageExits(c));
+  program.addCommand(usageExits(importCommand()));
+  program.addCommand(usageExits(completionCommand()));
   program.command('version').description('print the version').action(() => {
     process.stdout.write(`Kairos ${VERSION}\n`);
   });

@@ -51,6 +51,11 @@ export class JobService {
     private readonly limits: JobLimits = { maxJobs: 0 },
   ) {}
 
+  /** The limits in force (the bulk endpoint, src/core/bulk.ts, checks --max-jobs itself). */
+  get jobLimits(): JobLimits {
+    return this.limits;
+  }
+
   /**
    * Validates and stores a job (create or full replace). The job, the parents it moves
    * between and its audit entry are written in one atomic step, so no crash can leave a

@@ -137,6 +137,13 @@ export type AuditBuilder = (before: Job | null, after: Job | null) => AuditEntry
  */
 export type JobsUpdater = (current: ReadonlyMap<string, Job | null>) => Map<string, Job | null>;
 
+/** What `Store.writeJobs` writes; `audit[i]` may name any job of the batch. */
+export interface JobBatch {
+  put: Job[];
+  delete: string[];
+  audit: AuditEntry[];
+}
+
 export interface Store {
   readonly kind: string;
   /**
@@ -164,6 +171,14 @@ export interface Store {
   updateJobs(names: string[], fn: JobsUpdater, audit?: AuditBuilder): Promise<Map<string, Job | null>>;
   /** Deletes the job, its executions and its scheduler state (and writes `audit` with it). Returns the deleted job. */
   deleteJob(name: string, audit?: AuditBuilder): Promise<Job | null>;
+  /**
+   * A bulk write (`POST /v1/jobs/bulk`): puts whole job bodies, deletes jobs (with their
+   * executions, ticks and skips, as deleteJob) and appends audit entries. Embedded: one
+   * transaction. etcd: one transaction when it fits --max-txn-ops, otherwise several in
+   * order, each job write with its own audit entry (see docs/decisions.md). Unconditional:
+   * the caller decided from a read of the jobs it replaces.
+   */
+  writeJobs(batch: JobBatch): Promise<void>;
 
   /** Insert or replace one execution (key: job_name + id). */
   putExecution(execution: Execution): Promise<void>;

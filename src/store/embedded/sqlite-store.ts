@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Execution, Job } from '../../job/types.js';
-import { ExecutionClosedError, type AuditBuilder, type AuditEntry, type AuditQuery, type CompleteOptions, type DispatchOptions, type ExecutionQuery, type JobEvent, type JobUpdater, type JobsUpdater, type Page, type SkipRecord, type Store, type StoredToken } from '../types.js';
+import { ExecutionClosedError, type AuditBuilder, type AuditEntry, type AuditQuery, type CompleteOptions, type DispatchOptions, type ExecutionQuery, type JobBatch, type JobEvent, type JobUpdater, type JobsUpdater, type Page, type SkipRecord, type Store, type StoredToken } from '../types.js';
 import { ADMIN_MIGRATION, SqliteAdmin } from './sqlite-admin.js';
 import { SKIPS_MIGRATION, SqliteSkips } from './sqlite-skips.js';
 import { countSkips } from '../skips.js';
@@ -398,6 +398,29 @@ export class SqliteStore implements Store {
   async putJobs(jobs: readonly Job[]): Promise<void> {
     this.assertOpen();
     const events = this.txPutJobs(jobs);
+    for (const event of events) this.emit(event);
+  }
+
+  /** Store.writeJobs: the whole batch in one transaction (one fsync), events after commit. */
+  async writeJobs(batch: JobBatch): Promise<void> {
+    this.assertOpen();
+    const events = this.db.transaction((b: JobBatch) => {
+      const out: JobEvent[] = [];
+      for (const job of b.put) {
+        const { event } = this.applyUpdater(job.name, () => job);
+        if (event !== null) out.push(event);
+      }
+      for (const name of b.delete) {
+        const existed = this.st.getJob.get(name) !== undefined;
+        this.st.deleteJob.run(name);
+        this.st.deleteExecutions.run(name);
+        this.st.deleteTick.run(name);
+        this.skips.deleteJob(name);
+        if (existed) out.push({ type: 'delete', name });
+      }
+      for (const entry of b.audit) this.admin.writeAudit(entry);
+      return out;
+    }).immediate(batch);
     for (const event of events) this.emit(event);
   }
 

@@ -50,7 +50,7 @@ import {
   type Watcher,
 } from 'etcd3';
 import type { Execution, Job } from '../../job/types.js';
-import { ExecutionClosedError, SKIPS_KEPT, type AuditBuilder, type AuditEntry, type AuditQuery, type CompleteOptions, type DispatchOptions, type ExecutionQuery, type JobEvent, type JobUpdater, type JobsUpdater, type Page, type SkipRecord, type Store, type StoredToken } from '../types.js';
+import { ExecutionClosedError, SKIPS_KEPT, type AuditBuilder, type AuditEntry, type AuditQuery, type CompleteOptions, type DispatchOptions, type ExecutionQuery, type JobBatch, type JobEvent, type JobUpdater, type JobsUpdater, type Page, type SkipRecord, type Store, type StoredToken } from '../types.js';
 import { countSkips } from '../skips.js';
 import { HostBreakers, isTransient, oncePolicy, watchBackoff } from './fault.js';
 import { BARE_CONNECT_FAILURE, explainConnectFailure } from './tls-diagnosis.js';
@@ -524,6 +524,59 @@ export class EtcdStore implements Store {
       await this.conflictPause(attempt);
     }
     throw new Error(`updateJobs(${unique.join(', ')}): still conflicting with concurrent writers after ${MAX_CAS_ATTEMPTS} attempts`);
+  }
+
+  /**
+   * Store.writeJobs: one transaction when the batch fits --max-txn-ops; otherwise several,
+   * in order (puts, then deletes), each job's write together with its audit entries, so no
+   * job changes without its entry. Not atomic across transactions (docs/decisions.md).
+   * Every op is an unconditional put or delete, so a transaction may be re-sent.
+   */
+  async writeJobs(batch: JobBatch): Promise<void> {
+    this.assertOpen();
+    const byJob = new Map<string, AuditEntry[]>();
+    const loose: AuditEntry[] = [];
+    const named = new Set([...batch.put.map((j) => j.name), ...batch.delete]);
+    for (const entry of batch.audit) {
+      if (entry.job !== null && named.has(entry.job)) byJob.set(entry.job, [...(byJob.get(entry.job) ?? []), entry]);
+      else loose.push(entry);
+    }
+    const auditFor = (name: string): IRequestOp[] => {
+      const entries = byJob.get(name) ?? [];
+      byJob.delete(name);
+      return entries.flatMap((e) => this.auditOps(e));
+    };
+    const groups: IRequestOp[][] = [];
+    for (const job of batch.put) {
+      assertName(job.name);
+      groups.push([this.opPut(JOBS + job.name, JSON.stringify(job)), ...auditFor(job.name)]);
+    }
+    for (const name of batch.delete) {
+      assertName(name);
+      groups.push([
+        ...auditFor(name),
+        this.opDelete(JOBS + name),
+        this.opDelete(TICKS + name),
+        this.opDeletePrefix(`${SKIPS}${name}/`),
+        this.opDeletePrefix(`${EXECUTIONS}${name}/`),
+        this.opDeletePrefix(`${RUNNING}${name}/`),
+        this.opDeletePrefix(`${GROUPS}${name}/`),
+      ]);
+    }
+    for (const entry of loose) groups.push(this.auditOps(entry));
+    let ops: IRequestOp[] = [];
+    // A deadline per transaction: a large batch is many of them.
+    const flush = async (): Promise<void> => {
+      if (ops.length === 0) return;
+      const sent = ops;
+      ops = [];
+      await this.txn(this.budget(), 'writeJobs', [], sent, [], true);
+    };
+    for (const group of groups) {
+      if (ops.length + group.length > this.maxTxnOps) await flush();
+      ops.push(...group);
+    }
+    await flush();
   }
 
   async deleteJob(name: string, audit?: AuditBuilder): Promise<Job | null> {

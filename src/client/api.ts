@@ -1,0 +1,137 @@
+/** Typed calls of the /v1 API, shared by the `kairos` client commands. */
+import type { Execution, Job } from '../job/types.js';
+import type { SkipRecord } from '../store/types.js';
+import { HttpClient, type ClientOptions } from './http.js';
+
+export interface Member {
+  id?: string;
+  Name: string;
+  Addr?: string;
+  Port?: number;
+  Tags?: Record<string, string>;
+  Status?: number | string;
+  statusText?: string;
+  [key: string]: unknown;
+}
+
+export interface AgentInfo {
+  agent: { name: string; version: string; backend: string };
+  tags: Record<string, string>;
+  leader: boolean;
+  leadership_changes?: number;
+  security?: Record<string, unknown>;
+  limit_hits?: Record<string, number>;
+}
+
+export interface Health {
+  status: string;
+  checks: Record<string, string>;
+}
+
+/** One job the bulk endpoint refused, by its position in the request. */
+export interface BulkProblem {
+  index: number;
+  name: string;
+  field: string;
+  message: string;
+}
+
+export interface BulkRequest {
+  jobs: unknown[];
+  /** `{label: "key=value"}`: also delete stored jobs carrying that metadata label that the request does not name. */
+  prune: { label: string } | null;
+  dry_run: boolean;
+}
+
+/** One job the bulk request creates, updates or deletes: its definition before and after. */
+export interface BulkChange {
+  name: string;
+  action: 'create' | 'update' | 'delete';
+  before: Record<string, unknown> | null;
+  after: Record<string, unknown> | null;
+}
+
+export interface BulkResult {
+  dry_run: boolean;
+  changes: BulkChange[];
+  created: string[];
+  updated: string[];
+  unchanged: string[];
+  deleted: string[];
+}
+
+const enc = encodeURIComponent;
+
+export class KairosClient {
+  readonly http: HttpClient;
+
+  constructor(options: ClientOptions = {}) {
+    this.http = new HttpClient(options);
+  }
+
+  async listJobs(query: Record<string, string> = {}): Promise<Job[]> {
+    const qs = new URLSearchParams(query).toString();
+    return (await this.http.call<Job[]>('GET', `/v1/jobs${qs ? `?${qs}` : ''}`)).body;
+  }
+
+  async getJob(name: string): Promise<Job> {
+    return (await this.http.call<Job>('GET', `/v1/jobs/${enc(name)}`)).body;
+  }
+
+  /** Run-now; `force` runs even over a forbid overlap. */
+  async runJob(name: string, force = false): Promise<Job> {
+    return (await this.http.call<Job>('POST', `/v1/jobs/${enc(name)}/run${force ? '?force=true' : ''}`)).body;
+  }
+
+  async toggleJob(name: string): Promise<Job> {
+    return (await this.http.call<Job>('POST', `/v1/jobs/${enc(name)}/toggle`)).body;
+  }
+
+  async deleteJob(name: string): Promise<Job> {
+    return (await this.http.call<Job>('DELETE', `/v1/jobs/${enc(name)}`)).body;
+  }
+
+  async executions(name: string, page: { start?: number; end?: number; order?: 'asc' | 'desc' } = {}): Promise<{ items: Execution[]; total: number }> {
+    const qs = new URLSearchParams({ _sort: 'started_at', _order: (page.order ?? 'desc').toUpperCase() });
+    if (page.start !== undefined) qs.set('_start', String(page.start));
+    if (page.end !== undefined) qs.set('_end', String(page.end));
+    const res = await this.http.call<Execution[]>('GET', `/v1/jobs/${enc(name)}/executions?${qs}`);
+    return { items: res.body, total: Number(res.headers['x-total-count'] ?? res.body.length) };
+  }
+
+  async execution(name: string, id: string): Promise<Execution> {
+    return (await this.http.call<Execution>('GET', `/v1/jobs/${enc(name)}/executions/${enc(id)}`)).body;
+  }
+
+  async skips(name: string, page: { start?: number; end?: number } = {}): Promise<{ items: SkipRecord[]; total: number }> {
+    const qs = new URLSearchParams();
+    if (page.start !== undefined) qs.set('_start', String(page.start));
+    if (page.end !== undefined) qs.set('_end', String(page.end));
+    const q = qs.toString();
+    const res = await this.http.call<SkipRecord[]>('GET', `/v1/jobs/${enc(name)}/skips${q ? `?${q}` : ''}`);
+    return { items: res.body, total: Number(res.headers['x-total-count'] ?? res.body.length) };
+  }
+
+  async members(): Promise<Member[]> {
+    return (await this.http.call<Member[]>('GET', '/v1/members')).body;
+  }
+
+  async leader(): Promise<Member> {
+    return (await this.http.call<Member>('GET', '/v1/leader')).body;
+  }
+
+  async info(): Promise<AgentInfo> {
+    return (await this.http.call<AgentInfo>('GET', '/v1')).body;
+  }
+
+  /** /health answers 503 with the same body when degraded: not an error for a status report. */
+  async health(): Promise<Health> {
+    const res = await this.http.raw<Health>('GET', '/health');
+    if (res.status !== 200 && res.status !== 503) return (await this.http.call<Health>('GET', '/health')).body;
+    return res.body;
+  }
+
+  async bulk(request: BulkRequest): Promise<BulkResult> {
+    return (await this.http.call<BulkResult>('POST', '/v1/jobs/bulk', request)).body;
+  }
+}

@@ -1,0 +1,207 @@
+/**
+ * Bulk writes of job definitions (`POST /v1/jobs/bulk`, used by `kairos apply`
+ * and `kairos import`): every job is validated before anything is written, and
+ * the whole change (creates, updates, prunes, the parents' `dependent_jobs`
+ * and one audit entry per job) goes to the store as one batch (one SQLite
+ * transaction; etcd: see Store.writeJobs).
+ */
+import { normalizeJobInput, type ExecutorCatalog, type JobSpec } from '../job/schema.js';
+import type { Job } from '../job/types.js';
+import type { AuditEntry, Store } from '../store/types.js';
+import { ConflictError, KairosError, ValidationError } from './errors.js';
+import { iso } from '../job/time.js';
+import { auditEntry, definitionOf, tagsInScope, type Actor } from './audit.js';
+import { mergeJob, type JobLimits } from './jobs.js';
+
+export interface BulkProblem {
+  index: number;
+  name: string;
+  field: string;
+  message: string;
+}
+
+export interface BulkChange {
+  name: string;
+  action: 'create' | 'update' | 'delete';
+  /** Job definitions (definitionOf): null before a create, after a delete. */
+  before: Record<string, unknown> | null;
+  after: Record<string, unknown> | null;
+}
+
+export interface BulkResult {
+  dry_run: boolean;
+  created: string[];
+  updated: string[];
+  unchanged: string[];
+  deleted: string[];
+  changes: BulkChange[];
+}
+
+/** 400 naming every invalid job; nothing was written. */
+export class BulkValidationError extends ValidationError {
+  constructor(readonly errors: BulkProblem[]) {
+    const first = errors[0];
+    const where = (e: BulkProblem): string => `jobs[${e.index}]${e.field ? `.${e.field}` : ''}`;
+    super(
+      first ? where(first) : 'jobs',
+      `${errors.length} invalid job${errors.length === 1 ? '' : 's'}, nothing written: ${errors.map((e) => `${where(e)}${e.name ? ` (${e.name})` : ''}: ${e.message}`).join('; ')}`,
+    );
+    this.name = 'BulkValidationError';
+  }
+}
+
+interface BulkRequest {
+  jobs: unknown[];
+  prune: { key: string; value: string; label: string } | null;
+  dryRun: boolean;
+}
+
+function parseRequest(body: unknown): BulkRequest {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new ValidationError('', 'expected a JSON object {"jobs": [...], "prune": null, "dry_run": false}');
+  const b = body as Record<string, unknown>;
+  if (!Array.isArray(b.jobs)) throw new ValidationError('jobs', 'jobs must be an array of jobs');
+  let prune: BulkRequest['prune'] = null;
+  if (b.prune !== undefined && b.prune !== null) {
+    const label = (b.prune as { label?: unknown }).label;
+    if (typeof label !== 'string' || label.indexOf('=') <= 0) throw new ValidationError('prune.label', 'prune.label must be "key=value" (a metadata label, e.g. "managed-by=kairos-apply")');
+    const eq = label.indexOf('=');
+    prune = { key: label.slice(0, eq), value: label.slice(eq + 1), label };
+  }
+  if (b.dry_run !== undefined && typeof b.dry_run !== 'boolean') throw new ValidationError('dry_run', 'dry_run must be true or false');
+  return { jobs: b.jobs, prune, dryRun: b.dry_run === true };
+}
+
+/** JSON with sorted keys: equal definitions compare equal whatever their key order. */
+export function canonical(v: unknown): string {
+  return JSON.stringify(v, (_k, x: unknown) =>
+    x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : x,
+  );
+}
+
+/** Equal definitions; the plain serialisation first (the usual case: same key order), then key-order blind. */
+function sameDefinition(a: Record<string, unknown> | null, b: Record<string, unknown> | null): boolean {
+  return JSON.stringify(a) === JSON.stringify(b) || canonical(a) === canonical(b);
+}
+
+function sameList(a: string[] | null, b: string[] | null): boolean {
+  if (a === null || b === null) return a === b;
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+export async function applyBulk(store: Store, executors: ExecutorCatalog, limits: JobLimits, body: unknown, actor: Actor): Promise<BulkResult> {
+  const req = parseRequest(body);
+  const problems: BulkProblem[] = [];
+  const specs: JobSpec[] = [];
+  const index = new Map<string, number>();
+  req.jobs.forEach((raw, i) => {
+    const name = raw && typeof raw === 'object' && typeof (raw as { name?: unknown }).name === 'string' ? (raw as { name: string }).name : '';
+    try {
+      const spec = normalizeJobInput(raw, executors);
+      if (index.has(spec.name)) throw new ValidationError('name', `job "${spec.name}" appears twice (also jobs[${index.get(spec.name)}])`);
+      if (!tagsInScope(spec.tags, actor.scope)) throw new KairosError('KAIROS_OUT_OF_SCOPE', `token "${actor.name}" may only save jobs tagged ${Object.entries(actor.scope).map(([k, v]) => `${k}=${v}`).join(', ')}`, 'tags');
+      index.set(spec.name, i);
+      specs.push(spec);
+    } catch (err) {
+      if (!(err instanceof KairosError)) throw err;
+      problems.push({ index: i, name, field: err.field, message: err.message });
+    }
+  });
+
+  const stored = new Map((await store.listJobs()).map((j) => [j.name, j]));
+  const now = iso(Date.now());
+  const merged = new Map<string, { current: Job | null; job: Job }>();
+  for (const spec of specs) {
+    const current = stored.get(spec.name) ?? null;
+    if (current && !tagsInScope(current.tags, actor.scope)) {
+      problems.push({ index: index.get(spec.name) ?? -1, name: spec.name, field: 'name', message: `a job named "${spec.name}" exists outside the scope of token "${actor.name}"` });
+      continue;
+    }
+    merged.set(spec.name, { current, job: mergeJob(current, spec, now) });
+  }
+
+  // The cluster after the write: stored jobs, less the pruned ones, with the request's versions.
+  const pruned: Job[] = [];
+  if (req.prune) {
+    const { key, value } = req.prune;
+    for (const job of stored.values()) {
+      if (job.metadata?.[key] === value && !index.has(job.name) && tagsInScope(job.tags, actor.scope)) pruned.push(job);
+    }
+  }
+  const final = new Map(stored);
+  for (const job of pruned) final.delete(job.name);
+  for (const [name, { job }] of merged) final.set(name, job);
+
+  // Parents: present after the write (in the request or kept), visible to the actor, and no loops.
+  for (const [name, { job }] of merged) {
+    if (!job.parent_job) continue;
+    const parent = final.get(job.parent_job);
+    const i = index.get(name) ?? -1;
+    if (!parent || !tagsInScope(parent.tags, actor.scope)) {
+      const why = stored.has(job.parent_job) && !final.has(job.parent_job) ? ' (it would be pruned)' : '';
+      problems.push({ index: i, name, field: 'parent_job', message: `parent job "${job.parent_job}" not found${why}` });
+      continue;
+    }
+    const seen = [name];
+    for (let p: Job | undefined = parent; p; p = p.parent_job ? final.get(p.parent_job) : undefined) {
+      if (seen.includes(p.name)) {
+        problems.push({ index: i, name, field: 'parent_job', message: `parent_job would create a cycle: ${[...seen, p.name].join(' -> ')}` });
+        break;
+      }
+      seen.push(p.name);
+    }
+  }
+  if (problems.length > 0) throw new BulkValidationError(problems.sort((a, b) => a.index - b.index));
+
+  // Each job's children after the write; a pruned job may not leave children behind.
+  const children = new Map<string, string[]>();
+  for (const job of final.values()) {
+    if (job.parent_job) children.set(job.parent_job, [...(children.get(job.parent_job) ?? []), job.name]);
+  }
+  for (const job of pruned) {
+    const left = children.get(job.name);
+    if (left?.length) {
+      throw new ConflictError(`cannot prune job "${job.name}": it has dependent jobs that stay (${left.sort().join(', ')}); change their parent_job or let them be pruned too`, 'prune', 'KAIROS_JOB_HAS_DEPENDENTS');
+    }
+  }
+
+  const created = [...merged.values()].filter((m) => m.current === null).length;
+  if (limits.maxJobs > 0 && created > 0 && stored.size - pruned.length + created > limits.maxJobs) {
+    limits.onLimitHit?.('max-jobs');
+    throw new KairosError(
+      'KAIROS_LIMIT_MAX_JOBS',
+      `this request would leave ${stored.size - pruned.length + created} jobs, over --max-jobs ${limits.maxJobs}; delete jobs or raise the limit`,
+      'jobs',
+    );
+  }
+
+  const result: BulkResult = { dry_run: req.dryRun, created: [], updated: [], unchanged: [], deleted: [], changes: [] };
+  const puts = new Map<string, Job>();
+  const audit: AuditEntry[] = [];
+  for (const [name, { current, job }] of merged) {
+    const before = definitionOf(current);
+    const after = definitionOf(job);
+    if (current && sameDefinition(before, after)) {
+      result.unchanged.push(name);
+      continue;
+    }
+    puts.set(name, job);
+    (current ? result.updated : result.created).push(name);
+    result.changes.push({ name, action: current ? 'update' : 'create', before, after });
+    audit.push(auditEntry(actor, current ? 'job.update' : 'job.create', name, { before: current, after: job, detail: { via: 'apply' } }));
+  }
+  // dependent_jobs, as upsert's linkChild/unlinkChild keep them (no audit entry: server-owned).
+  for (const [name, job] of final) {
+    const want = children.get(name)?.sort() ?? null;
+    const base = puts.get(name) ?? job;
+    if (!sameList(base.dependent_jobs ?? null, want)) puts.set(name, { ...base, dependent_jobs: want });
+  }
+  for (const job of pruned) {
+    result.deleted.push(job.name);
+    result.changes.push({ name: job.name, action: 'delete', before: definitionOf(job), after: null });
+    audit.push(auditEntry(actor, 'job.delete', job.name, { before: job, detail: { via: 'apply', prune: req.prune?.label ?? '' } }));
+  }
+  if (!req.dryRun && (puts.size > 0 || pruned.length > 0)) {
+    await store.writeJobs({ put: [...puts.values()], delete: pruned.map((j) => j.name), audit });
+  }
+  return result;
+}
