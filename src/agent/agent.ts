@@ -11,7 +11,7 @@ import type { Logger } from '../util/log.js';
 import type { AgentConfig } from './config.js';
 import { isLoopback } from './config.js';
 import { VERSION } from './version.js';
-import type { Store } from '../store/types.js';
+import type { FollowUp, Store } from '../store/types.js';
 import { EtcdStore } from '../store/etcd/etcd-store.js';
 import { EtcdCluster } from '../cluster/etcd-cluster.js';
 import { ExecutorRegistry } from '../executors/registry.js';
@@ -28,6 +28,7 @@ import { buildServer } from '../api/server.js';
 import { loadHttpsOptions } from '../api/tls.js';
 import { openStore } from './store-factory.js';
 import { retry } from '../util/retry.js';
+import { ConflictError, NotFoundError } from '../core/errors.js';
 import type { ApiContext, HealthReport } from '../api/context.js';
 import { TokenRegistry } from '../auth/token-registry.js';
 import { TokenService } from '../auth/token-service.js';
@@ -99,7 +100,7 @@ export class Agent {
       historyLimit: config.historyLimit,
       retryBackoffMs: config.retryBackoffMs,
       maxParallel: config.maxParallel,
-      onGroupSuccess: (job) => this.afterGroupSuccess(job),
+      followUp: (f) => this.followUp(f),
     });
     const member = {
       nodeName: config.nodeName,
@@ -184,6 +185,7 @@ export class Agent {
         await this.runner.closeLost(e, `agent lost: ${node} stopped renewing its lease while this execution was running`);
       }
       if (lost.length > 0) this.log.warn({ node, executions: lost.length }, 'agent: executions of a lost agent recorded as failed');
+      await this.resumeFollowUps(node);
     } catch (err) {
       this.log.warn({ node, err: (err as Error).message }, 'agent: could not close executions of a lost agent');
     }
@@ -194,6 +196,7 @@ export class Agent {
     try {
       const alive = new Set((await this.cluster.members()).map((m) => m.Name));
       const nodes = new Set((await this.store.listRunning()).map((e) => e.node_name));
+      for (const f of await this.store.listFollowUps()) nodes.add(f.node);
       for (const node of nodes) if (!alive.has(node)) await this.reapLostAgent(node);
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'agent: could not check for executions of lost agents');
@@ -235,6 +238,8 @@ export class Agent {
       });
     }
     await this.cluster.start();
+    // After joining: dispatching a dependent needs this agent listed as a member.
+    void recovery.then(() => (this.stopping ? undefined : this.resumeFollowUps(c.nodeName)));
   }
 
   /**
@@ -328,7 +333,19 @@ export class Agent {
     this.signatures.clear();
   }
 
-  private async schedule(job: Job, knownLastTick?: string | null): Promise<void> {
+  /** Loads still under way per job, so `next` answered right after a write reflects that write. */
+  private readonly loading = new Map<string, Promise<void>>();
+
+  private schedule(job: Job, knownLastTick?: string | null): Promise<void> {
+    const task = this.load(job, knownLastTick);
+    this.loading.set(job.name, task);
+    void task.finally(() => {
+      if (this.loading.get(job.name) === task) this.loading.delete(job.name);
+    });
+    return task;
+  }
+
+  private async load(job: Job, knownLastTick?: string | null): Promise<void> {
     const sig = scheduleSignature(job);
     if (this.signatures.get(job.name) === sig) return;
     // Claimed before the read so watch echoes (counter writes) don't start a second read; a failed
@@ -364,8 +381,14 @@ export class Agent {
 
   private async nextOf(job: Job): Promise<string | null> {
     if (!isTimeScheduled(job)) return null;
-    // The scheduler's view when it holds the job; a job saved a moment ago may not have reached
-    // it yet (the watch event is handled asynchronously), so then compute from the store.
+    const loading = this.loading.get(job.name);
+    if (loading) {
+      // Bounded: a load retrying through a store outage must not hold an API answer.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([loading, new Promise((resolve) => (timer = setTimeout(resolve, 1000)))]);
+      clearTimeout(timer);
+    }
+    // The scheduler's view when it holds the job; otherwise (not loaded yet, or loading failed) compute from the store.
     if (this.scheduler.isRunning && this.scheduler.has(job.name)) {
       const next = this.scheduler.nextRun(job.name);
       if (!next || (job.expires_at && next.getTime() > Date.parse(job.expires_at))) return null;
@@ -377,22 +400,65 @@ export class Agent {
     return computeNext(job, lastTick)?.toISOString() ?? null;
   }
 
-  private async afterGroupSuccess(job: Job): Promise<void> {
-    for (const child of job.dependent_jobs ?? []) {
-      try {
-        await this.dispatcher.runNow(child, 'parent');
-      } catch (err) {
-        this.log.warn({ job: child, parent: job.name, err: (err as Error).message }, 'agent: dependent job not run');
-      }
+  /**
+   * What a successful group owes: its dependents, then the delete of an ephemeral job, then the
+   * follow-up record is removed. Store errors are retried until done; a stopping agent leaves the
+   * record for its next start (or the leader, if it never comes back). A crash between a child's
+   * dispatch and the record's removal runs that child again on replay: the one duplicate left,
+   * preferred to losing the run.
+   */
+  private async followUp(f: FollowUp): Promise<void> {
+    const dispatched = new Set<string>();
+    try {
+      await retry(
+        async () => {
+          for (const child of f.children) {
+            if (dispatched.has(child)) continue;
+            try {
+              await this.dispatcher.runNow(child, 'parent');
+            } catch (err) {
+              // A refusal (disabled, forbid, no agent, deleted) is an answer, recorded as a skip.
+              if (!(err instanceof ConflictError || err instanceof NotFoundError)) throw err;
+              this.log.warn({ job: child, parent: f.job, err: err.message }, 'agent: dependent job not run');
+            }
+            dispatched.add(child);
+          }
+          const job = await this.store.getJob(f.job);
+          if (job?.ephemeral) {
+            // The API's delete: unlinks it from its parent, and refuses (logged) while other jobs depend on it.
+            try {
+              await this.jobs.delete(job.name);
+              this.log.info({ job: job.name }, 'agent: ephemeral job deleted after success');
+            } catch (err) {
+              if (!(err instanceof ConflictError || err instanceof NotFoundError)) throw err;
+              this.log.warn({ job: job.name, err: err.message }, 'agent: ephemeral job kept');
+            }
+          }
+          await this.store.deleteFollowUp(f.job, f.group);
+        },
+        {
+          initialMs: 200,
+          maxMs: 5000,
+          giveUp: () => this.stopping !== null,
+          onRetry: (err, delay) =>
+            this.log.warn({ job: f.job, group: f.group, err: (err as Error).message, retry_ms: delay }, 'agent: dependents of a successful run not dispatched yet; retrying'),
+        },
+      );
+    } catch (err) {
+      this.log.warn({ job: f.job, group: f.group, err: (err as Error).message }, 'agent: dependents left for the next start');
     }
-    if (job.ephemeral) {
-      // The API's delete: unlinks it from its parent, and refuses (logged) while other jobs depend on it.
-      try {
-        await this.jobs.delete(job.name);
-        this.log.info({ job: job.name }, 'agent: ephemeral job deleted after success');
-      } catch (err) {
-        this.log.warn({ job: job.name, err: (err as Error).message }, 'agent: ephemeral job kept');
-      }
+  }
+
+  /** Follow-ups a previous run of `node` (this agent after a crash, or a lost agent) left undone. */
+  private async resumeFollowUps(node: string): Promise<void> {
+    const pending = await retry(() => this.store.listFollowUps(node), {
+      initialMs: 500,
+      maxMs: 5000,
+      giveUp: () => this.stopping !== null,
+    }).catch(() => []);
+    for (const f of pending) {
+      this.log.info({ job: f.job, group: f.group, children: f.children }, 'agent: running dependents owed by an earlier run');
+      await this.followUp(f);
     }
   }
 

@@ -7,7 +7,7 @@
  */
 import type { Logger } from '../util/log.js';
 import type { Execution, Job, JobStatus } from '../job/types.js';
-import { ExecutionClosedError, type Store } from '../store/types.js';
+import { ExecutionClosedError, type FollowUp, type Store } from '../store/types.js';
 import type { ExecutorRegistry } from '../executors/registry.js';
 import type { ExecutionSink } from '../cluster/dispatcher.js';
 import { executionId } from '../util/ids.js';
@@ -25,8 +25,11 @@ export interface RunnerOptions {
   historyLimit: number;
   /** First retry delay; doubles per attempt, capped at a minute. */
   retryBackoffMs: number;
-  /** Called once per execution group that finished fully successful. */
-  onGroupSuccess: (job: Job, group: number) => Promise<void>;
+  /**
+   * Runs what a successful group owes (dependents, ephemeral delete) and marks the follow-up
+   * done; called once per group, right after the result that decided it. Must not throw.
+   */
+  followUp: (followUp: FollowUp) => Promise<void>;
   /** Most executions run at once; 0 = no limit. */
   maxParallel?: number;
   /** Called for every finished attempt (metrics, notifications). */
@@ -312,10 +315,20 @@ export class Runner implements ExecutionSink {
       output: result.output,
     };
     let job: Job | null;
+    // The group's outcome is decided inside the result's write (the store may call this more than
+    // once; the last call is the one that committed), so no crash or outage can separate them.
+    let decided: { job: Job; followUp?: string[] } | undefined;
+    const group = retry
+      ? undefined
+      : (j: Job, members: Execution[]): { job: Job; followUp?: string[] } | undefined => (decided = decideGroup(j, done.group, members));
     try {
-      job = await this.persist('record result', () =>
-        this.o.store.completeExecution(done, (j) => (j ? countResult(j, done) : undefined), retry ? { next: retry } : {}),
-      );
+      job = await this.persist('record result', () => {
+        decided = undefined;
+        return this.o.store.completeExecution(done, (j) => (j ? countResult(j, done) : undefined), {
+          ...(retry ? { next: retry } : {}),
+          ...(group ? { group } : {}),
+        });
+      });
     } catch (err) {
       if (!(err instanceof ExecutionClosedError)) throw err;
       // Closed meanwhile (the leader's "agent lost", or this agent's own recovery): that record stands.
@@ -332,29 +345,31 @@ export class Runner implements ExecutionSink {
     );
     if (!job) {
       // The job was deleted mid-run: don't leave its history behind.
-      await this.o.store.deleteExecutions(done.job_name);
+      await this.persist('delete history of a deleted job', () => this.o.store.deleteExecutions(done.job_name));
       return true;
     }
-    await this.o.store.pruneExecutions(job.name, job.history_limit || this.o.historyLimit);
-    if (!retry) await this.applyGroup(job, done.group);
+    const limit = job.history_limit || this.o.historyLimit;
+    await this.persist('prune history', () => this.o.store.pruneExecutions(done.job_name, limit));
+    const owed = (decided as { followUp?: string[] } | undefined)?.followUp;
+    if (owed !== undefined) {
+      await this.o.followUp({ job: done.job_name, group: done.group, node: done.node_name, children: owed });
+    }
     return true;
   }
+}
 
-  private async applyGroup(job: Job, group: number): Promise<void> {
-    const members = await this.o.store.listGroup(job.name, group);
-    if (members.length === 0 || members.some((e) => e.finished_at === null)) return;
-    const status = groupStatus(members);
-    let applied = false;
-    const updated = await this.o.store.updateJob(job.name, (j) => {
-      applied = false;
-      if (!j || j.last_group === group) return undefined;
-      applied = true;
-      return { ...j, status, last_group: group };
-    });
-    if (!applied || !updated) return;
-    if (status !== 'success') return;
-    await this.o.onGroupSuccess(updated, group);
-  }
+/**
+ * The group's outcome once every member has finished, and what a success owes;
+ * undefined while members run or when the outcome was already applied.
+ */
+function decideGroup(job: Job, group: number, members: Execution[]): { job: Job; followUp?: string[] } | undefined {
+  if (members.length === 0 || members.some((e) => e.finished_at === null) || job.last_group === group) return undefined;
+  const status = groupStatus(members);
+  const decided: Job = { ...job, status, last_group: group };
+  const children = job.dependent_jobs ?? [];
+  // Only a success that owes something leaves a follow-up (one more write, and its removal).
+  if (status !== 'success' || (children.length === 0 && !job.ephemeral)) return { job: decided };
+  return { job: decided, followUp: children };
 }
 
 function countResult(job: Job, e: Execution): Job {

@@ -40,6 +40,23 @@ export interface CompleteOptions {
    * result: the group never looks finished (nor the job idle, for forbid) between attempts.
    */
   next?: Execution;
+  /**
+   * Decides the group's outcome in the same atomic step: called (possibly more than once,
+   * so it must be pure) with the job as `fn` left it and every execution of the group as
+   * stored after this write. A returned job replaces it; a returned `followUp` (the children
+   * to run, possibly none) is stored as a durable FollowUp, so a crash or outage right after
+   * the write delays what the group's success triggers, never drops it.
+   */
+  group?: (job: Job, members: Execution[]) => { job: Job; followUp?: string[] } | undefined;
+}
+
+/** Dependents still to run for a group that finished successfully (see CompleteOptions.group). */
+export interface FollowUp {
+  job: string;
+  group: number;
+  /** The agent that finished the group; it runs them, or the leader when that agent is lost. */
+  node: string;
+  children: string[];
 }
 
 /**
@@ -180,7 +197,10 @@ export interface Store {
    */
   writeJobs(batch: JobBatch): Promise<void>;
 
-  /** Insert or replace one execution (key: job_name + id). */
+  /**
+   * Insert or replace one execution (key: job_name + id). A running record never replaces a
+   * finished one (rejects with ExecutionClosedError): a late start record can't reopen a closed run.
+   */
   putExecution(execution: Execution): Promise<void>;
   /**
    * Store a finished execution and update its job (and store `options.next`) in one
@@ -218,6 +238,11 @@ export interface Store {
    * `node` to `handler` exactly once (claimed atomically), existing ones first.
    */
   consumeAssignments?(node: string, handler: (execution: Execution) => void): () => void;
+
+  /** Follow-ups not yet done, of one agent or of all. */
+  listFollowUps(node?: string): Promise<FollowUp[]>;
+  /** Marks a follow-up done (deleting an absent one is not an error). */
+  deleteFollowUp(job: string, group: number): Promise<void>;
 
   /** Small cluster-wide settings (e.g. the pause flag); `audit`, when given, is written in the same atomic step. */
   getSetting(key: string): Promise<string | null>;

@@ -18,7 +18,7 @@ export interface FaultyStore<S extends Store> {
   setRule(rule: FaultRule | undefined): void;
 }
 
-const SUBSCRIPTIONS = new Set(['watchJobs', 'consumeAssignments']);
+const SYNC_METHODS = new Set(['watchJobs', 'consumeAssignments']);
 
 export function faulty<S extends Store>(inner: S, initial?: FaultRule): FaultyStore<S> {
   let rule = initial;
@@ -27,11 +27,13 @@ export function faulty<S extends Store>(inner: S, initial?: FaultRule): FaultySt
     get(target, prop, receiver) {
       const value: unknown = Reflect.get(target, prop, receiver);
       if (typeof value !== 'function' || typeof prop !== 'string') return value;
+      // Subscriptions return their unsubscribe function synchronously: never wrapped.
+      if (SYNC_METHODS.has(prop)) return (value as (...args: unknown[]) => unknown).bind(target);
       const fn = value as (...args: unknown[]) => unknown;
       return (...args: unknown[]): unknown => {
         calls.set(prop, (calls.get(prop) ?? 0) + 1);
         // Subscriptions answer synchronously with their unsubscribe function; an (async) rule would turn it into a promise.
-        if (!rule || SUBSCRIPTIONS.has(prop)) return fn.apply(target, args);
+        if (!rule) return fn.apply(target, args);
         const verdict = rule(prop as StoreMethod, args);
         if (verdict instanceof Promise) {
           return verdict.then((err) => {

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ExecutionClosedError, type Store } from '../../src/store/types.js';
-import type { Job } from '../../src/job/types.js';
+import type { Execution, Job } from '../../src/job/types.js';
 import { at, exec, job, running } from './fixtures.js';
 
 export function storeContract(label: string, withStore: (fn: (store: Store) => Promise<void>) => () => Promise<void>): void {
@@ -93,5 +93,43 @@ export function storeContract(label: string, withStore: (fn: (store: Store) => P
     assert.equal(await store.getJob('x'), null);
     const untouched = await store.updateJobs(['p', 'c'], () => new Map());
     assert.deepEqual(untouched.get('p')?.dependent_jobs, ['c']);
+  }));
+
+  void test(`${label}: the result that finishes a group decides its outcome and stores its follow-up in the same step`, withStore(async (store) => {
+    await store.updateJob('p', () => job('p', { dependent_jobs: ['c1', 'c2'] }));
+    const a = running('p', 'a', { group: 9, node_name: 'n1' });
+    const b = running('p', 'b', { group: 9, node_name: 'n2' });
+    const other = running('p', 'other', { group: 8, node_name: 'n1' });
+    assert.equal(await store.dispatchExecutions([a, b, other]), true);
+    const seen: string[][] = [];
+    const outcome = (j: Job, members: Execution[]): { job: Job; followUp?: string[] } | undefined => {
+      seen.push(members.map((m) => `${m.id}:${m.finished_at === null ? 'running' : 'done'}`).sort());
+      if (members.some((m) => m.finished_at === null) || j.last_group === 9) return undefined;
+      return { job: { ...j, status: 'success', last_group: 9 }, followUp: j.dependent_jobs ?? [] };
+    };
+    await store.completeExecution({ ...a, finished_at: at(2), success: true }, () => undefined, { group: outcome });
+    assert.deepEqual(seen.at(-1), ['a:done', 'b:running'], 'members as stored after this write, this group only');
+    assert.equal((await store.getJob('p'))?.last_group, 0);
+    assert.deepEqual(await store.listFollowUps(), []);
+    const done = await store.completeExecution({ ...b, finished_at: at(3), success: true }, () => undefined, { group: outcome });
+    assert.deepEqual(seen.at(-1), ['a:done', 'b:done']);
+    assert.equal(done?.status, 'success');
+    assert.equal((await store.getJob('p'))?.last_group, 9);
+    assert.deepEqual(await store.listFollowUps(), [{ job: 'p', group: 9, node: 'n2', children: ['c1', 'c2'] }]);
+    assert.deepEqual(await store.listFollowUps('n1'), []);
+    await store.deleteFollowUp('p', 9);
+    await store.deleteFollowUp('p', 9);
+    assert.deepEqual(await store.listFollowUps(), []);
+  }));
+
+  void test(`${label}: a closed execution is not reopened by a late start record`, withStore(async (store) => {
+    const e = running('a', 'x', { group: 4 });
+    assert.equal(await store.dispatchExecutions([e]), true);
+    await store.completeExecution({ ...e, finished_at: at(5), output: 'agent lost' }, () => undefined);
+    await assert.rejects(store.putExecution({ ...e, started_at: at(3) }), (err: unknown) => err instanceof ExecutionClosedError);
+    assert.equal((await store.getExecution('a', 'x'))?.output, 'agent lost');
+    assert.deepEqual(await store.listRunning('a'), []);
+    await store.putExecution(running('a', 'y', { group: 4 }));
+    assert.deepEqual((await store.listRunning('a')).map((r) => r.id), ['y']);
   }));
 }

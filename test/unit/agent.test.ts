@@ -152,3 +152,54 @@ void test('a result arriving after the execution was closed as agent lost is ref
     assert.equal(job?.success_count, 0);
   });
 });
+
+void test('a store outage right after a parent finished delays its group outcome and children, never drops them', async () => {
+  const failing = new Map<string, number>([['listGroup', 2], ['updateJob', 2], ['pruneExecutions', 2], ['dispatchExecutions', 2], ['getJob', 2]]);
+  let parentDone = false;
+  await withAgent(
+    (method, args) => {
+      if (method === 'completeExecution' && (args[0] as Execution).job_name === 'parent') parentDone = true;
+      const left = failing.get(method) ?? 0;
+      if (parentDone && left > 0) {
+        failing.set(method, left - 1);
+        return outage(method);
+      }
+      return undefined;
+    },
+    async (agent, f) => {
+      await agent.jobs.upsert(shellJob('parent', 'echo parent', { schedule: '@manually' }));
+      await agent.jobs.upsert(shellJob('child', 'echo child', { schedule: '', parent_job: 'parent' }));
+      await agent.dispatcher.runNow('parent', 'manual');
+      await until('the child to run', async () => (await f.store.listExecutions('child')).items.some((e) => e.output === 'child\n'));
+      assert.equal((await f.store.getJob('parent'))?.status, 'success');
+      assert.ok([...failing.values()].some((n) => n < 2), 'the outage hit the follow-up steps');
+    },
+  );
+});
+
+void test('children owed by a group whose agent crashed right after its result are run when the agent starts again', async () => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kairos-crash-'));
+  const file = path.join(dataDir, 'kairos.db');
+  // The crashed agent's last write: the parent's result, its outcome and the children it owes, in one step.
+  const store = SqliteStore.open(file);
+  const agent0 = new Agent(config({ 'data-dir': dataDir }), silentLogger(), store);
+  await agent0.jobs.upsert(shellJob('parent', 'true', { schedule: '@manually' }));
+  await agent0.jobs.upsert(shellJob('child', 'echo child', { schedule: '', parent_job: 'parent' }));
+  const e = { id: 'p1', job_name: 'parent', started_at: new Date().toISOString(), finished_at: null, success: false, output: '', node_name: 'a1', group: 42, attempt: 1, exit_code: null, scheduled_at: new Date().toISOString(), trigger: 'manual' as const };
+  await store.dispatchExecutions([e]);
+  await store.completeExecution({ ...e, finished_at: new Date().toISOString(), success: true }, (j) => j && { ...j, success_count: j.success_count + 1 }, {
+    group: (j) => ({ job: { ...j, status: 'success', last_group: 42 }, followUp: j.dependent_jobs ?? [] }),
+  });
+  await store.close();
+
+  const f = faulty<Store>(SqliteStore.open(file));
+  const agent = new Agent(config({ 'data-dir': dataDir }), silentLogger(), f.store);
+  await agent.start();
+  try {
+    await until('the owed child to run', async () => (await f.store.listExecutions('child')).items.some((x) => x.output === 'child\n'));
+    await until('the follow-up to be done', async () => (await f.store.listFollowUps()).length === 0);
+    assert.equal((await f.store.listExecutions('child')).total, 1, 'run once');
+  } finally {
+    await agent.stop();
+  }
+});

@@ -10,13 +10,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Execution, Job } from '../../job/types.js';
-import { ExecutionClosedError, type AuditBuilder, type AuditEntry, type AuditQuery, type CompleteOptions, type DispatchOptions, type ExecutionQuery, type JobBatch, type JobEvent, type JobUpdater, type JobsUpdater, type Page, type SkipRecord, type Store, type StoredToken } from '../types.js';
+import { ExecutionClosedError, type AuditBuilder, type AuditEntry, type AuditQuery, type CompleteOptions, type DispatchOptions, type ExecutionQuery, type FollowUp, type JobBatch, type JobEvent, type JobUpdater, type JobsUpdater, type Page, type SkipRecord, type Store, type StoredToken } from '../types.js';
 import { ADMIN_MIGRATION, SqliteAdmin } from './sqlite-admin.js';
 import { SKIPS_MIGRATION, SqliteSkips } from './sqlite-skips.js';
 import { countSkips } from '../skips.js';
 
 /** Bump together with a new entry in MIGRATIONS. */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 /**
  * MIGRATIONS[n] upgrades a database from user_version n to n + 1. Statements
@@ -64,6 +64,16 @@ const MIGRATIONS: readonly string[] = [
   `,
   ADMIN_MIGRATION,
   SKIPS_MIGRATION,
+  // Dependents still to run for a successful group, written with the result that finished it.
+  `
+  CREATE TABLE IF NOT EXISTS followups (
+    job_name TEXT NOT NULL,
+    grp INTEGER NOT NULL,
+    node_name TEXT NOT NULL,
+    children TEXT NOT NULL,
+    PRIMARY KEY (job_name, grp)
+  );
+  `,
 ];
 
 /** Larger than any Date (8.64e15 ms), so running executions sort after finished ones. */
@@ -157,6 +167,10 @@ export class SqliteStore implements Store {
     getSetting: Statement;
     putSetting: Statement;
     deleteSetting: Statement;
+    putFollowUp: Statement;
+    listFollowUps: Statement;
+    listFollowUpsOf: Statement;
+    deleteFollowUp: Statement;
   };
   /** One statement per sort/order pair, keyed "sort order". */
   private readonly listStatements = new Map<string, Statement>();
@@ -166,10 +180,11 @@ export class SqliteStore implements Store {
   private readonly txRecordSkips: (jobName: string, skips: readonly SkipRecord[]) => JobChange;
   private readonly txUpdateJob: (name: string, fn: JobUpdater, audit?: AuditBuilder) => JobChange;
   private readonly txUpdateJobs: (names: string[], fn: JobsUpdater, audit?: AuditBuilder) => { events: JobEvent[]; jobs: Map<string, Job | null> };
+  private readonly txPutExecution: (execution: Execution) => void;
   private readonly txPutJobs: (jobs: readonly Job[]) => JobEvent[];
   private readonly txDeleteJob: (name: string, audit?: AuditBuilder) => Job | null;
   private readonly txSetSetting: (key: string, value: string | null, audit?: AuditEntry) => void;
-  private readonly txComplete: (execution: Execution, fn: JobUpdater, next: Execution | undefined) => JobChange;
+  private readonly txComplete: (execution: Execution, fn: JobUpdater, options: CompleteOptions) => JobChange;
   private readonly txCommitTick: (jobName: string, tick: string, executions: Execution[], exclusive: boolean) => boolean;
   private readonly txDispatch: (executions: Execution[], exclusive: boolean) => boolean;
   private readonly txPageExecutions: (jobName: string, query: ExecutionQuery) => Page<Execution>;
@@ -233,6 +248,14 @@ export class SqliteStore implements Store {
         'INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
       ),
       deleteSetting: db.prepare('DELETE FROM settings WHERE key = ?'),
+      putFollowUp: db.prepare(
+        'INSERT INTO followups (job_name, grp, node_name, children) VALUES (?, ?, ?, ?) ON CONFLICT (job_name, grp) DO NOTHING',
+      ),
+      listFollowUps: db.prepare('SELECT job_name, grp, node_name, children FROM followups ORDER BY job_name, grp'),
+      listFollowUpsOf: db.prepare(
+        'SELECT job_name, grp, node_name, children FROM followups WHERE node_name = ? ORDER BY job_name, grp',
+      ),
+      deleteFollowUp: db.prepare('DELETE FROM followups WHERE job_name = ? AND grp = ?'),
     };
     for (const [sort, expr] of Object.entries(SORT_EXPR)) {
       for (const order of ['asc', 'desc'] as const) {
@@ -267,7 +290,7 @@ export class SqliteStore implements Store {
       }
       return change;
     }).immediate;
-    this.txComplete = db.transaction((execution: Execution, fn: JobUpdater, next: Execution | undefined) => {
+    this.txComplete = db.transaction((execution: Execution, fn: JobUpdater, options: CompleteOptions) => {
       const stored = this.st.getExecution.get(execution.job_name, execution.id) as string | undefined;
       const body = JSON.stringify(execution);
       if (stored !== undefined && parseBody<Execution>(stored, `execution "${execution.job_name}/${execution.id}"`).finished_at != null) {
@@ -276,8 +299,18 @@ export class SqliteStore implements Store {
         throw new ExecutionClosedError(execution.job_name, execution.id);
       }
       this.writeExecution(execution);
-      if (next) this.writeExecution(next);
-      return this.applyUpdater(execution.job_name, fn);
+      if (options.next) this.writeExecution(options.next);
+      const change = this.applyUpdater(execution.job_name, fn);
+      if (!options.group || change.job === null) return change;
+      const members = this.parseExecutions(this.st.listGroup.all(execution.job_name, execution.group) as string[]);
+      const decided = options.group(change.job, members);
+      if (decided === undefined) return change;
+      const outcome = this.applyUpdater(execution.job_name, () => decided.job);
+      if (decided.followUp !== undefined) {
+        this.st.putFollowUp.run(execution.job_name, execution.group, execution.node_name, JSON.stringify(decided.followUp));
+      }
+      // One event for the final state: watchers only care where the job ended up.
+      return { event: outcome.event ?? change.event, job: outcome.job };
     }).immediate;
     this.txUpdateJobs = db.transaction((names: string[], fn: JobsUpdater, audit?: AuditBuilder) => {
       const current = new Map<string, Job | null>();
@@ -299,6 +332,16 @@ export class SqliteStore implements Store {
         }
       }
       return { events, jobs };
+    }).immediate;
+    this.txPutExecution = db.transaction((execution: Execution) => {
+      if (execution.finished_at == null) {
+        const stored = this.st.getExecution.get(execution.job_name, execution.id) as string | undefined;
+        // A start record arriving after the execution was closed (agent lost) must not reopen it.
+        if (stored !== undefined && parseBody<Execution>(stored, `execution "${execution.job_name}/${execution.id}"`).finished_at != null) {
+          throw new ExecutionClosedError(execution.job_name, execution.id);
+        }
+      }
+      this.writeExecution(execution);
     }).immediate;
     this.txPutJobs = db.transaction((jobs: readonly Job[]) => {
       const events: JobEvent[] = [];
@@ -433,7 +476,7 @@ export class SqliteStore implements Store {
 
   async putExecution(execution: Execution): Promise<void> {
     this.assertOpen();
-    this.writeExecution(execution);
+    this.txPutExecution(execution);
   }
 
   async dispatchExecutions(executions: Execution[], options: DispatchOptions = {}): Promise<boolean> {
@@ -443,7 +486,7 @@ export class SqliteStore implements Store {
 
   async completeExecution(execution: Execution, fn: JobUpdater, options: CompleteOptions = {}): Promise<Job | null> {
     this.assertOpen();
-    const change = this.txComplete(execution, fn, options.next);
+    const change = this.txComplete(execution, fn, options);
     this.emit(change.event);
     return change.job;
   }
@@ -531,6 +574,22 @@ export class SqliteStore implements Store {
       if (r instanceof Error) t.reject(r);
       else t.resolve(r === true);
     });
+  }
+
+  async listFollowUps(node?: string): Promise<FollowUp[]> {
+    this.assertOpen();
+    const rows = (node === undefined ? this.st.listFollowUps.all() : this.st.listFollowUpsOf.all(node)) as {
+      job_name: string;
+      grp: number;
+      node_name: string;
+      children: string;
+    }[];
+    return rows.map((r) => ({ job: r.job_name, group: r.grp, node: r.node_name, children: parseBody<string[]>(r.children, 'follow-up') }));
+  }
+
+  async deleteFollowUp(job: string, group: number): Promise<void> {
+    this.assertOpen();
+    this.st.deleteFollowUp.run(job, group);
   }
 
   async getSetting(key: string): Promise<string | null> {

@@ -12,6 +12,8 @@
  *                                 through running/, which keeps a tick at 3 ops per execution.
  *   assign/<node>/<job>/<id>      work queue of an agent; claimed by deleting it
  *                                 (<node> URI-encoded, so a '/' in a node name stays one segment)
+ *   followups/<job>/<group>       {node, children}: dependents still to run for a successful
+ *                                 group, written in the txn that decided the group's outcome
  *   ticks/<job>                   last dispatched tick (RFC 3339)
  *   settings/<key>                small cluster-wide settings
  *
@@ -50,7 +52,7 @@ import {
   type Watcher,
 } from 'etcd3';
 import type { Execution, Job } from '../../job/types.js';
-import { ExecutionClosedError, SKIPS_KEPT, type AuditBuilder, type AuditEntry, type AuditQuery, type CompleteOptions, type DispatchOptions, type ExecutionQuery, type JobBatch, type JobEvent, type JobUpdater, type JobsUpdater, type Page, type SkipRecord, type Store, type StoredToken } from '../types.js';
+import { ExecutionClosedError, SKIPS_KEPT, type AuditBuilder, type AuditEntry, type AuditQuery, type CompleteOptions, type DispatchOptions, type ExecutionQuery, type FollowUp, type JobBatch, type JobEvent, type JobUpdater, type JobsUpdater, type Page, type SkipRecord, type Store, type StoredToken } from '../types.js';
 import { countSkips } from '../skips.js';
 import { HostBreakers, isTransient, oncePolicy, watchBackoff } from './fault.js';
 import { BARE_CONNECT_FAILURE, explainConnectFailure } from './tls-diagnosis.js';
@@ -110,6 +112,7 @@ const JOBS = 'jobs/';
 const EXECUTIONS = 'executions/';
 const RUNNING = 'running/';
 const GROUPS = 'groups/';
+const FOLLOWUPS = 'followups/';
 const ASSIGN = 'assign/';
 const TICKS = 'ticks/';
 const SETTINGS = 'settings/';
@@ -619,8 +622,14 @@ export class EtcdStore implements Store {
   async putExecution(execution: Execution): Promise<void> {
     this.assertOpen();
     const ops = this.executionOps([execution], false);
-    // Re-sending the same puts is harmless, so this write may retry like a read.
-    await this.txn(this.budget(), 'putExecution', [], ops, [], true);
+    // A finished execution has a group entry: a start record arriving after the execution was
+    // closed (agent lost) finds it and must not reopen the execution.
+    const compares = isRunning(execution)
+      ? [this.cmp(groupKey(execution.job_name, execution.group, execution.id), CompareTarget.Version, { version: 0 })]
+      : [];
+    // Re-sending the same puts is harmless (and the compare still holds), so this write may retry like a read.
+    const res = await this.txn(this.budget(), 'putExecution', compares, ops, [], true);
+    if (!res.succeeded) throw new ExecutionClosedError(execution.job_name, execution.id);
   }
 
   async dispatchExecutions(executions: Execution[], options: DispatchOptions = {}): Promise<boolean> {
@@ -662,6 +671,7 @@ export class EtcdStore implements Store {
       }
       const next = fn(current);
       const ops = [...execOps];
+      const compares = [this.cmpMod(key, cur.mod), this.cmpMod(execKey, stored.mod)];
       let result: Job | null = current;
       if (next === null) {
         if (cur.value !== null) ops.push(this.opDelete(key));
@@ -670,14 +680,37 @@ export class EtcdStore implements Store {
         if (next.name !== name) {
           throw new Error(`completeExecution("${name}"): updater returned a job named "${next.name}"`);
         }
-        const body = JSON.stringify(next);
-        result = JSON.parse(body) as Job;
+        result = JSON.parse(JSON.stringify(next)) as Job;
+      }
+      if (options.group && result !== null) {
+        const revision = BigInt(read.header.revision);
+        const members = await this.groupAt(b, name, execution.group, revision);
+        const after = [...members.filter((m) => m.id !== execution.id && m.id !== options.next?.id), execution];
+        if (options.next) after.push(options.next);
+        const decided = options.group(result, after);
+        if (decided !== undefined) {
+          if (decided.job.name !== name) throw new Error(`completeExecution("${name}"): group outcome names job "${decided.job.name}"`);
+          result = JSON.parse(JSON.stringify(decided.job)) as Job;
+          if (decided.followUp !== undefined) {
+            const body = JSON.stringify({ node: execution.node_name, children: decided.followUp });
+            ops.push(this.opPut(`${FOLLOWUPS}${name}/${String(execution.group)}`, body));
+          }
+        }
+        // The outcome holds only if the group didn't change since it was read: no member
+        // finished, started or retried meanwhile (their index keys would be newer).
+        compares.push(
+          this.cmpRangeUnchanged(`${GROUPS}${name}/${String(execution.group)}/`, revision),
+          this.cmpRangeUnchanged(`${RUNNING}${name}/`, revision),
+        );
+      }
+      if (result !== null) {
+        const body = JSON.stringify(result);
         if (body !== cur.value) ops.push(this.opPut(key, body));
       }
       try {
         // The job compare holds even when the job is untouched, so the returned job is the one the
         // execution was stored against; the execution compare makes a close that raced us win.
-        const res = await this.txn(b, 'completeExecution', [this.cmpMod(key, cur.mod), this.cmpMod(execKey, stored.mod)], ops, [], false);
+        const res = await this.txn(b, 'completeExecution', compares, ops, [], false);
         if (res.succeeded) return result;
       } catch (err) {
         // Whether it landed is read back on the next round: finding our result means job and execution both did.
@@ -745,6 +778,28 @@ export class EtcdStore implements Store {
       .map((d) => d.e);
   }
 
+  /** The group's executions as of `revision` (index and records read at that revision). */
+  private async groupAt(b: Budget, jobName: string, group: number, revision: bigint): Promise<Execution[]> {
+    const rev = revision.toString();
+    const prefix = `${GROUPS}${jobName}/${String(group)}/`;
+    const finished = await this.range(b, 'completeExecution', { ...this.prefixRange(prefix), keys_only: true, revision: rev });
+    const keys = finished.kvs.map((kv) => `${EXECUTIONS}${jobName}/${this.rel(kv.key).slice(prefix.length)}`);
+    const running = await this.range(b, 'completeExecution', { ...this.prefixRange(`${RUNNING}${jobName}/`), revision: rev });
+    for (const kv of running.kvs) {
+      const entry = parseRunning(kv.value);
+      if (entry === null || entry.group === group) {
+        keys.push(`${EXECUTIONS}${jobName}/${this.rel(kv.key).slice(RUNNING.length + jobName.length + 1)}`);
+      }
+    }
+    return (await this.readExecutions(b, 'completeExecution', [...new Set(keys)], rev)).filter((e) => e.group === group);
+  }
+
+  /** True while no key under the prefix was written after `revision` (a range compare; new keys count too). */
+  private cmpRangeUnchanged(relPrefix: string, revision: bigint): ICompare {
+    const { key, range_end } = this.prefixRange(relPrefix);
+    return { key, range_end, target: CompareTarget.Mod, result: CompareResult.Less, mod_revision: (revision + 1n).toString() };
+  }
+
   /**
    * Executions stored before the group index existed have no entry there: two cheap counts
    * tell, and the job is then indexed once (reindexGroups) before its groups are read.
@@ -760,11 +815,12 @@ export class EtcdStore implements Store {
   }
 
   /** Reads the given execution keys, batched in txns (one round trip and one snapshot per chunk); absent ones are skipped. */
-  private async readExecutions(b: Budget, what: string, keys: string[]): Promise<Execution[]> {
+  private async readExecutions(b: Budget, what: string, keys: string[], revision?: string): Promise<Execution[]> {
     const found: Execution[] = [];
     for (let i = 0; i < keys.length; i += this.maxTxnOps) {
       const chunk = keys.slice(i, i + this.maxTxnOps);
-      const res = await this.txn(b, what, [], chunk.map((k) => this.opRead(k)), [], true);
+      const reads = chunk.map((k): IRequestOp => ({ request_range: { key: this.k(k), revision } }));
+      const res = await this.txn(b, what, [], reads, [], true);
       for (const r of res.responses) {
         const kv = r.response_range?.kvs[0];
         if (kv !== undefined) found.push(parseBody<Execution>(kv.value, 'execution'));
@@ -1076,6 +1132,28 @@ export class EtcdStore implements Store {
     return () => {
       this.background(this.unsubscribe(sub), 'cancelling the assignment watch');
     };
+  }
+
+  // ---- follow-ups ----
+
+  async listFollowUps(node?: string): Promise<FollowUp[]> {
+    this.assertOpen();
+    const { kvs } = await this.scan(this.budget(), 'listFollowUps', FOLLOWUPS, JOB_PAGE);
+    const out: FollowUp[] = [];
+    for (const kv of kvs) {
+      const rel = this.rel(kv.key).slice(FOLLOWUPS.length);
+      const slash = rel.lastIndexOf('/');
+      const body = parseBody<{ node: string; children: string[] }>(kv.value, `follow-up "${rel}"`);
+      if (node !== undefined && body.node !== node) continue;
+      out.push({ job: rel.slice(0, slash), group: Number(rel.slice(slash + 1)), node: body.node, children: body.children });
+    }
+    return out;
+  }
+
+  async deleteFollowUp(job: string, group: number): Promise<void> {
+    this.assertOpen();
+    assertName(job);
+    await this.txn(this.budget(), 'deleteFollowUp', [], [this.opDelete(`${FOLLOWUPS}${job}/${String(group)}`)], [], true);
   }
 
   // ---- settings ----
