@@ -13,6 +13,7 @@ import type { ExecutionSink } from '../cluster/dispatcher.js';
 import { executionId } from '../util/ids.js';
 import { iso } from '../job/time.js';
 import { retry } from '../util/retry.js';
+import type { EventBus } from '../events/bus.js';
 
 export interface RunnerOptions {
   store: Store;
@@ -31,6 +32,8 @@ export interface RunnerOptions {
   maxParallel?: number;
   /** Called for every finished attempt (metrics, notifications). */
   onFinished?: (execution: Execution, job: Job | null) => void;
+  /** Publishes execution.started and group.finished (src/events). */
+  events?: EventBus;
 }
 
 interface Active {
@@ -267,6 +270,7 @@ export class Runner implements ExecutionSink {
           active.tail = (active.tail + chunk.toString('utf8')).slice(-RECENT_OUTPUT);
         },
       });
+      this.o.events?.publish('execution.started', { execution: { ...execution }, latenessMs: started - Date.parse(execution.scheduled_at) });
       // Only worth a write when the start differs from the dispatch-time record (queued, or a retry's backoff):
       // otherwise it would cost a disk flush between this spawn and the next one.
       const recordedAt = Date.parse(dispatchedAt);
@@ -322,13 +326,18 @@ export class Runner implements ExecutionSink {
     if (members.length === 0 || members.some((e) => e.finished_at === null)) return;
     const status = groupStatus(members);
     let applied = false;
+    let previous: JobStatus = '';
     const updated = await this.o.store.updateJob(job.name, (j) => {
       applied = false;
       if (!j || j.last_group === group) return undefined;
       applied = true;
+      previous = j.status;
       return { ...j, status, last_group: group };
     });
     if (!applied || !updated) return;
+    // Only the agent whose compare-and-set applied the group gets here: one notice per group cluster-wide.
+    const last = members.reduce((a, b) => ((b.finished_at ?? '') > (a.finished_at ?? '') ? b : a));
+    this.o.events?.publish('group.finished', { job: updated, group, status, previous, last });
     if (status !== 'success') return;
     await this.o.onGroupSuccess(updated, group);
   }
