@@ -32,6 +32,9 @@ import type { ApiContext, HealthReport } from '../api/context.js';
 import { TokenRegistry } from '../auth/token-registry.js';
 import { TokenService } from '../auth/token-service.js';
 import { exposureWarning } from '../api/routes/cluster.js';
+import { EventBus } from '../events/bus.js';
+import { timedStore } from '../events/timed-store.js';
+import { Observers } from './observers.js';
 
 const UI_DIR = fileURLToPath(new URL('../../ui/', import.meta.url));
 
@@ -42,6 +45,10 @@ function scheduleSignature(job: Job): string {
 
 export class Agent {
   readonly store: Store;
+  /** The in-process event bus: hot paths publish, notifications and metrics subscribe. */
+  readonly events: EventBus;
+  /** Metrics and notifications (subscribers of `events`). */
+  readonly observers: Observers;
   readonly executors = new ExecutorRegistry();
   readonly cluster: Cluster;
   readonly runner: Runner;
@@ -81,7 +88,8 @@ export class Agent {
     store: Store,
   ) {
     this.stopped = new Promise((resolve) => (this.markStopped = resolve));
-    this.store = store;
+    this.events = new EventBus(log);
+    this.store = timedStore(store, this.events);
     this.executors.register(new ShellExecutor());
     this.runner = new Runner({
       store: this.store,
@@ -93,6 +101,9 @@ export class Agent {
       retryBackoffMs: config.retryBackoffMs,
       maxParallel: config.maxParallel,
       onGroupSuccess: (job) => this.afterGroupSuccess(job),
+      onFinished: (execution, job) =>
+        this.events.publish('execution.finished', { execution, job, durationMs: Date.parse(execution.finished_at ?? '') - Date.parse(execution.started_at) }),
+      events: this.events,
     });
     const member = {
       nodeName: config.nodeName,
@@ -110,13 +121,14 @@ export class Agent {
         ns: store.ns,
         setFence: (fence) => store.setFence(fence),
         leaseTtlSec: Math.ceil(config.leaseTtlMs / 1000),
+        events: this.events,
       });
       cluster.onMemberLost((name) => void this.reapLostAgent(name));
       this.cluster = cluster;
     } else {
       this.cluster = new LocalCluster(member);
     }
-    this.dispatcher = new Dispatcher(this.store, this.cluster, this.runner, log);
+    this.dispatcher = new Dispatcher(this.store, this.cluster, this.runner, log, this.events);
     this.jobs = new JobService(this.store, this.executors, (job) => this.nextOf(job), {
       maxJobs: config.limits.maxJobs,
       onLimitHit: (limit) => this.countLimitHit(limit),
@@ -133,9 +145,14 @@ export class Agent {
     });
     this.scheduler = new Scheduler({
       onTick: (tick) => this.dispatchWithRetry(tick),
-      onMissed: (m) => this.log.warn({ job: m.name, missed: m.count, reason: m.reason }, 'scheduler: missed ticks not run'),
+      onMissed: (m) => {
+        this.log.warn({ job: m.name, missed: m.count, reason: m.reason }, 'scheduler: missed ticks not run');
+        const kind = m.reason.includes('starting_deadline') ? 'deadline' : 'missed';
+        this.events.publish('tick.skipped', { job: m.name, scheduledAt: new Date().toISOString(), kind, reason: `${m.count} missed tick(s) not run: ${m.reason}`, count: m.count });
+      },
       onError: (err, tick) => this.log.error({ err, job: tick.name }, 'scheduler: dispatch failed'),
     });
+    this.observers = new Observers(this);
   }
 
   /**
@@ -202,6 +219,7 @@ export class Agent {
 
     this.log.info({ join: c.join }, 'agent: Joining cluster...');
     this.cluster.onLeadershipChange((leader) => {
+      this.events.publish(leader ? 'leadership.acquired' : 'leadership.lost', { node: c.nodeName });
       if (leader) {
         void this.startScheduling();
         void this.reapAllLost();
@@ -386,6 +404,7 @@ export class Agent {
       tokens: this.tokens,
       limitHits: this.limitHits,
       countLimitHit: (limit) => this.countLimitHit(limit),
+      metrics: this.observers.metricsEndpoint(),
     };
   }
 
@@ -427,6 +446,7 @@ export class Agent {
       if (killed > 0) this.log.warn({ killed }, 'agent: shutdown deadline reached; running executions were killed and recorded as failed');
       await this.cluster.stop();
       await this.api?.close();
+      await this.observers.close();
       await this.store.close();
       this.log.info('agent: shutdown complete');
     } catch (err) {

@@ -61,6 +61,10 @@ void test('defaults are filled for a minimal job', () => {
     catch_up: 'latest',
     starting_deadline: '',
     history_limit: 0,
+    notify_on: '',
+    notify_skip: null,
+    slack_webhook_url: '',
+    slack_channel: '',
   });
 });
 
@@ -210,4 +214,15 @@ void test('times and parents', () => {
   rejects(with_({ starts_at: 'garbage' }), 'starts_at', /starts_at must be an RFC 3339 time .*"garbage"/);
   rejects(with_({ expires_at: '2030-13-45T00:00' }), 'expires_at', /expires_at must be/);
   rejects(with_({ parent_job: 'job' }), 'parent_job', /^the job can not have itself as parent$/);
+});
+
+void test('notification fields are validated, naming the field', () => {
+  rejects(with_({ notify_on: 'sometimes' }), 'notify_on', /invalid notify_on/);
+  rejects(with_({ notify_on: 3 }), 'notify_on', /notify_on must be a string/);
+  rejects(with_({ notify_skip: 'yes' }), 'notify_skip', /notify_skip must be true or false/);
+  rejects(with_({ slack_webhook_url: 'hooks.slack.com/x' }), 'slack_webhook_url', /http\(s\) URL/);
+  const spec = normalizeJobInput(with_({ notify_on: 'change', notify_skip: true, slack_webhook_url: 'https://hooks.example/x', slack_channel: '#ops' }), executors);
+  assert.equal(spec.notify_on, 'change');
+  assert.equal(spec.notify_skip, true);
+  assert.equal(spec.slack_channel, '#ops');
 });
