@@ -57,11 +57,12 @@ export class DeliveryQueue {
     if (this.closed) return;
     while (this.items.length >= this.o.size) {
       const oldest = this.items.findIndex((i) => !i.inFlight);
-      if (oldest === -1) break;
-      const [victim] = this.items.splice(oldest, 1) as [Item];
+      // Everything queued is in flight: the newcomer is the one dropped, so the bound holds.
+      const victim = oldest === -1 ? d : (this.items.splice(oldest, 1)[0] as Item).d;
       this.dropped++;
-      this.update(victim.d, { status: 'failed', last_error: `dropped: notification queue full (${this.o.size})` });
-      this.o.onOutcome?.(victim.d.record.channel, 'dropped');
+      this.update(victim, { status: 'failed', last_error: `dropped: notification queue full (${this.o.size})` });
+      this.o.onOutcome?.(victim.record.channel, 'dropped');
+      if (victim === d) return;
     }
     this.items.push({ d, due: 0, inFlight: false });
     this.update(d, {});

@@ -1,0 +1,307 @@
+/**
+ * Notifications and metrics against real receivers on loopback: an HTTP
+ * server (Slack, dkron webhook), an SMTP server, UDP sockets (StatsD,
+ * DogStatsD), and /metrics parsed as Prometheus text. Waits are on events
+ * (receivers, API state), never sleeps.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import parsePrometheusTextFormat, { type PromFamily } from 'parse-prometheus-text-format';
+import { api, eventually, removeDir, shellJob, startAgent, tempDir, type AgentHandle } from '../helpers/agent.js';
+import { httpSink, smtpSink, udpSink, type HttpSink, type MailSink, type UdpSink } from '../helpers/sinks.js';
+import type { Execution, Job } from '../../src/job/types.js';
+
+const MODES = ['failure', 'success', 'always', 'never', 'change'] as const;
+/** Runs 1..4 go success, failure, failure, success; these runs (0-based) are notified. */
+const EXPECTED: Record<(typeof MODES)[number], number[]> = { failure: [1, 2], success: [0, 3], always: [0, 1, 2, 3], never: [], change: [1, 3] };
+
+const WEBHOOK_PAYLOAD =
+  '{"job":"{{.JobName}}","success":{{.Success}},"node":"{{.NodeName}}","by":"{{.ReportingNode}}",' +
+  '"start":"{{.StartTime}}","end":"{{.FinishedAt}}","output":{{printf "%q" .Output}},"report":{{printf "%q" .Report}}' +
+  '{{if eq .Success "false"}},"alert":true{{end}}}';
+
+/** Go's time.Time String() for a UTC instant, written out independently of the implementation. */
+function goTime(iso: string): string {
+  const d = new Date(iso).toISOString(); // 2026-11-29T15:04:05.120Z
+  const [date, rest] = d.split('T') as [string, string];
+  const [hms, frac] = rest.replace('Z', '').split('.') as [string, string];
+  const f = frac.replace(/0+$/, '');
+  return `${date} ${hms}${f ? `.${f}` : ''} +0000 UTC`;
+}
+
+function family(text: string, name: string): PromFamily | undefined {
+  return parsePrometheusTextFormat(text).find((f) => f.name === name);
+}
+
+function sample(text: string, name: string, labels: Record<string, string>): number {
+  const f = family(text, name);
+  const m = f?.metrics.find((x) => Object.entries(labels).every(([k, v]) => x.labels?.[k] === v));
+  return m ? Number(m.value) : 0;
+}
+
+async function executions(agent: AgentHandle, job: string): Promise<Execution[]> {
+  const r = await api<Execution[]>(agent.url, 'GET', `/v1/jobs/${job}/executions?_sort=started_at&_order=asc`);
+  assert.equal(r.status, 200);
+  return r.body;
+}
+
+async function finished(agent: AgentHandle, job: string, count: number): Promise<Execution[]> {
+  return eventually(`${count} finished executions of ${job}`, async () => {
+    const list = (await executions(agent, job)).filter((e) => e.finished_at !== null);
+    return list.length >= count ? list : undefined;
+  });
+}
+
+const slackJob = (hit: { body: string }): { job: string; body: { text: string; blocks: { type: string; elements?: { text?: string }[] }[] } } => {
+  const body = JSON.parse(hit.body) as { text: string; blocks: { type: string; elements?: { text?: string }[] }[] };
+  return { job: /^Kairos job ([^\s:]+)/.exec(body.text)?.[1] ?? '', body };
+};
+
+describe('notifications and metrics on one agent', () => {
+  let agent: AgentHandle;
+  let http: HttpSink;
+  let smtp: MailSink;
+  let dog: UdpSink;
+  let plain: UdpSink;
+  const dir = tempDir();
+
+  before(async () => {
+    [http, smtp, dog, plain] = await Promise.all([httpSink(), smtpSink(), udpSink(), udpSink()]);
+    agent = await startAgent({
+      dataDir: join(dir, 'data'),
+      args: [
+        '--slack-webhook-url', `${http.url}/slack/T0/B0/secret`,
+        '--webhook-endpoint', `${http.url}/hook`,
+        '--webhook-payload', WEBHOOK_PAYLOAD,
+        '--webhook-headers', 'Content-Type: application/json',
+        '--webhook-headers', 'X-Trace: a:b',
+        '--mail-host', '127.0.0.1', '--mail-port', String(smtp.port), '--mail-from', 'kairos@example.com', '--mail-to', 'ops@example.com',
+        '--ui-url', 'http://ui.example:8080/',
+        '--dog-statsd-addr', dog.addr, '--dog-statsd-tags', 'env:test', '--dog-statsd-tags', 'team:ops',
+        '--statsd-addr', plain.addr,
+        '--notify-backoff', '100ms',
+      ],
+    });
+  });
+
+  after(async () => {
+    try {
+      if (agent) assert.equal(await agent.stop('SIGTERM'), 0);
+    } finally {
+      await Promise.all([http, smtp, dog, plain].map((s) => s?.close()));
+      removeDir(dir);
+    }
+  });
+
+  test('notify_on: each value notifies exactly its runs over success, failure, failure, success, on every channel', async () => {
+    for (const mode of MODES) {
+      const counter = join(dir, `count-${mode}`);
+      // Runs 2 and 3 fail.
+      const command = `n=$(cat ${counter} 2>/dev/null || echo 0); n=$((n+1)); echo $n > ${counter}; echo "run $n"; [ $n -ne 2 ] && [ $n -ne 3 ]`;
+      const r = await api(agent.url, 'POST', '/v1/jobs', shellJob(`seq-${mode}`, command, { notify_on: mode, owner_email: `owner-${mode}@example.com` }));
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+    }
+    for (let run = 1; run <= 4; run++) {
+      for (const mode of MODES) assert.equal((await api(agent.url, 'POST', `/v1/jobs/seq-${mode}/run`)).status, 202);
+      for (const mode of MODES) await finished(agent, `seq-${mode}`, run);
+    }
+    // Every expected notice is recorded as sent on its execution, on all three channels.
+    const runs: Record<string, Execution[]> = {};
+    for (const mode of MODES) {
+      runs[mode] = await eventually(`notification records of seq-${mode}`, async () => {
+        const list = await executions(agent, `seq-${mode}`);
+        const ok = EXPECTED[mode].every((i) => {
+          const recs = list[i]?.notifications ?? [];
+          return recs.length === 3 && recs.every((x) => x.status === 'sent' && x.attempts === 1 && x.last_error === null);
+        });
+        return ok ? list : undefined;
+      });
+      assert.deepEqual(runs[mode]?.map((e) => e.success), [true, false, false, true]);
+      runs[mode]?.forEach((e, i) => {
+        if (!EXPECTED[mode].includes(i)) assert.equal(e.notifications, undefined, `seq-${mode} run ${i + 1} has no notice`);
+      });
+      const one = await api<Execution>(agent.url, 'GET', `/v1/jobs/seq-${mode}/executions/${runs[mode]?.[EXPECTED[mode][0] ?? 0]?.id}`);
+      if (EXPECTED[mode].length > 0) {
+        assert.deepEqual(one.body.notifications?.map((n) => [n.channel, n.target, n.status]).sort(), [
+          ['mail', `owner-${mode}@example.com, ops@example.com`, 'sent'],
+          ['slack', `${http.url}/slack/…`, 'sent'],
+          ['webhook', `${http.url}/hook/…`, 'sent'],
+        ]);
+      }
+    }
+    // A marker notice after all of them: anything the sequences produced has arrived by then.
+    await api(agent.url, 'POST', '/v1/jobs', shellJob('marker', 'true', { notify_on: 'always' }));
+    await api(agent.url, 'POST', '/v1/jobs/marker/run');
+    await http.waitFor('the marker notice on Slack', (hits) => hits.some((h) => h.path.startsWith('/slack') && slackJob(h).job === 'marker'));
+    await smtp.waitFor('the marker mail', (mails) => mails.some((m) => m.subject === '[Kairos]Success marker execution report'));
+    await http.waitFor('the marker webhook', (hits) => hits.some((h) => h.path === '/hook' && h.body.includes('"job":"marker"')));
+
+    const slack = http.items.filter((h) => h.path.startsWith('/slack')).map(slackJob);
+    const hooks = http.items.filter((h) => h.path === '/hook');
+    for (const mode of MODES) {
+      const list = runs[mode] as Execution[];
+      const ids = EXPECTED[mode].map((i) => list[i]?.id);
+      // Slack: one Block Kit message per expected run, naming its execution.
+      const mine = slack.filter((s) => s.job === `seq-${mode}`);
+      assert.deepEqual(mine.map((s) => /execution (\S+)/.exec(JSON.stringify(s.body.blocks))?.[1]).sort(), [...ids].sort(), `slack seq-${mode}`);
+      for (const s of mine) {
+        const types = s.body.blocks.map((b) => b.type);
+        assert.ok(types.every((t) => ['header', 'section', 'context', 'actions', 'divider'].includes(t)), types.join());
+        assert.match(JSON.stringify(s.body.blocks), /http:\/\/ui\.example:8080\/ui\/#\/jobs\/seq-/);
+      }
+      // Webhook: the dkron template rendered as dkron renders it.
+      const myHooks = hooks.map((h) => ({ h, body: JSON.parse(h.body) as Record<string, unknown> })).filter((x) => x.body.job === `seq-${mode}`);
+      assert.equal(myHooks.length, ids.length, `webhooks seq-${mode}`);
+      for (const { h, body } of myHooks) {
+        const e = list.find((x) => x.output === body.output) as Execution;
+        assert.ok(e, `an execution with output ${String(body.output)}`);
+        assert.equal(h.headers['content-type'], 'application/json');
+        assert.equal(h.headers['x-trace'], 'a:b');
+        const expected: Record<string, unknown> = {
+          job: `seq-${mode}`,
+          success: e.success,
+          node: 'test-node',
+          by: 'test-node',
+          start: goTime(e.started_at),
+          end: goTime(e.finished_at as string),
+          output: e.output,
+          report:
+            `Executed: seq-${mode}\nReporting node: test-node\nStart time: ${goTime(e.started_at)}\nEnd time: ${goTime(e.finished_at as string)}\n` +
+            `Success: ${String(e.success)}\nNode: test-node\nOutput: ${e.output}\nExecution group: ${e.group}\n` +
+            `\t[Node]: test-node [Start]: ${goTime(e.started_at)} [End]: ${goTime(e.finished_at as string)} [Success]: ${String(e.success)}\n`,
+        };
+        if (!e.success) expected.alert = true;
+        assert.deepEqual(body, expected);
+      }
+      // Mail: to the owner and --mail-to, dkron's subject, readable text and HTML.
+      const mails = smtp.items.filter((m) => m.subject?.includes(` seq-${mode} `));
+      assert.equal(mails.length, ids.length, `mails seq-${mode}`);
+      for (const m of mails) {
+        assert.deepEqual([...m.envelopeTo].sort(), ['ops@example.com', `owner-${mode}@example.com`]);
+        assert.match(m.subject ?? '', new RegExp(`^\\[Kairos\\](Success|Failed) seq-${mode} execution report$`));
+        assert.match(m.text ?? '', new RegExp(`Job:\\s+seq-${mode}`));
+        assert.match(m.text ?? '', /Output:\nrun \d/);
+        assert.match(String(m.html), /<table/);
+        assert.equal(m.from?.value[0]?.address, 'kairos@example.com');
+      }
+    }
+    const failedMails = smtp.items.filter((m) => m.subject === '[Kairos]Failed seq-failure execution report');
+    assert.equal(failedMails.length, 2);
+
+    // Prometheus: executions by outcome, notifications by channel, leader.
+    const res = await fetch(`${agent.url}/metrics`);
+    assert.equal(res.status, 200);
+    const text = await res.text();
+    assert.equal(sample(text, 'kairos_job_executions_finished_total', { job_name: 'seq-always', outcome: 'success' }), 2);
+    assert.equal(sample(text, 'kairos_job_executions_finished_total', { job_name: 'seq-always', outcome: 'failed' }), 2);
+    assert.equal(sample(text, 'kairos_job_executions_started_total', { job_name: 'seq-never' }), 4);
+    const notices = Object.values(EXPECTED).reduce((n, l) => n + l.length, 0) + 1;
+    for (const channel of ['slack', 'webhook', 'mail']) {
+      assert.equal(sample(text, 'kairos_notifications_total', { channel, outcome: 'sent' }), notices, channel);
+    }
+    assert.equal(sample(text, 'kairos_is_leader', {}), 1);
+    assert.equal(sample(text, 'kairos_members', {}), 1);
+    assert.equal(family(text, 'kairos_job_execution_duration_seconds')?.type, 'HISTOGRAM');
+    assert.equal(family(text, 'kairos_store_call_duration_seconds')?.type, 'HISTOGRAM');
+    assert.ok(family(text, 'process_cpu_user_seconds_total'), 'default process metrics');
+  });
+
+  test('DogStatsD lines carry job, node and global tags; plain StatsD lines carry none', async () => {
+    const tagged = await dog.waitFor('a DogStatsD failure count', (lines) => lines.some((l) => l.startsWith('kairos.job.executions_failed_total:1|c|#')));
+    const line = tagged.find((l) => l.startsWith('kairos.job.executions_failed_total:1|c|#')) as string;
+    const tags = (line.split('|#')[1] as string).split(',');
+    for (const t of ['env:test', 'team:ops', 'node:test-node']) assert.ok(tags.includes(t), `${t} in ${line}`);
+    assert.ok(tags.some((t) => t.startsWith('job_name:seq-')), line);
+    const lines = await plain.waitFor('a StatsD failure count', (l) => l.includes('kairos.job.executions_failed_total:1|c'));
+    assert.ok(lines.length > 0);
+    assert.ok(lines.every((l) => !l.includes('|#')), 'no tags on plain StatsD');
+    assert.ok(lines.includes('kairos.job.executions_succeeded_total:1|c'));
+  });
+
+  test('a skipped tick produces one notice with its reason (notify_skip)', async () => {
+    const job = { ...shellJob('skipper', 'true', { notify_skip: true, tags: { role: 'nowhere' } }), schedule: '@every 1s' };
+    assert.equal((await api(agent.url, 'POST', '/v1/jobs', job)).status, 201);
+    await http.waitFor('a skip notice on Slack', (hits) => hits.some((h) => h.path.startsWith('/slack') && slackJob(h).job === 'skipper'));
+    assert.equal((await api(agent.url, 'POST', '/v1/jobs/skipper/toggle')).status, 200);
+    // One Slack notice and one mail per skipped tick, each with the reason (a tick in flight at the toggle still counts).
+    const skipNotices = (): typeof http.items => http.items.filter((h) => h.path.startsWith('/slack') && slackJob(h).job === 'skipper');
+    const skipMails = (): typeof smtp.items => smtp.items.filter((x) => x.subject === '[Kairos]Skipped skipper tick');
+    const skips = await eventually('one notice per skipped tick', async () => {
+      const n = (await api<Job>(agent.url, 'GET', '/v1/jobs/skipper')).body.skip_count;
+      return n >= 1 && skipNotices().length === n && skipMails().length === n ? n : undefined;
+    });
+    for (const h of skipNotices()) assert.match(h.body, /no agent matches the job's tags \(role=nowhere\)/);
+    for (const m of skipMails()) assert.match(m.text ?? '', /Reason:\s+no agent matches/);
+    const text = await (await fetch(`${agent.url}/metrics`)).text();
+    assert.equal(sample(text, 'kairos_scheduler_ticks_skipped_total', { job_name: 'skipper', reason: 'no_agent' }), skips);
+  });
+});
+
+describe('failing and hanging receivers', () => {
+  let agent: AgentHandle;
+  let hanging: HttpSink;
+  let failing: HttpSink;
+  let smtp: MailSink;
+  const dir = tempDir();
+
+  before(async () => {
+    hanging = await httpSink(() => 'hang');
+    failing = await httpSink((_h, res) => void res.writeHead(500).end('slack is down'));
+    smtp = await smtpSink(true);
+    agent = await startAgent({
+      dataDir: dir,
+      args: [
+        '--webhook-endpoint', `${hanging.url}/hook`, '--webhook-payload', '{{.Report}}',
+        '--slack-webhook-url', `${failing.url}/slack`,
+        '--mail-host', '127.0.0.1', '--mail-port', String(smtp.port), '--mail-to', 'ops@example.com',
+        '--notify-on', 'always',
+        '--notify-timeout', '5s', '--notify-attempts', '2', '--notify-backoff', '30s', '--notify-queue-size', '4',
+      ],
+    });
+  });
+
+  after(async () => {
+    try {
+      if (agent) assert.equal(await agent.stop('SIGTERM'), 0);
+    } finally {
+      await Promise.all([hanging, failing, smtp].map((s) => s?.close()));
+      removeDir(dir);
+    }
+  });
+
+  test('runs go on while notices hang and fail; failures show in the API and metrics; the queue stays bounded', async () => {
+    const job = { ...shellJob('busy', 'echo tick; exit 1'), schedule: '@every 1s' };
+    assert.equal((await api(agent.url, 'POST', '/v1/jobs', job)).status, 201);
+    await hanging.waitFor('the first webhook (left hanging)', (hits) => hits.length >= 1);
+    const first = (await finished(agent, 'busy', 1))[0] as Execution;
+    // The next tick's execution starts while the first notice is still in its first (hanging) attempt.
+    await eventually('a later execution started', async () => (await executions(agent, 'busy')).filter((e) => e.id !== first.id).length >= 1);
+    const rec = (await api<Execution>(agent.url, 'GET', `/v1/jobs/busy/executions/${first.id}`)).body.notifications ?? [];
+    const hook = rec.find((n) => n.channel === 'webhook');
+    assert.ok(hook, JSON.stringify(rec));
+    assert.notEqual(hook.status, 'sent');
+
+    // Failures are recorded with their reason.
+    await eventually('failed attempts recorded on an execution', async () => {
+      const list = await executions(agent, 'busy');
+      const recs = list.flatMap((e) => e.notifications ?? []);
+      const slack = recs.find((n) => n.channel === 'slack' && n.last_error?.includes('HTTP 500'));
+      const mail = recs.find((n) => n.channel === 'mail' && /550|mailbox unavailable/.test(n.last_error ?? ''));
+      const dropped = recs.find((n) => n.status === 'failed' && n.last_error?.includes('queue full'));
+      return slack && mail && dropped;
+    });
+    // ... and counted; the queue never holds more than its size.
+    const text = await eventually('dropped notices counted', async () => {
+      const t = await (await fetch(`${agent.url}/metrics`)).text();
+      return sample(t, 'kairos_notifications_total', { channel: 'slack', outcome: 'retry' }) >= 1 &&
+        sample(t, 'kairos_notifications_total', { channel: 'mail', outcome: 'retry' }) >= 1 &&
+        parsePrometheusTextFormat(t).find((f) => f.name === 'kairos_notifications_total')?.metrics.some((m) => m.labels?.outcome === 'dropped')
+        ? t
+        : undefined;
+    });
+    assert.ok(sample(text, 'kairos_notify_queue_depth', {}) <= 4);
+    assert.ok(sample(text, 'kairos_job_executions_finished_total', { job_name: 'busy', outcome: 'failed' }) >= 2);
+    assert.equal((await api(agent.url, 'POST', '/v1/jobs/busy/toggle')).status, 200);
+  });
+});
