@@ -257,6 +257,12 @@ function toList(v: RawValue): string[] {
     .filter(Boolean);
 }
 
+/** Header entries: repeated flags and YAML lists keep their commas ("Accept: a, b"); a single string splits on commas (as dkron's env). */
+function headerList(v: RawValue): string[] {
+  if (Array.isArray(v)) return v.map((x) => String(x).trim()).filter(Boolean);
+  return toList(v);
+}
+
 function toBool(name: string, v: RawValue): boolean {
   if (typeof v === 'boolean') return v;
   const s = String(v).toLowerCase();
@@ -358,7 +364,7 @@ export function resolveConfig(flags: RawOptions, env: NodeJS.ProcessEnv): AgentC
   if (!NOTIFY_ON.includes(notifyOn)) throw new ConfigError(`option notify-on: expected one of ${NOTIFY_ON.join(', ')}, got "${notifyOn}"`);
   const webhook = (prefix: string, legacy: boolean): WebhookConfig | null => {
     const endpoint = str(`${prefix}webhook-endpoint`) ?? (legacy ? str('webhook-url') : null);
-    const headers = [...toList(raw[`${prefix}webhook-headers`]), ...(legacy ? toList(raw['webhook-header']) : [])];
+    const headers = [...headerList(raw[`${prefix}webhook-headers`]), ...(legacy ? headerList(raw['webhook-header']) : [])];
     const payload = str(`${prefix}webhook-payload`);
     if (endpoint === null) return null;
     checkUrl(`${prefix}webhook-endpoint`, endpoint);

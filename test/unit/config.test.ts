@@ -389,6 +389,8 @@ describe('notification and metrics options', () => {
     const c = resolveConfig({ 'webhook-url': 'http://127.0.0.1:9/x', 'webhook-header': ['A: b'], 'webhook-payload': '{{.Report}}', 'mail-host': 'smtp', 'mail-port': '25' }, {});
     assert.deepEqual(c.notify.webhook, { endpoint: 'http://127.0.0.1:9/x', payload: '{{.Report}}', headers: ['A: b'] });
     assert.equal(c.notify.mail?.subjectPrefix, '[Kairos]');
+    const h = resolveConfig({ 'webhook-endpoint': 'http://x/', 'webhook-headers': ['Accept: a, b', 'X: y'] }, {});
+    assert.deepEqual(h.notify.webhook?.headers, ['Accept: a, b', 'X: y']);
   });
 
   test('bad values are refused at start, naming the option and the construct', () => {
