@@ -62,4 +62,8 @@ test('a failed group run on three agents, with retries, is notified once', async
     groups += m ? Number(m[1]) : 0;
   }
   assert.equal(groups, 1);
+  // n1 started first and saw the two others join.
+  const first = await (await fetch(`${a.url}/metrics`)).text();
+  assert.match(first, /^kairos_member_events_total\{[^}]*event="join"[^}]*\} [2-9]/m);
+  assert.match(first, /^kairos_members\{[^}]*\} 3$/m);
 });

@@ -76,6 +76,7 @@ describe('notifications and metrics on one agent', () => {
         '--webhook-payload', WEBHOOK_PAYLOAD,
         '--webhook-headers', 'Content-Type: application/json',
         '--webhook-headers', 'X-Trace: a:b',
+        '--pre-webhook-endpoint', `${http.url}/pre`, '--pre-webhook-payload', '{{.JobName}} started on {{.NodeName}} at {{.StartTime}}',
         '--mail-host', '127.0.0.1', '--mail-port', String(smtp.port), '--mail-from', 'kairos@example.com', '--mail-to', 'ops@example.com',
         '--ui-url', 'http://ui.example:8080/',
         '--dog-statsd-addr', dog.addr, '--dog-statsd-tags', 'env:test', '--dog-statsd-tags', 'team:ops',
@@ -137,6 +138,12 @@ describe('notifications and metrics on one agent', () => {
     await smtp.waitFor('the marker mail', (mails) => mails.some((m) => m.subject === '[Kairos]Success marker execution report'));
     await http.waitFor('the marker webhook', (hits) => hits.some((h) => h.path === '/hook' && h.body.includes('"job":"marker"')));
 
+    // The pre-webhook fired once per execution, as it started.
+    const pre = await http.waitFor('a pre-webhook per run', (hits) => hits.filter((h) => h.path === '/pre' && h.body.startsWith('seq-always ')).length >= 4);
+    assert.deepEqual(
+      pre.filter((h) => h.path === '/pre' && h.body.startsWith('seq-always ')).map((h) => h.body).sort(),
+      (runs.always as Execution[]).map((e) => `seq-always started on test-node at ${goTime(e.started_at)}`).sort(),
+    );
     const slack = http.items.filter((h) => h.path.startsWith('/slack')).map(slackJob);
     const hooks = http.items.filter((h) => h.path === '/hook');
     for (const mode of MODES) {
@@ -303,5 +310,15 @@ describe('failing and hanging receivers', () => {
     assert.ok(sample(text, 'kairos_notify_queue_depth', {}) <= 4);
     assert.ok(sample(text, 'kairos_job_executions_finished_total', { job_name: 'busy', outcome: 'failed' }) >= 2);
     assert.equal((await api(agent.url, 'POST', '/v1/jobs/busy/toggle')).status, 200);
+
+    // /metrics is not public: once a token exists it needs one (read role).
+    const created = await api<{ token: string }>(agent.url, 'POST', '/v1/tokens', { name: 'prom', role: 'read' });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const anonymous = await api<{ code: string }>(agent.url, 'GET', '/metrics');
+    assert.equal(anonymous.status, 401);
+    assert.equal(anonymous.body.code, 'KAIROS_AUTH_REQUIRED');
+    const scraped = await fetch(`${agent.url}/metrics`, { headers: { authorization: `Bearer ${created.body.token}` } });
+    assert.equal(scraped.status, 200);
+    assert.ok(family(await scraped.text(), 'kairos_is_leader'));
   });
 });
