@@ -214,6 +214,22 @@ describe('notifications and metrics on one agent', () => {
     assert.ok(family(text, 'process_cpu_user_seconds_total'), 'default process metrics');
   });
 
+  test("a job's own slack_webhook_url and slack_channel replace the agent's", async () => {
+    const job = shellJob('own-slack', 'echo mine', { notify_on: 'success', slack_webhook_url: `${http.url}/own/hook`, slack_channel: '#ops' });
+    assert.equal((await api(agent.url, 'POST', '/v1/jobs', job)).status, 201);
+    assert.equal((await api(agent.url, 'POST', '/v1/jobs/own-slack/run')).status, 202);
+    const hits = await http.waitFor('the job-level Slack notice', (h) => h.some((x) => x.path === '/own/hook'));
+    const body = JSON.parse((hits.find((x) => x.path === '/own/hook') as { body: string }).body) as { channel: string; text: string };
+    assert.equal(body.channel, '#ops');
+    assert.equal(body.text, 'Kairos job own-slack succeeded');
+    const [e] = await finished(agent, 'own-slack', 1);
+    await eventually('the record of the job-level Slack notice', async () => {
+      const r = await api<Execution>(agent.url, 'GET', `/v1/jobs/own-slack/executions/${e?.id}`);
+      return r.body.notifications?.some((n) => n.channel === 'slack' && n.target === `${http.url}/own/…` && n.status === 'sent');
+    });
+    assert.ok(!http.items.some((x) => x.path.startsWith('/slack') && slackJob(x).job === 'own-slack'));
+  });
+
   test('DogStatsD lines carry job, node and global tags; plain StatsD lines carry none', async () => {
     const tagged = await dog.waitFor('a DogStatsD failure count', (lines) => lines.some((l) => l.startsWith('kairos.job.executions_failed_total:1|c|#')));
     const line = tagged.find((l) => l.startsWith('kairos.job.executions_failed_total:1|c|#')) as string;
