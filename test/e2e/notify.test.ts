@@ -7,6 +7,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import parsePrometheusTextFormat, { type PromFamily } from 'parse-prometheus-text-format';
 import { api, eventually, removeDir, shellJob, startAgent, tempDir, type AgentHandle } from '../helpers/agent.js';
 import { httpSink, smtpSink, udpSink, type HttpSink, type MailSink, type UdpSink } from '../helpers/sinks.js';
@@ -336,5 +337,47 @@ describe('failing and hanging receivers', () => {
     const scraped = await fetch(`${agent.url}/metrics`, { headers: { authorization: `Bearer ${created.body.token}` } });
     assert.equal(scraped.status, 200);
     assert.ok(family(await scraped.text(), 'kairos_is_leader'));
+  });
+});
+
+describe('ticks missed while no agent led', () => {
+  const dir = tempDir();
+  let http: HttpSink;
+  let agent: AgentHandle | undefined;
+
+  before(async () => {
+    http = await httpSink();
+  });
+
+  after(async () => {
+    try {
+      if (agent) assert.equal(await agent.stop('SIGTERM'), 0);
+    } finally {
+      await http?.close();
+      removeDir(dir);
+    }
+  });
+
+  test('are notified once, with the count and the reason, by the next leader', async () => {
+    const args = ['--slack-webhook-url', `${http.url}/slack`, '--notify-skip'];
+    agent = await startAgent({ dataDir: dir, args });
+    const job = { ...shellJob('missed', 'true', { catch_up: 'skip' }), schedule: '@every 1s' };
+    assert.equal((await api(agent.url, 'POST', '/v1/jobs', job)).status, 201);
+    await finished(agent, 'missed', 1);
+    assert.equal(await agent.stop('SIGTERM'), 0);
+    // As if the cluster had been without a leader for a minute: the last tick and the definition are a minute old.
+    const db = new Database(join(dir, 'kairos.db'));
+    const past = new Date(Date.now() - 60_000).toISOString();
+    db.prepare('UPDATE ticks SET last_tick = ? WHERE job_name = ?').run(past, 'missed');
+    db.prepare("UPDATE jobs SET body = json_set(body, '$.updated_at', ?) WHERE name = ?").run(past, 'missed');
+    db.close();
+    agent = await startAgent({ dataDir: dir, args });
+    const hits = await http.waitFor('the missed-ticks notice', (h) => h.some((x) => x.body.includes('missed tick')));
+    const notice = JSON.parse((hits.find((x) => x.body.includes('missed tick')) as { body: string }).body) as { text: string };
+    assert.match(notice.text, /^Kairos job missed: tick skipped \((\d+) missed tick\(s\) not run: catch_up is "skip"\)$/);
+    assert.ok(Number(/\((\d+) missed/.exec(notice.text)?.[1]) >= 55, notice.text);
+    const text = await (await fetch(`${agent.url}/metrics`)).text();
+    assert.ok(sample(text, 'kairos_scheduler_ticks_skipped_total', { job_name: 'missed', reason: 'missed' }) >= 55);
+    assert.equal(http.items.filter((x) => x.body.includes('missed tick')).length, 1);
   });
 });
