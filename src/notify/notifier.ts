@@ -97,7 +97,8 @@ export class Notifier {
   private async onGroup(job: Job, status: JobStatus, previous: JobStatus, last: Execution): Promise<void> {
     const mode = job.notify_on || this.c.notifyOn;
     if (!shouldNotify(mode, status, previous)) return;
-    const group = await this.d.store.listGroup(job.name, last.group);
+    // With the store away, notify from the closing execution alone rather than not at all.
+    const group = await this.d.store.listGroup(job.name, last.group).catch(() => [] as Execution[]);
     const members = group.length > 0 ? group : [last];
     const notice: Notice = { kind: 'group', job: job.name, status, last, group: members, reportingNode: this.d.nodeName, link: jobLink(this.c.uiUrl, job.name) };
     this.d.log.debug({ job: job.name, status, notify_on: mode }, `notify: ${summary(notice)}`);

@@ -8,7 +8,7 @@ import { durationText, finalAttempts, groupDurationMs, outcomeWord, summary, tai
 
 type Block = Record<string, unknown>;
 
-const mrkdwn = (text: string): { type: 'mrkdwn'; text: string } => ({ type: 'mrkdwn', text: text.slice(0, 2000) });
+const mrkdwn = (text: string, max = 2000): { type: 'mrkdwn'; text: string } => ({ type: 'mrkdwn', text: text.slice(0, max) });
 /** Slack's mrkdwn escapes only these three. */
 const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
@@ -38,8 +38,9 @@ export function slackMessage(n: Notice, channel: string | null): { text: string;
         mrkdwn(`*Attempts*\n${attempts}`),
       ],
     });
-    const output = tail(n.last.output).replace(/```/g, "'''");
-    blocks.push({ type: 'section', text: mrkdwn(output.trim() === '' ? '_no output_' : `\`\`\`${esc(output)}\`\`\``) });
+    // Escape first, then cut from the front, so the fence always closes within the 3000-character limit.
+    const output = esc(tail(n.last.output).replace(/```/g, "'''")).slice(-2900);
+    blocks.push({ type: 'section', text: mrkdwn(output.trim() === '' ? '_no output_' : `\`\`\`${output}\`\`\``, 3000) });
   }
   blocks.push({
     type: 'context',

@@ -137,3 +137,11 @@ test('Slack message is Block Kit with known block types; mail subject is dkron\'
   assert.deepEqual(m.blocks.map((b) => b.type), ['header', 'section', 'section', 'context', 'actions']);
   assert.equal(mailSubject('[Dkron]', notice), '[Dkron]Failed backup execution report');
 });
+
+test('a long output with characters Slack escapes still ends in a closed code block within the limit', () => {
+  const e = exec({ output: '<&>'.repeat(3000) });
+  const m = slackMessage({ kind: 'group', job: 'j', status: 'failed', last: e, group: [e], reportingNode: 'l', link: null }, null);
+  const section = m.blocks[2] as { text: { text: string } };
+  assert.ok(section.text.text.length <= 3000);
+  assert.ok(section.text.text.startsWith('```') && section.text.text.endsWith('```'));
+});
