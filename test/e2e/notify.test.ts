@@ -6,11 +6,13 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import parsePrometheusTextFormat, { type PromFamily } from 'parse-prometheus-text-format';
 import { api, eventually, removeDir, shellJob, startAgent, tempDir, type AgentHandle } from '../helpers/agent.js';
 import { httpSink, smtpSink, udpSink, type HttpSink, type MailSink, type UdpSink } from '../helpers/sinks.js';
+import { makeCerts, type TestCerts } from '../helpers/certs.js';
 import type { Execution, Job } from '../../src/job/types.js';
 
 const MODES = ['failure', 'success', 'always', 'never', 'change'] as const;
@@ -272,7 +274,7 @@ describe('failing and hanging receivers', () => {
   before(async () => {
     hanging = await httpSink(() => 'hang');
     failing = await httpSink((_h, res) => void res.writeHead(500).end('slack is down'));
-    smtp = await smtpSink(true);
+    smtp = await smtpSink({ reject: true });
     agent = await startAgent({
       dataDir: dir,
       args: [
@@ -380,4 +382,53 @@ describe('ticks missed while no agent led', () => {
     assert.ok(sample(text, 'kairos_scheduler_ticks_skipped_total', { job_name: 'missed', reason: 'missed' }) >= 55);
     assert.equal(http.items.filter((x) => x.body.includes('missed tick')).length, 1);
   });
+});
+
+describe('mail over TLS', () => {
+  let certs: TestCerts;
+  const dirs: string[] = [];
+  const started: AgentHandle[] = [];
+  const sinks: MailSink[] = [];
+
+  before(() => {
+    certs = makeCerts();
+  });
+
+  after(async () => {
+    try {
+      for (const a of started) assert.equal(await a.stop('SIGTERM'), 0);
+    } finally {
+      await Promise.all(sinks.map((s) => s.close()));
+      for (const d of dirs) removeDir(d);
+      certs?.remove();
+    }
+  });
+
+  for (const mode of ['STARTTLS', 'implicit TLS'] as const) {
+    test(`${mode} with a user and password`, async () => {
+      const tls = { key: readFileSync(certs.serverKey, 'utf8'), cert: readFileSync(certs.serverCert, 'utf8') };
+      const smtp = await smtpSink({ tls, secure: mode === 'implicit TLS', auth: { user: 'kairos', pass: 's3cret' } });
+      sinks.push(smtp);
+      const dir = tempDir();
+      dirs.push(dir);
+      const agent = await startAgent({
+        dataDir: dir,
+        env: { NODE_EXTRA_CA_CERTS: certs.ca },
+        args: [
+          '--mail-host', 'localhost', '--mail-port', String(smtp.port), '--mail-username', 'kairos', '--mail-password', 's3cret',
+          '--mail-from', 'cron@example.com', '--mail-subject-prefix', '[Dkron]',
+          ...(mode === 'implicit TLS' ? ['--mail-tls'] : []),
+        ],
+      });
+      started.push(agent);
+      assert.equal((await api(agent.url, 'POST', '/v1/jobs', shellJob('backup', 'echo no space; exit 2', { owner_email: 'dba@example.com' }))).status, 201);
+      assert.equal((await api(agent.url, 'POST', '/v1/jobs/backup/run')).status, 202);
+      const [mail] = await smtp.waitFor('the failure mail', (m) => m.length >= 1);
+      assert.equal(mail?.secure, true);
+      assert.equal(mail?.user, 'kairos');
+      assert.equal(mail?.subject, '[Dkron]Failed backup execution report');
+      assert.deepEqual(mail?.envelopeTo, ['dba@example.com']);
+      assert.match(mail?.text ?? '', /Exit code:\s+2/);
+    });
+  }
 });

@@ -77,25 +77,44 @@ export async function httpSink(respond: (hit: HttpHit, res: ServerResponse) => '
   return sink;
 }
 
-export interface MailSink extends Waitable<ParsedMail & { envelopeTo: string[] }> {
+export type ReceivedMail = ParsedMail & { envelopeTo: string[]; secure: boolean; user: string | undefined };
+
+export interface SmtpOptions {
+  /** Every recipient fails (a broken mail server). */
+  reject?: boolean;
+  /** PEM key and certificate: STARTTLS is offered, or with `secure` the connection is TLS from the start. */
+  tls?: { key: string; cert: string };
+  secure?: boolean;
+  /** Require this user (PLAIN/LOGIN). */
+  auth?: { user: string; pass: string };
+}
+
+export interface MailSink extends Waitable<ReceivedMail> {
   port: number;
   close(): Promise<void>;
 }
 
-/** An SMTP server without TLS or auth; `reject` makes every recipient fail (a broken mail server). */
-export async function smtpSink(reject = false): Promise<MailSink> {
-  const sink = new Waitable<ParsedMail & { envelopeTo: string[] }>() as MailSink;
+/** An SMTP server; by default without TLS or auth. */
+export async function smtpSink(o: SmtpOptions = {}): Promise<MailSink> {
+  const sink = new Waitable<ReceivedMail>() as MailSink;
+  const reject = o.reject ?? false;
   const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
+    authOptional: !o.auth,
+    disabledCommands: o.tls ? [] : ['STARTTLS'],
+    ...(o.tls ? { key: o.tls.key, cert: o.tls.cert, secure: o.secure ?? false } : {}),
     logger: false,
+    onAuth(auth, _session, callback) {
+      if (o.auth && auth.username === o.auth.user && auth.password === o.auth.pass) callback(null, { user: auth.username });
+      else callback(new Error('invalid credentials'));
+    },
     onRcptTo(_address, _session, callback) {
       callback(reject ? Object.assign(new Error('mailbox unavailable'), { responseCode: 550 }) : undefined);
     },
     onData(stream, session, callback) {
       simpleParser(stream)
         .then((mail) => {
-          sink.add(Object.assign(mail, { envelopeTo: session.envelope.rcptTo.map((r) => r.address) }));
+          const user = typeof session.user === 'string' ? session.user : undefined;
+          sink.add(Object.assign(mail, { envelopeTo: session.envelope.rcptTo.map((r) => r.address), secure: session.secure, user }));
           callback();
         })
         .catch((err: Error) => callback(err));
