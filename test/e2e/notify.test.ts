@@ -6,7 +6,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import parsePrometheusTextFormat, { type PromFamily } from 'parse-prometheus-text-format';
@@ -261,6 +261,19 @@ describe('notifications and metrics on one agent', () => {
     for (const m of skipMails()) assert.match(m.text ?? '', /Reason:\s+no agent matches/);
     const text = await (await fetch(`${agent.url}/metrics`)).text();
     assert.equal(sample(text, 'kairos_scheduler_ticks_skipped_total', { job_name: 'skipper', reason: 'no_agent' }), skips);
+  });
+  test('a tick skipped by a forbid overlap is notified with that reason', async () => {
+    const gate = join(dir, 'forbid-gate');
+    const job = { ...shellJob('overlap', `while [ ! -f ${gate} ]; do sleep 0.05; done`, { concurrency: 'forbid', notify_skip: true }), schedule: '@every 1s' };
+    assert.equal((await api(agent.url, 'POST', '/v1/jobs', job)).status, 201);
+    const hits = await http.waitFor('a forbid skip notice', (h) => h.some((x) => x.path.startsWith('/slack') && slackJob(x).job === 'overlap'));
+    const notice = slackJob(hits.find((x) => x.path.startsWith('/slack') && slackJob(x).job === 'overlap') as { body: string });
+    assert.match(notice.body.text, /^Kairos job overlap: tick skipped \(concurrency is "forbid" and execution \S+ is still running on test-node\)$/);
+    assert.equal((await api(agent.url, 'POST', '/v1/jobs/overlap/toggle')).status, 200);
+    writeFileSync(gate, '');
+    await finished(agent, 'overlap', 1);
+    const text = await (await fetch(`${agent.url}/metrics`)).text();
+    assert.ok(sample(text, 'kairos_scheduler_ticks_skipped_total', { job_name: 'overlap', reason: 'forbid' }) >= 1);
   });
 });
 
