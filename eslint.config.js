@@ -4,7 +4,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'ui/vendor/', '.tmp/', 'bench/results/'] },
+  { ignores: ['dist/', 'node_modules/', 'ui/vendor/', '.tmp/', 'bench/results/', '.scratch/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

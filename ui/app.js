@@ -736,6 +736,7 @@ async function jobView(ctx, name) {
   const fullOutput = new Map();
   let execPage = 1;
   let historyPage = 1;
+  let skipPage = 1;
   let last = '';
   let gone = false;
 
@@ -744,14 +745,17 @@ async function jobView(ctx, name) {
     let job;
     let execs;
     let audit;
+    let skips;
     try {
       const start = (execPage - 1) * EXEC_PAGE_SIZE;
       const hStart = (historyPage - 1) * HISTORY_PAGE_SIZE;
-      [job, execs, audit] = await Promise.all([
+      const sStart = (skipPage - 1) * SKIP_PAGE_SIZE;
+      [job, execs, audit, skips] = await Promise.all([
         api('GET', jobPath(name)),
         api('GET', jobPath(name, '/executions'), { query: { output_size_limit: OUTPUT_LIMIT, _start: start, _end: start + EXEC_PAGE_SIZE } }),
         // The history is a section of the page: its failure (say, an agent without /v1/audit) is shown there alone.
         api('GET', 'audit', { query: { job: name, _start: hStart, _end: hStart + HISTORY_PAGE_SIZE } }).catch((error) => ({ error })),
+        api('GET', jobPath(name, '/skips'), { query: { _start: sStart, _end: sStart + SKIP_PAGE_SIZE } }).catch((error) => ({ error })),
       ]);
     } catch (err) {
       if (!ctx.alive()) return;
@@ -766,10 +770,14 @@ async function jobView(ctx, name) {
       return;
     }
     if (!ctx.alive()) return;
-    const snapshot = JSON.stringify([job.data, execs.data, execs.total, execPage, audit.error ? errorText(audit.error) : [audit.data, audit.total], historyPage]);
+    const snapshot = JSON.stringify([
+      job.data, execs.data, execs.total, execPage,
+      audit.error ? errorText(audit.error) : [audit.data, audit.total], historyPage,
+      skips.error ? errorText(skips.error) : [skips.data, skips.total], skipPage,
+    ]);
     if (!force && snapshot === last) return;
     last = snapshot;
-    render(job.data, execs.data, execs.total ?? execs.data.length, audit);
+    render(job.data, execs.data, execs.total ?? execs.data.length, audit, skips);
   };
 
   const act = async (kind) => {
@@ -779,7 +787,7 @@ async function jobView(ctx, name) {
     else await load(true);
   };
 
-  const render = (job, execs, total, audit) => {
+  const render = (job, execs, total, audit, skips) => {
     setTitle(job.name);
     header.replaceChildren(
       h('h1', {}, job.name, ' ', statusBadge(job.status), job.disabled ? [' ', h('span', { class: 'badge status-disabled', id: 'job-disabled' }, 'disabled')] : null),
@@ -936,6 +944,10 @@ async function jobView(ctx, name) {
             )
           : null,
       ),
+      skipsSection(skips, skipPage, (p) => {
+        skipPage = p;
+        void load(true);
+      }),
       historySection(audit, historyPage, (p) => {
         historyPage = p;
         void load(true);
@@ -947,9 +959,58 @@ async function jobView(ctx, name) {
   ctx.every(2000, () => load());
 }
 
+// ---------------------------------------------------------------- skipped runs
+
+const SKIP_LABELS = {
+  forbid: 'overlap (forbid)',
+  no_agent: 'no matching agent',
+  no_leader: 'no leader',
+  catch_up_skip: 'catch_up: skip',
+  starting_deadline: 'starting deadline passed',
+  not_runnable: 'not runnable',
+  dispatch_failed: 'dispatch failed',
+};
+
+/** Ticks that did not run, newest first, with the reason: "did last night's 02:00 run, and if not why". */
+function skipsSection(skips, page, go) {
+  let content;
+  let pager = null;
+  let count = null;
+  if (skips.error) {
+    content = errorPanel(skips.error);
+  } else {
+    const records = Array.isArray(skips.data) ? skips.data : [];
+    const total = skips.total ?? records.length;
+    const rows = records.map((s) =>
+      h(
+        'tr',
+        { 'data-skip': s.id },
+        h('td', {}, timeEl(s.scheduled_at), s.until ? h('span', {}, ' – ', timeEl(s.until)) : null, s.count > 1 ? h('span', { class: 'muted small' }, ` (${s.count} ticks)`) : null),
+        h('td', {}, h('span', { class: `badge skip-${cssToken(s.code ?? '')}` }, SKIP_LABELS[s.code] ?? s.code ?? '')),
+        h('td', {}, s.reason ?? ''),
+        h('td', {}, s.trigger ?? ''),
+      ),
+    );
+    content = table('Skipped runs', ['Tick', 'Why', 'Detail', 'Trigger'], rows, 'Every tick ran.');
+    const pages = Math.max(1, Math.ceil(total / SKIP_PAGE_SIZE));
+    if (pages > 1) {
+      pager = h(
+        'nav',
+        { class: 'pager', 'aria-label': 'Skipped run pages' },
+        h('button', { type: 'button', disabled: page <= 1, onclick: () => go(page - 1) }, '‹ Newer'),
+        h('span', { class: 'muted' }, `Page ${page} of ${pages}`),
+        h('button', { type: 'button', disabled: page >= pages, onclick: () => go(page + 1) }, 'Older ›'),
+      );
+    }
+    count = h('span', { class: 'muted small' }, `(${total})`);
+  }
+  return h('section', { 'aria-labelledby': 'skips-h', id: 'skips' }, h('h2', { id: 'skips-h' }, 'Skipped runs ', count), content, pager);
+}
+
 // ---------------------------------------------------------------- change history (audit)
 
 const HISTORY_PAGE_SIZE = 10;
+const SKIP_PAGE_SIZE = 10;
 const MAX_DIFF_LINES = 12;
 const SERVER_FIELD_SET = new Set(SERVER_FIELDS);
 

@@ -147,8 +147,16 @@ export class Agent {
       onTick: (tick) => this.dispatchWithRetry(tick),
       onMissed: (m) => {
         this.log.warn({ job: m.name, missed: m.count, reason: m.reason }, 'scheduler: missed ticks not run');
-        const kind = m.reason.includes('starting_deadline') ? 'deadline' : 'missed';
-        this.events.publish('tick.skipped', { job: m.name, scheduledAt: new Date().toISOString(), kind, reason: `${m.count} missed tick(s) not run: ${m.reason}`, count: m.count });
+        // Recorded durably so "did last night's 02:00 run, and if not why" has an answer (GET /v1/jobs/NAME/skips).
+        void retry(() => this.dispatcher.recordMissed(m), {
+          initialMs: 200,
+          maxMs: 5000,
+          giveUp: (_err, attempt) => this.stopping !== null || attempt >= 20,
+          onRetry: (err, delay) => this.log.warn({ job: m.name, err: (err as Error).message, retry_ms: delay }, 'scheduler: cannot record missed ticks; retrying'),
+        }).catch((err: unknown) => this.log.error({ job: m.name, err: (err as Error).message }, 'scheduler: missed ticks not recorded'));
+        const kind = m.policy === 'skip' ? 'catch_up_skip' : m.policy === 'starting_deadline' ? 'starting_deadline' : 'no_leader';
+        const first = m.earlier?.from ?? m.ticks[0] ?? Date.now();
+        this.events.publish('tick.skipped', { job: m.name, scheduledAt: new Date(first).toISOString(), kind, reason: `${m.count} tick(s) missed while no leader was scheduling; ${m.reason}`, count: m.count });
       },
       onError: (err, tick) => this.log.error({ err, job: tick.name }, 'scheduler: dispatch failed'),
     });

@@ -6,14 +6,14 @@
  */
 import type { Logger } from '../util/log.js';
 import type { Execution, Job, Trigger } from '../job/types.js';
-import type { Store } from '../store/types.js';
+import type { SkipCode, SkipRecord, Store } from '../store/types.js';
 import type { Cluster } from './types.js';
 import { describeTags, selectTargets } from './targets.js';
-import { adHocGroup, executionId, tickGroup } from '../util/ids.js';
+import { adHocGroup, auditId, executionId, tickGroup } from '../util/ids.js';
 import { iso } from '../job/time.js';
 import { ConflictError, NotFoundError } from '../core/errors.js';
-import type { TickEvent } from '../scheduler/scheduler.js';
-import { skipKindOf, type EventBus } from '../events/bus.js';
+import type { MissedEvent, TickEvent } from '../scheduler/scheduler.js';
+import type { EventBus } from '../events/bus.js';
 
 /** Where executions for this agent go (the runner), and for others (issue: remote dispatch). */
 export interface ExecutionSink {
@@ -23,6 +23,7 @@ export interface ExecutionSink {
 export interface DispatchResult {
   executions: Execution[];
   skipped?: string;
+  skipCode?: SkipCode;
 }
 
 export class Dispatcher {
@@ -72,8 +73,8 @@ export class Dispatcher {
         return { executions: [] };
       }
       if (plan.skipped) {
-        await this.recordSkip(job.name, plan.skipped, at);
-        this.events?.publish('tick.skipped', { job: job.name, scheduledAt: iso(at), kind: skipKindOf(plan.skipped), reason: plan.skipped, count: 1 });
+        await this.recordSkip(job.name, plan.skipCode ?? 'not_runnable', plan.skipped, at, tick.trigger);
+        this.events?.publish('tick.skipped', { job: job.name, scheduledAt: iso(at), kind: plan.skipCode ?? 'not_runnable', reason: plan.skipped, count: 1 });
         return plan;
       }
       this.deliverAll(job, plan.executions);
@@ -92,16 +93,16 @@ export class Dispatcher {
       // time window apply. Only an explicit run-now overrides them.
       const refused = trigger === 'parent' ? windowRefusal(job, now) : null;
       const plan: DispatchResult = refused
-        ? { executions: [], skipped: refused }
+        ? { executions: [], skipped: refused, skipCode: 'not_runnable' }
         : await this.plan(job, adHocGroup(now), new Date(now), trigger, force);
       if (plan.skipped) {
-        await this.recordSkip(job.name, plan.skipped, now);
+        await this.recordSkip(job.name, plan.skipCode ?? 'not_runnable', plan.skipped, now, trigger);
         throw new ConflictError(plan.skipped);
       }
       const exclusive = job.concurrency === 'forbid' && !force;
       if (!(await this.store.dispatchExecutions(plan.executions, { exclusive }))) {
         const reason = 'concurrency is "forbid" and another run of this job started meanwhile';
-        await this.recordSkip(job.name, reason, now);
+        await this.recordSkip(job.name, 'forbid', reason, now, trigger);
         throw new ConflictError(reason);
       }
       this.deliverAll(job, plan.executions);
@@ -117,6 +118,7 @@ export class Dispatcher {
         return {
           executions: [],
           skipped: `concurrency is "forbid" and execution ${first.id} is still running on ${first.node_name}`,
+          skipCode: 'forbid',
         };
       }
     }
@@ -124,7 +126,7 @@ export class Dispatcher {
     const targets = selectTargets(job.tags, members);
     if (targets.length === 0) {
       const tags = describeTags(job.tags);
-      return { executions: [], skipped: `no agent matches the job's tags (${tags || 'none'})` };
+      return { executions: [], skipped: `no agent matches the job's tags (${tags || 'none'})`, skipCode: 'no_agent' };
     }
     const now = Date.now();
     const executions = targets.map(
@@ -155,11 +157,36 @@ export class Dispatcher {
     }
   }
 
-  private async recordSkip(name: string, reason: string, at: number): Promise<void> {
+  private async recordSkip(name: string, code: SkipCode, reason: string, at: number, trigger: Trigger): Promise<void> {
     this.log.warn({ job: name, reason }, 'dispatch: run skipped');
-    await this.store.updateJob(name, (j) =>
-      j ? { ...j, skip_count: j.skip_count + 1, last_skip: iso(at), last_skip_reason: reason } : undefined,
-    );
+    await this.store.recordSkips(name, [this.skipRecord(name, code, reason, at, trigger)]);
+  }
+
+  /**
+   * Ticks the scheduler dropped by policy after a gap (no leader, agent down):
+   * one record per tick it knows, one for the older ones it only counted.
+   */
+  async recordMissed(m: MissedEvent): Promise<void> {
+    const code: SkipCode = m.policy === 'skip' ? 'catch_up_skip' : m.policy === 'starting_deadline' ? 'starting_deadline' : 'no_leader';
+    const why = `missed while no leader was scheduling; ${m.reason}`;
+    const records: SkipRecord[] = [];
+    if (m.earlier) {
+      records.push({ ...this.skipRecord(m.name, code, why, m.earlier.from, 'schedule'), until: iso(m.earlier.until), count: m.earlier.count });
+    }
+    for (const t of m.ticks) records.push(this.skipRecord(m.name, code, why, t, 'schedule'));
+    if (records.length > 0) await this.store.recordSkips(m.name, records);
+  }
+
+  /**
+   * A tick's record is keyed by the tick itself, so recording it twice (a new leader
+   * recomputing the same gap, a retried write) stores and counts it once. A refused
+   * run-now is not a tick: its key is unique.
+   */
+  private skipRecord(job: string, code: SkipCode, reason: string, at: number, trigger: Trigger): SkipRecord {
+    const now = Date.now();
+    const tick = trigger === 'schedule' || trigger === 'catchup';
+    const id = tick ? `${String(at).padStart(15, '0')}-tick` : auditId(now);
+    return { id, job, scheduled_at: iso(at), until: null, count: 1, code, reason, trigger, recorded_at: iso(now), node: this.cluster.nodeName };
   }
 }
 

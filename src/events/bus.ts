@@ -52,8 +52,3 @@ export class EventBus {
     }
   }
 }
-
-/** Classifies a dispatcher skip reason (its wording is fixed in src/cluster/dispatcher.ts). */
-export function skipKindOf(reason: string): 'no_agent' | 'forbid' {
-  return reason.startsWith('concurrency is') ? 'forbid' : 'no_agent';
-}

@@ -4,9 +4,10 @@
  * plain data (copies where mutation could surprise a subscriber).
  */
 import type { Execution, Job, JobStatus } from '../job/types.js';
+import type { SkipCode } from '../store/types.js';
 
-/** Why a tick was not run (dkron only logs these; Kairos records, counts and can notify them). */
-export type SkipKind = 'no_agent' | 'forbid' | 'missed' | 'deadline';
+/** Why a tick was not run: the skip record's code (GET /v1/jobs/NAME/skips). */
+export type SkipKind = SkipCode;
 
 export interface EventMap {
   /** The leader committed a tick with executions on these agents. */

@@ -28,6 +28,12 @@ export interface MissedEvent {
   name: string;
   count: number;
   reason: string;
+  /** Which policy dropped them: the catch-up policy, the starting deadline, or the catch-up cap. */
+  policy: 'skip' | 'starting_deadline' | 'latest' | 'limit';
+  /** The dropped ticks the scheduler knows one by one (the latest ones), oldest first. */
+  ticks: number[];
+  /** Older dropped ticks, counted but not listed (a long gap): the first and last of them. */
+  earlier: { from: number; until: number; count: number } | null;
 }
 
 export interface SchedulerOptions {
@@ -175,15 +181,21 @@ export class Scheduler {
       for (const t of chosen) fire.push({ name: job.name, scheduledAt: new Date(t), trigger: 'catchup' });
       const dropped = missedTotal - chosen.length;
       if (dropped > 0) {
-        const reason =
-          job.catchUp === 'skip'
-            ? 'catch_up is "skip"'
-            : eligible.length < missed.length
-              ? 'older than starting_deadline'
-              : job.catchUp === 'all'
-                ? `more than ${this.maxCatchUp} missed`
-                : 'only the latest missed tick is caught up';
-        this.options.onMissed?.({ name: job.name, count: dropped, reason });
+        const policy: MissedEvent['policy'] =
+          job.catchUp === 'skip' ? 'skip' : eligible.length < missed.length ? 'starting_deadline' : job.catchUp === 'all' ? 'limit' : 'latest';
+        const reason = {
+          skip: 'catch_up is "skip"',
+          starting_deadline: 'older than starting_deadline',
+          limit: `more than ${this.maxCatchUp} missed`,
+          latest: 'only the latest missed tick is caught up',
+        }[policy];
+        const chosenSet = new Set(chosen);
+        const ticks = missed.filter((t) => !chosenSet.has(t));
+        const unlisted = dropped - ticks.length;
+        const firstListed = span.ticks[0] ?? now;
+        // The unlisted ones lie between the first missed tick and the first listed one.
+        const earlier = unlisted > 0 ? { from: entry.due as number, until: firstListed - 1, count: unlisted } : null;
+        this.options.onMissed?.({ name: job.name, count: dropped, reason, policy, ticks, earlier });
       }
     }
     for (const t of onTime) fire.push({ name: job.name, scheduledAt: new Date(t), trigger: 'schedule' });

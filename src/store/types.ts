@@ -9,7 +9,7 @@
  *   backends may call the callback more than once, so callbacks must be pure;
  * - `commitTick` is the exactly-once fence of the scheduler.
  */
-import type { Execution, Job } from '../job/types.js';
+import type { Execution, Job, Trigger } from '../job/types.js';
 
 export type SortOrder = 'asc' | 'desc';
 
@@ -38,6 +38,34 @@ export type JobEvent = { type: 'put'; job: Job } | { type: 'delete'; name: strin
 
 /** Returning undefined from an updater leaves the record untouched. */
 export type JobUpdater = (current: Job | null) => Job | null | undefined;
+
+/** Why a tick (or a requested run) did not run. */
+export type SkipCode = 'no_leader' | 'catch_up_skip' | 'starting_deadline' | 'forbid' | 'no_agent' | 'not_runnable' | 'dispatch_failed';
+
+/**
+ * A tick that did not run, kept so an operator can answer "did last night's
+ * 02:00 run, and if not why". A long gap is one record for many ticks
+ * (`count` > 1, from `scheduled_at` to `until`).
+ */
+export interface SkipRecord {
+  /** Sorts in time order (see util/ids.ts auditId). */
+  id: string;
+  job: string;
+  /** The tick that did not run (for a refused run-now: when it was asked for). */
+  scheduled_at: string;
+  /** The last tick of a multi-tick record; null for one tick. */
+  until: string | null;
+  count: number;
+  code: SkipCode;
+  reason: string;
+  trigger: Trigger;
+  recorded_at: string;
+  /** The agent that recorded it (the leader, or the agent that refused a run-now). */
+  node: string;
+}
+
+/** Skip records kept per job (oldest pruned first). */
+export const SKIPS_KEPT = 1000;
 
 export type Role = 'read' | 'operate' | 'admin';
 
@@ -139,6 +167,16 @@ export interface Store {
   /** Small cluster-wide settings (e.g. the pause flag); `audit`, when given, is written in the same atomic step. */
   getSetting(key: string): Promise<string | null>;
   setSetting(key: string, value: string | null, audit?: AuditEntry): Promise<void>;
+
+  /**
+   * Appends skip records of one job and counts them on the job (`skip_count`, `last_skip`,
+   * `last_skip_reason`) in one atomic step; keeps the newest SKIPS_KEPT records. A record whose id
+   * is already stored is neither written nor counted again. Resolves the job as stored afterwards,
+   * or null (nothing written) when the job does not exist.
+   */
+  recordSkips(jobName: string, skips: SkipRecord[]): Promise<Job | null>;
+  /** A job's skip records, newest first. */
+  listSkips(jobName: string, page?: { start?: number; end?: number }): Promise<Page<SkipRecord>>;
 
   /** API tokens of the cluster (hashed), sorted by name. */
   listTokens(): Promise<StoredToken[]>;

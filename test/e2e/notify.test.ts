@@ -387,13 +387,13 @@ describe('ticks missed while no agent led', () => {
     db.prepare("UPDATE jobs SET body = json_set(body, '$.updated_at', ?) WHERE name = ?").run(past, 'missed');
     db.close();
     agent = await startAgent({ dataDir: dir, args });
-    const hits = await http.waitFor('the missed-ticks notice', (h) => h.some((x) => x.body.includes('missed tick')));
-    const notice = JSON.parse((hits.find((x) => x.body.includes('missed tick')) as { body: string }).body) as { text: string };
-    assert.match(notice.text, /^Kairos job missed: tick skipped \((\d+) missed tick\(s\) not run: catch_up is "skip"\)$/);
-    assert.ok(Number(/\((\d+) missed/.exec(notice.text)?.[1]) >= 55, notice.text);
+    const hits = await http.waitFor('the missed-ticks notice', (h) => h.some((x) => x.body.includes('missed while no leader')));
+    const notice = JSON.parse((hits.find((x) => x.body.includes('missed while no leader')) as { body: string }).body) as { text: string };
+    assert.match(notice.text, /^Kairos job missed: tick skipped \((\d+) tick\(s\) missed while no leader was scheduling; catch_up is "skip"\)$/);
+    assert.ok(Number(/\((\d+) tick/.exec(notice.text)?.[1]) >= 55, notice.text);
     const text = await (await fetch(`${agent.url}/metrics`)).text();
-    assert.ok(sample(text, 'kairos_scheduler_ticks_skipped_total', { job_name: 'missed', reason: 'missed' }) >= 55);
-    assert.equal(http.items.filter((x) => x.body.includes('missed tick')).length, 1);
+    assert.ok(sample(text, 'kairos_scheduler_ticks_skipped_total', { job_name: 'missed', reason: 'catch_up_skip' }) >= 55);
+    assert.equal(http.items.filter((x) => x.body.includes('missed while no leader')).length, 1);
   });
 });
 

@@ -145,6 +145,16 @@ describe('web UI', { skip }, () => {
       assert.equal((await api(agent.url, 'GET', `/v1/jobs/${JOB}`)).status, 404);
     });
 
+    await t.test('a job page lists the ticks that did not run, with the reason', async () => {
+      const res = await api(agent.url, 'POST', '/v1/jobs', { name: 'ui-cowless', schedule: '@every 1s', executor: 'shell', executor_config: { command: 'true', shell: 'true' }, tags: { target: 'cow' } });
+      assert.equal(res.status, 201);
+      await page.goto(`${agent.url}/ui/#/jobs/ui-cowless`);
+      const skipped = page.getByRole('table', { name: 'Skipped runs' });
+      await skipped.getByText('no matching agent').first().waitFor();
+      await skipped.getByText("no agent matches the job's tags (target=cow)").first().waitFor();
+      assert.equal((await api(agent.url, 'DELETE', '/v1/jobs/ui-cowless')).status, 200);
+    });
+
     await t.test('the busy view answers', async () => {
       await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Busy' }).click();
       await page.getByText('Nothing is running.').waitFor();

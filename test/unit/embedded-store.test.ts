@@ -8,7 +8,7 @@ import type { Job } from '../../src/job/types.js';
 import type { JobEvent } from '../../src/store/types.js';
 import { at, exec, job } from '../helpers/fixtures.js';
 import { storeContract } from '../helpers/store-contract.js';
-import { securityContract } from '../helpers/security-contract.js';
+import { recordsContract } from '../helpers/records-contract.js';
 
 function withStore(fn: (store: SqliteStore) => Promise<void>): () => Promise<void> {
   return async () => {
@@ -543,4 +543,4 @@ void test('many jobs and a long history stay fast to list and page', withStore(a
 }));
 
 storeContract('embedded', withStore);
-securityContract('embedded', withStore);
+recordsContract('embedded', withStore);

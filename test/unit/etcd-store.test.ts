@@ -13,7 +13,7 @@ import type { JobEvent } from '../../src/store/types.js';
 import { freePort, startEtcd, type EtcdCluster } from '../helpers/etcd.js';
 import { at, exec, job, running } from '../helpers/fixtures.js';
 import { storeContract } from '../helpers/store-contract.js';
-import { securityContract } from '../helpers/security-contract.js';
+import { recordsContract } from '../helpers/records-contract.js';
 
 let etcd: EtcdCluster;
 
@@ -740,7 +740,7 @@ void test('outage: calls fail fast and clearly, then work again; watches and que
 });
 
 storeContract('etcd', (fn) => withStore((store) => fn(store)));
-securityContract('etcd', (fn) => withStore((store) => fn(store)));
+recordsContract('etcd', (fn) => withStore((store) => fn(store)));
 
 void test('finishing an execution removes its assignment, so a late consumer is never handed it', withStore(async (store) => {
   const e = running('a', 'gone', { node_name: 'n1' });

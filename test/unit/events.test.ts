@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EventBus, skipKindOf } from '../../src/events/bus.js';
+import { EventBus } from '../../src/events/bus.js';
 import { timedStore } from '../../src/events/timed-store.js';
 import type { Store } from '../../src/store/types.js';
 
@@ -40,11 +40,6 @@ test('publish does not wait for a slow subscriber', () => {
   });
   bus.publish('store.call', { op: 'x', ms: 1, ok: true });
   assert.equal(finished, false);
-});
-
-test('skip reasons are classified', () => {
-  assert.equal(skipKindOf('concurrency is "forbid" and execution 1 is still running on a'), 'forbid');
-  assert.equal(skipKindOf("no agent matches the job's tags (role=x)"), 'no_agent');
 });
 
 test('the timed store publishes one store.call per call, with the real store as this', async () => {

@@ -51,6 +51,14 @@ export async function executionRoutes(app: FastifyInstance, ctx: ApiContext): Pr
     return e;
   });
 
+  // Ticks that did not run, and why (newest first): forbid overlaps, no matching agent, gaps with no leader...
+  app.get<{ Params: NameParams }>('/v1/jobs/:name/skips', async (request, reply) => {
+    await ctx.jobs.getRaw(request.params.name, request.principal);
+    const page = await ctx.store.listSkips(request.params.name, pageParams(request.query as Query));
+    void reply.header('X-Total-Count', String(page.total));
+    return page.items;
+  });
+
   app.get('/v1/busy', async (request, reply) => {
     let running = (await ctx.busy()).sort((a, b) => a.started_at.localeCompare(b.started_at));
     const scope = request.principal.scope;

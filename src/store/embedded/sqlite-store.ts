@@ -10,11 +10,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Execution, Job } from '../../job/types.js';
-import type { AuditBuilder, AuditEntry, AuditQuery, DispatchOptions, ExecutionQuery, JobEvent, JobUpdater, Page, Store, StoredToken } from '../types.js';
+import type { AuditBuilder, AuditEntry, AuditQuery, DispatchOptions, ExecutionQuery, JobEvent, JobUpdater, Page, SkipRecord, Store, StoredToken } from '../types.js';
 import { ADMIN_MIGRATION, SqliteAdmin } from './sqlite-admin.js';
+import { SKIPS_MIGRATION, SqliteSkips } from './sqlite-skips.js';
+import { countSkips } from '../skips.js';
 
 /** Bump together with a new entry in MIGRATIONS. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /**
  * MIGRATIONS[n] upgrades a database from user_version n to n + 1. Statements
@@ -61,6 +63,7 @@ const MIGRATIONS: readonly string[] = [
   );
   `,
   ADMIN_MIGRATION,
+  SKIPS_MIGRATION,
 ];
 
 /** Larger than any Date (8.64e15 ms), so running executions sort after finished ones. */
@@ -159,6 +162,8 @@ export class SqliteStore implements Store {
   private readonly listStatements = new Map<string, Statement>();
 
   private readonly admin: SqliteAdmin;
+  private readonly skips: SqliteSkips;
+  private readonly txRecordSkips: (jobName: string, skips: readonly SkipRecord[]) => JobChange;
   private readonly txUpdateJob: (name: string, fn: JobUpdater, audit?: AuditBuilder) => JobChange;
   private readonly txPutJobs: (jobs: readonly Job[]) => JobEvent[];
   private readonly txDeleteJob: (name: string, audit?: AuditBuilder) => Job | null;
@@ -246,6 +251,12 @@ export class SqliteStore implements Store {
     // first and then upgrades fails with SQLITE_BUSY at once, without waiting on busy_timeout,
     // when another connection (a CLI on the same file) wrote in between.
     this.admin = new SqliteAdmin(db);
+    this.skips = new SqliteSkips(db);
+    this.txRecordSkips = db.transaction((jobName: string, skips: readonly SkipRecord[]) => {
+      if (this.st.getJob.get(jobName) === undefined) return { event: null, job: null };
+      const added = this.skips.write(jobName, skips);
+      return this.applyUpdater(jobName, (j) => (j && added.length > 0 ? countSkips(j, added) : undefined));
+    }).immediate;
     this.txUpdateJob = db.transaction((name: string, fn: JobUpdater, audit?: AuditBuilder) => {
       const before = audit ? (this.st.getJob.get(name) as string | undefined) : undefined;
       const change = this.applyUpdater(name, fn);
@@ -272,6 +283,7 @@ export class SqliteStore implements Store {
       this.st.deleteJob.run(name);
       this.st.deleteExecutions.run(name);
       this.st.deleteTick.run(name);
+      this.skips.deleteJob(name);
       const deleted = body === undefined ? null : parseBody<Job>(body, `job "${name}"`);
       const entry = deleted && audit ? audit(deleted, null) : null;
       if (entry) this.admin.writeAudit(entry);
@@ -469,6 +481,18 @@ export class SqliteStore implements Store {
   async setSetting(key: string, value: string | null, audit?: AuditEntry): Promise<void> {
     this.assertOpen();
     this.txSetSetting(key, value, audit);
+  }
+
+  async recordSkips(jobName: string, skips: SkipRecord[]): Promise<Job | null> {
+    this.assertOpen();
+    const change = this.txRecordSkips(jobName, skips);
+    this.emit(change.event);
+    return change.job;
+  }
+
+  async listSkips(jobName: string, page: { start?: number; end?: number } = {}): Promise<Page<SkipRecord>> {
+    this.assertOpen();
+    return this.skips.list(jobName, page);
   }
 
   async listTokens(): Promise<StoredToken[]> {

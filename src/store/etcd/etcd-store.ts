@@ -46,7 +46,8 @@ import {
   type Watcher,
 } from 'etcd3';
 import type { Execution, Job } from '../../job/types.js';
-import type { AuditBuilder, AuditEntry, AuditQuery, DispatchOptions, ExecutionQuery, JobEvent, JobUpdater, Page, Store, StoredToken } from '../types.js';
+import { SKIPS_KEPT, type AuditBuilder, type AuditEntry, type AuditQuery, type DispatchOptions, type ExecutionQuery, type JobEvent, type JobUpdater, type Page, type SkipRecord, type Store, type StoredToken } from '../types.js';
+import { countSkips } from '../skips.js';
 import { HostBreakers, isTransient, oncePolicy, watchBackoff } from './fault.js';
 import { BARE_CONNECT_FAILURE, explainConnectFailure } from './tls-diagnosis.js';
 
@@ -108,6 +109,7 @@ const ASSIGN = 'assign/';
 const TICKS = 'ticks/';
 const SETTINGS = 'settings/';
 const TOKENS = 'tokens/';
+const SKIPS = 'skips/';
 /** Each audit entry is stored twice, under audit/all/ and audit/job/<job>/, so a job's history is one range read. */
 const AUDIT_ALL = 'audit/all/';
 const AUDIT_JOB = 'audit/job/';
@@ -455,6 +457,7 @@ export class EtcdStore implements Store {
         ...(entry ? this.auditOps(entry) : []),
         this.opDelete(key),
         this.opDelete(TICKS + name),
+        this.opDeletePrefix(`${SKIPS}${name}/`),
         this.opDeletePrefix(`${EXECUTIONS}${name}/`),
         this.opDeletePrefix(`${RUNNING}${name}/`),
       ];
@@ -884,6 +887,71 @@ export class EtcdStore implements Store {
     const op = value === null ? this.opDelete(SETTINGS + key) : this.opPut(SETTINGS + key, value);
     // Idempotent even with the audit entry: a resent put of the same entry id writes the same bytes.
     await this.txn(this.budget(), 'setSetting', [], [op, ...(audit ? this.auditOps(audit) : [])], [], true);
+  }
+
+  // ---- skipped ticks ----
+
+  async recordSkips(jobName: string, skips: SkipRecord[]): Promise<Job | null> {
+    this.assertOpen();
+    assertName(jobName);
+    const b = this.budget();
+    const key = JOBS + jobName;
+    // Puts of the same ids are idempotent, so a write whose reply was lost is recognised by re-reading one of them.
+    const puts = skips.map((s) => this.opPut(`${SKIPS}${jobName}/${s.id}`, JSON.stringify(s)));
+    const probe = skips[0] ? `${SKIPS}${jobName}/${skips[0].id}` : null;
+    for (let attempt = 1; attempt <= MAX_CAS_ATTEMPTS; attempt++) {
+      const cur = await this.read(b, 'recordSkips', key);
+      if (cur.value === null) return null;
+      const current = parseBody<Job>(cur.value, `job "${jobName}"`);
+      if (probe !== null && (await this.read(b, 'recordSkips', probe)).value !== null) return current;
+      const body = JSON.stringify(countSkips(current, skips));
+      try {
+        const res = await this.txn(b, 'recordSkips', [this.cmpMod(key, cur.mod)], [this.opPut(key, body), ...puts], [], false);
+        if (res.succeeded) {
+          await this.pruneSkips(b, jobName);
+          return JSON.parse(body) as Job;
+        }
+      } catch (err) {
+        if (!this.mayRetryWrite(err, b)) throw err;
+        continue;
+      }
+      await this.conflictPause(attempt);
+    }
+    throw new Error(`recordSkips("${jobName}"): still conflicting with concurrent writers after ${MAX_CAS_ATTEMPTS} attempts`);
+  }
+
+  /** Keeps the newest SKIPS_KEPT records; trims in batches so most writes only count. */
+  private async pruneSkips(b: Budget, jobName: string): Promise<void> {
+    const { key, range_end } = this.prefixRange(`${SKIPS}${jobName}/`);
+    const counted = await this.range(b, 'recordSkips', { key, range_end, count_only: true });
+    const excess = Number(counted.count) - SKIPS_KEPT;
+    if (excess < 100) return;
+    const oldest = await this.range(b, 'recordSkips', { key, range_end, keys_only: true, limit: excess, sort_order: SortOrder.Ascend, sort_target: SortTarget.Key });
+    const last = oldest.kvs.at(-1);
+    if (!last) return;
+    const end = Buffer.concat([last.key, Buffer.from([0])]);
+    await this.txn(b, 'recordSkips', [], [{ request_delete_range: { key, range_end: end } }], [], true);
+  }
+
+  async listSkips(jobName: string, page: { start?: number; end?: number } = {}): Promise<Page<SkipRecord>> {
+    this.assertOpen();
+    assertName(jobName);
+    const b = this.budget();
+    const { key, range_end } = this.prefixRange(`${SKIPS}${jobName}/`);
+    const counted = await this.range(b, 'listSkips', { key, range_end, count_only: true });
+    const total = Number(counted.count);
+    const start = Math.max(0, page.start ?? 0);
+    const end = Math.min(total, page.end ?? total);
+    if (end <= start) return { items: [], total };
+    const res = await this.range(b, 'listSkips', {
+      key,
+      range_end,
+      limit: end,
+      revision: counted.header.revision,
+      sort_order: SortOrder.Descend,
+      sort_target: SortTarget.Key,
+    });
+    return { items: res.kvs.slice(start).map((kv) => parseBody<SkipRecord>(kv.value, 'skip record')), total };
   }
 
   // ---- API tokens and the audit log ----

@@ -1,11 +1,11 @@
 /**
- * Store contract for API tokens and the audit log, run against every backend:
+ * Store contract for API tokens, the audit log and skip records, run against every backend:
  * tokens are create-only, and an audit entry lands in the same atomic step as
  * the change it records (or not at all when nothing changed).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { AuditEntry, Store, StoredToken } from '../../src/store/types.js';
+import { SKIPS_KEPT, type AuditEntry, type SkipRecord, type Store, type StoredToken } from '../../src/store/types.js';
 import { job } from './fixtures.js';
 
 let seq = 0;
@@ -27,7 +27,23 @@ function token(name: string): StoredToken {
   return { name, role: 'operate', scope: { team: 'data' }, hash: `hash-of-${name}`, created_at: new Date().toISOString(), created_by: 'tester' };
 }
 
-export function securityContract(label: string, withStore: (fn: (store: Store) => Promise<void>) => () => Promise<void>): void {
+function skip(jobName: string, tickMs: number, extra: Partial<SkipRecord> = {}): SkipRecord {
+  return {
+    id: `${String(tickMs).padStart(15, '0')}-tick`,
+    job: jobName,
+    scheduled_at: new Date(tickMs).toISOString(),
+    until: null,
+    count: 1,
+    code: 'forbid',
+    reason: `tick ${tickMs} skipped`,
+    trigger: 'schedule',
+    recorded_at: new Date().toISOString(),
+    node: 'n1',
+    ...extra,
+  };
+}
+
+export function recordsContract(label: string, withStore: (fn: (store: Store) => Promise<void>) => () => Promise<void>): void {
   void test(`${label}: tokens are create-only and revoked with their audit entry`, withStore(async (store) => {
     assert.deepEqual(await store.listTokens(), []);
     assert.equal(await store.createToken(token('ci'), entry('token.create', null)), true);
@@ -75,5 +91,39 @@ export function securityContract(label: string, withStore: (fn: (store: Store) =
     );
     assert.equal(await store.getJob('x'), null);
     assert.equal((await store.listAudit()).total, 0);
+  }));
+
+  void test(`${label}: skip records count on the job once each, page newest first, and go with the job`, withStore(async (store) => {
+    assert.equal(await store.recordSkips('none', [skip('none', 1000)]), null, 'no job, nothing written');
+    assert.equal((await store.listSkips('none')).total, 0);
+    await store.updateJob('s', () => job('s'));
+    const base = Date.parse('2026-11-29T02:00:00Z');
+    let stored = await store.recordSkips('s', [skip('s', base), skip('s', base + 1000, { code: 'no_agent', reason: 'no agent' })]);
+    assert.equal(stored?.skip_count, 2);
+    assert.equal(stored?.last_skip_reason, 'no agent');
+    stored = await store.recordSkips('s', [skip('s', base)]);
+    assert.equal(stored?.skip_count, 2, 'a known tick is not counted again');
+    await store.recordSkips('s', [skip('s', base - 60_000, { until: new Date(base - 1).toISOString(), count: 58, code: 'no_leader' })]);
+    assert.equal((await store.getJob('s'))?.skip_count, 60, 'a range record counts its ticks');
+    const page = await store.listSkips('s', { start: 0, end: 2 });
+    assert.equal(page.total, 3);
+    assert.deepEqual(page.items.map((x) => x.code), ['no_agent', 'forbid']);
+    assert.deepEqual((await store.listSkips('s', { start: 2 })).items.map((x) => x.count), [58]);
+    await store.deleteJob('s');
+    await store.updateJob('s', () => job('s'));
+    assert.equal((await store.listSkips('s')).total, 0, 'a deleted job takes its skips with it');
+  }));
+
+  void test(`${label}: only the newest ${SKIPS_KEPT} skip records are kept`, withStore(async (store) => {
+    await store.updateJob('p', () => job('p'));
+    const base = Date.parse('2026-01-01T00:00:00Z');
+    for (let batch = 0; batch < 11; batch++) {
+      await store.recordSkips('p', Array.from({ length: 100 }, (_v, i) => skip('p', base + (batch * 100 + i) * 1000)));
+    }
+    const all = await store.listSkips('p');
+    assert.equal(all.total, SKIPS_KEPT);
+    assert.equal(all.items[0]?.scheduled_at, new Date(base + 1099 * 1000).toISOString(), 'the newest is kept');
+    assert.equal(all.items.at(-1)?.scheduled_at, new Date(base + 100 * 1000).toISOString(), 'the oldest 100 went');
+    assert.equal((await store.getJob('p'))?.skip_count, 1100, 'the count keeps every skip');
   }));
 }
