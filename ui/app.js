@@ -817,6 +817,7 @@ async function jobView(ctx, name) {
       fact('Executor', job.executor),
       fact('Concurrency', job.concurrency),
       fact('Retries', job.retries),
+      fact('Notify on', `${job.notify_on || 'agent default'}${job.notify_skip ? ', and skipped ticks' : ''}`),
       fact('Tags', tagChips(job.tags)),
       job.parent_job ? fact('Parent job', h('a', { href: jobHref(job.parent_job) }, job.parent_job)) : null,
       job.dependent_jobs && job.dependent_jobs.length
@@ -885,6 +886,21 @@ async function jobView(ctx, name) {
                     )
                   : null,
               ),
+              e.notifications && e.notifications.length
+                ? h(
+                    'ul',
+                    { class: 'notifications', 'aria-label': `Notifications of execution ${e.id}` },
+                    e.notifications.map((n) =>
+                      h(
+                        'li',
+                        {},
+                        h('code', {}, n.channel),
+                        ` → ${n.target}: ${n.status} (${n.attempts} attempt${n.attempts === 1 ? '' : 's'})`,
+                        n.last_error ? h('span', { class: 'muted' }, ` — ${n.last_error}`) : null,
+                      ),
+                    ),
+                  )
+                : null,
             ),
           ),
         );

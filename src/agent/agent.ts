@@ -33,6 +33,9 @@ import type { ApiContext, HealthReport } from '../api/context.js';
 import { TokenRegistry } from '../auth/token-registry.js';
 import { TokenService } from '../auth/token-service.js';
 import { exposureWarning } from '../api/routes/cluster.js';
+import { EventBus } from '../events/bus.js';
+import { timedStore } from '../events/timed-store.js';
+import { Observers } from './observers.js';
 
 const UI_DIR = fileURLToPath(new URL('../../ui/', import.meta.url));
 
@@ -49,6 +52,10 @@ export interface AgentTuning {
 
 export class Agent {
   readonly store: Store;
+  /** The in-process event bus: hot paths publish, notifications and metrics subscribe. */
+  readonly events: EventBus;
+  /** Metrics and notifications (subscribers of `events`). */
+  readonly observers: Observers;
   readonly executors = new ExecutorRegistry();
   readonly cluster: Cluster;
   readonly runner: Runner;
@@ -89,7 +96,8 @@ export class Agent {
     private readonly tuning: AgentTuning = {},
   ) {
     this.stopped = new Promise((resolve) => (this.markStopped = resolve));
-    this.store = store;
+    this.events = new EventBus(log);
+    this.store = timedStore(store, this.events);
     this.executors.register(new ShellExecutor());
     this.runner = new Runner({
       store: this.store,
@@ -101,6 +109,9 @@ export class Agent {
       retryBackoffMs: config.retryBackoffMs,
       maxParallel: config.maxParallel,
       followUp: (f) => this.followUp(f),
+      onFinished: (execution, job) =>
+        this.events.publish('execution.finished', { execution, job, durationMs: Date.parse(execution.finished_at ?? '') - Date.parse(execution.started_at) }),
+      events: this.events,
     });
     const member = {
       nodeName: config.nodeName,
@@ -118,13 +129,14 @@ export class Agent {
         ns: store.ns,
         setFence: (fence) => store.setFence(fence),
         leaseTtlSec: Math.ceil(config.leaseTtlMs / 1000),
+        events: this.events,
       });
       cluster.onMemberLost((name) => void this.reapLostAgent(name));
       this.cluster = cluster;
     } else {
       this.cluster = new LocalCluster(member);
     }
-    this.dispatcher = new Dispatcher(this.store, this.cluster, this.runner, log);
+    this.dispatcher = new Dispatcher(this.store, this.cluster, this.runner, log, this.events);
     this.jobs = new JobService(this.store, this.executors, (job) => this.nextOf(job), {
       maxJobs: config.limits.maxJobs,
       onLimitHit: (limit) => this.countLimitHit(limit),
@@ -150,9 +162,13 @@ export class Agent {
           giveUp: (_err, attempt) => this.stopping !== null || attempt >= 20,
           onRetry: (err, delay) => this.log.warn({ job: m.name, err: (err as Error).message, retry_ms: delay }, 'scheduler: cannot record missed ticks; retrying'),
         }).catch((err: unknown) => this.log.error({ job: m.name, err: (err as Error).message }, 'scheduler: missed ticks not recorded'));
+        const kind = m.policy === 'skip' ? 'catch_up_skip' : m.policy === 'starting_deadline' ? 'starting_deadline' : 'no_leader';
+        const first = m.earlier?.from ?? m.ticks[0] ?? Date.now();
+        this.events.publish('tick.skipped', { job: m.name, scheduledAt: new Date(first).toISOString(), kind, reason: `${m.count} tick(s) missed while no leader was scheduling; ${m.reason}`, count: m.count });
       },
       onError: (err, tick) => this.log.error({ err, job: tick.name }, 'scheduler: dispatch failed'),
     });
+    this.observers = new Observers(this);
   }
 
   /**
@@ -224,6 +240,7 @@ export class Agent {
 
     this.log.info({ join: c.join }, 'agent: Joining cluster...');
     this.cluster.onLeadershipChange((leader) => {
+      this.events.publish(leader ? 'leadership.acquired' : 'leadership.lost', { node: c.nodeName });
       if (leader) {
         void this.startScheduling();
         void this.reapAllLost();
@@ -492,6 +509,7 @@ export class Agent {
       tokens: this.tokens,
       limitHits: this.limitHits,
       countLimitHit: (limit) => this.countLimitHit(limit),
+      metrics: this.observers.metricsEndpoint(),
     };
   }
 
@@ -533,6 +551,7 @@ export class Agent {
       if (killed > 0) this.log.warn({ killed }, 'agent: shutdown deadline reached; running executions were killed and recorded as failed');
       await this.cluster.stop();
       await this.api?.close();
+      await this.observers.close();
       await this.store.close();
       this.log.info('agent: shutdown complete');
     } catch (err) {

@@ -9,6 +9,8 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { parse as parseYaml } from 'yaml';
 import { parseGoDuration } from '../util/duration.js';
+import { compileTemplate } from '../notify/template.js';
+import { TEMPLATE_FIELDS } from '../notify/report.js';
 
 export type OptionKind = 'bool' | 'string' | 'list' | 'int' | 'duration';
 
@@ -55,6 +57,38 @@ export const AGENT_OPTIONS: OptionDef[] = [
   { name: 'backend-password', kind: 'string', description: 'backend (etcd) password (prefer KAIROS_BACKEND_PASSWORD or the config file over the command line)' },
   { name: 'max-jobs', kind: 'int', default: '0', description: 'most jobs the cluster stores; creating more answers 403 (0 = no limit)' },
   { name: 'run-rate-limit', kind: 'int', default: '600', description: 'run-now requests per minute per token (anonymous: per client address); more answer 429 (0 = no limit)' },
+  // Notifications (README "Notifications and metrics").
+  { name: 'notify-on', kind: 'string', default: 'failure', description: "when a finished execution group is notified, for jobs that don't set notify_on: failure, success, always, never or change" },
+  { name: 'notify-skip', kind: 'bool', default: false, description: "notify skipped ticks, for jobs that don't set notify_skip" },
+  { name: 'ui-url', kind: 'string', description: 'base URL of the web UI, for links in notifications (e.g. https://kairos.example)' },
+  { name: 'slack-webhook-url', kind: 'string', description: 'Slack incoming-webhook URL (a job may set its own slack_webhook_url)' },
+  { name: 'slack-channel', kind: 'string', description: 'Slack channel override (a job may set its own slack_channel)' },
+  { name: 'webhook-endpoint', kind: 'string', description: 'URL POSTed after each notified execution group (dkron)' },
+  { name: 'webhook-payload', kind: 'string', description: 'body template of the webhook (dkron template variables)' },
+  { name: 'webhook-headers', kind: 'list', repeatable: true, default: [], description: 'webhook header "Name: value" (repeatable)' },
+  { name: 'webhook-url', kind: 'string', description: 'dkron 0.9 name of --webhook-endpoint' },
+  { name: 'webhook-header', kind: 'list', repeatable: true, default: [], description: 'dkron 0.9 name of --webhook-headers' },
+  { name: 'pre-webhook-endpoint', kind: 'string', description: 'URL POSTed when an execution starts (dkron)' },
+  { name: 'pre-webhook-payload', kind: 'string', description: 'body template of the pre-webhook' },
+  { name: 'pre-webhook-headers', kind: 'list', repeatable: true, default: [], description: 'pre-webhook header "Name: value" (repeatable)' },
+  { name: 'mail-host', kind: 'string', description: 'SMTP server host for notification mail' },
+  { name: 'mail-port', kind: 'int', default: '0', description: 'SMTP port (0: no mail)' },
+  { name: 'mail-username', kind: 'string', description: 'SMTP user' },
+  { name: 'mail-password', kind: 'string', description: 'SMTP password (prefer KAIROS_MAIL_PASSWORD or the config file)' },
+  { name: 'mail-from', kind: 'string', description: 'From address of notification mail' },
+  { name: 'mail-to', kind: 'list', repeatable: true, default: [], description: "recipient of every notification mail, besides the job's owner_email (repeatable)" },
+  { name: 'mail-subject-prefix', kind: 'string', default: '[Kairos]', description: 'subject prefix of notification mail' },
+  { name: 'mail-payload', kind: 'string', description: 'text body template of notification mail (dkron template variables)' },
+  { name: 'mail-tls', kind: 'bool', default: false, description: 'implicit TLS to the SMTP server (port 465); otherwise STARTTLS when offered' },
+  { name: 'notify-queue-size', kind: 'int', default: '1000', description: 'most notifications waiting for delivery; the oldest is dropped beyond' },
+  { name: 'notify-attempts', kind: 'int', default: '5', description: 'delivery attempts per notification' },
+  { name: 'notify-backoff', kind: 'duration', default: '1s', description: 'delay before the second delivery attempt; doubles per attempt (max 1m)' },
+  { name: 'notify-timeout', kind: 'duration', default: '10s', description: 'deadline of one delivery attempt' },
+  // Metrics.
+  { name: 'enable-prometheus', kind: 'bool', default: true, description: 'serve Prometheus metrics at GET /metrics (read role when tokens exist)' },
+  { name: 'statsd-addr', kind: 'string', description: 'StatsD address host:port (UDP; no tags)' },
+  { name: 'dog-statsd-addr', kind: 'string', description: 'DogStatsD address host:port (UDP; job and node as tags)' },
+  { name: 'dog-statsd-tags', kind: 'list', repeatable: true, default: [], description: 'DogStatsD global tag key:value (repeatable)' },
   // dkron flags that have no job in Kairos: accepted (so existing unit files keep working) and logged.
   ...[
     'bind-addr',
@@ -102,8 +136,50 @@ export interface AgentConfig {
   security: SecurityConfig;
   backendAuth: BackendAuthConfig;
   limits: { maxJobs: number; runRatePerMin: number };
+  notify: NotifyConfig;
+  metrics: MetricsConfig;
   /** Options given that Kairos ignores, to warn about once logging is up. */
   ignored: string[];
+}
+
+export type NotifyOn = 'failure' | 'success' | 'always' | 'never' | 'change';
+export const NOTIFY_ON: readonly NotifyOn[] = ['failure', 'success', 'always', 'never', 'change'];
+
+export interface WebhookConfig {
+  endpoint: string;
+  payload: string;
+  headers: string[];
+}
+
+export interface NotifyConfig {
+  notifyOn: NotifyOn;
+  notifySkip: boolean;
+  uiUrl: string | null;
+  slack: { webhookUrl: string | null; channel: string | null };
+  webhook: WebhookConfig | null;
+  preWebhook: WebhookConfig | null;
+  mail: {
+    host: string;
+    port: number;
+    username: string | null;
+    password: string | null;
+    from: string;
+    to: string[];
+    subjectPrefix: string;
+    payload: string | null;
+    tls: boolean;
+  } | null;
+  queueSize: number;
+  attempts: number;
+  backoffMs: number;
+  timeoutMs: number;
+}
+
+export interface MetricsConfig {
+  prometheus: boolean;
+  statsdAddr: string | null;
+  dogStatsdAddr: string | null;
+  dogStatsdTags: string[];
 }
 
 export interface SecurityConfig {
@@ -179,6 +255,12 @@ function toList(v: RawValue): string[] {
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
+}
+
+/** Header entries: repeated flags and YAML lists keep their commas ("Accept: a, b"); a single string splits on commas (as dkron's env). */
+function headerList(v: RawValue): string[] {
+  if (Array.isArray(v)) return v.map((x) => String(x).trim()).filter(Boolean);
+  return toList(v);
 }
 
 function toBool(name: string, v: RawValue): boolean {
@@ -278,6 +360,68 @@ export function resolveConfig(flags: RawOptions, env: NodeJS.ProcessEnv): AgentC
   if ((backendUser === null) !== (backendPassword === null)) {
     throw new ConfigError('option backend-username: --backend-username and --backend-password go together');
   }
+  const notifyOn = String(raw['notify-on']) as NotifyOn;
+  if (!NOTIFY_ON.includes(notifyOn)) throw new ConfigError(`option notify-on: expected one of ${NOTIFY_ON.join(', ')}, got "${notifyOn}"`);
+  const webhook = (prefix: string, legacy: boolean): WebhookConfig | null => {
+    const endpoint = str(`${prefix}webhook-endpoint`) ?? (legacy ? str('webhook-url') : null);
+    const headers = [...headerList(raw[`${prefix}webhook-headers`]), ...(legacy ? headerList(raw['webhook-header']) : [])];
+    const payload = str(`${prefix}webhook-payload`);
+    if (endpoint === null) return null;
+    checkUrl(`${prefix}webhook-endpoint`, endpoint);
+    return { endpoint, payload: payload ?? '', headers };
+  };
+  const slackUrl = str('slack-webhook-url');
+  if (slackUrl !== null) checkUrl('slack-webhook-url', slackUrl);
+  const uiUrl = str('ui-url');
+  if (uiUrl !== null) checkUrl('ui-url', uiUrl);
+  const mailHost = str('mail-host');
+  const mailPort = int('mail-port');
+  const mailUser = str('mail-username');
+  for (const name of ['statsd-addr', 'dog-statsd-addr']) {
+    const v = str(name);
+    if (v !== null && !/^[^:\s]+:\d+$/.test(v)) throw new ConfigError(`option ${name}: expected host:port, got "${v}"`);
+  }
+  const notify: NotifyConfig = {
+    notifyOn,
+    notifySkip: toBool('notify-skip', raw['notify-skip']),
+    uiUrl: uiUrl?.replace(/\/+$/, '') ?? null,
+    slack: { webhookUrl: slackUrl, channel: str('slack-channel') },
+    webhook: webhook('', true),
+    preWebhook: webhook('pre-', false),
+    mail:
+      mailHost !== null && mailPort !== 0
+        ? {
+            host: mailHost,
+            port: mailPort,
+            username: mailUser,
+            password: str('mail-password'),
+            from: str('mail-from') ?? `kairos@${hostname()}`,
+            to: toList(raw['mail-to']),
+            subjectPrefix: raw['mail-subject-prefix'] === undefined ? '[Kairos]' : String(raw['mail-subject-prefix']),
+            payload: str('mail-payload'),
+            tls: toBool('mail-tls', raw['mail-tls']),
+          }
+        : null,
+    queueSize: Math.max(1, int('notify-queue-size')),
+    attempts: Math.max(1, int('notify-attempts')),
+    backoffMs: duration('notify-backoff'),
+    timeoutMs: Math.max(100, duration('notify-timeout')),
+  };
+  for (const name of ['webhook-payload', 'pre-webhook-payload', 'mail-payload']) {
+    const source = str(name);
+    if (source === null) continue;
+    try {
+      compileTemplate(source, TEMPLATE_FIELDS);
+    } catch (err) {
+      throw new ConfigError(`option ${name}: ${(err as Error).message}`);
+    }
+  }
+  const metrics: MetricsConfig = {
+    prometheus: toBool('enable-prometheus', raw['enable-prometheus']),
+    statsdAddr: str('statsd-addr'),
+    dogStatsdAddr: str('dog-statsd-addr'),
+    dogStatsdTags: toList(raw['dog-statsd-tags']),
+  };
   return {
     server: toBool('server', raw.server),
     nodeName: raw['node-name'] ? String(raw['node-name']) : hostname(),
@@ -310,8 +454,20 @@ export function resolveConfig(flags: RawOptions, env: NodeJS.ProcessEnv): AgentC
       password: backendPassword,
     },
     limits: { maxJobs: int('max-jobs'), runRatePerMin: int('run-rate-limit') },
+    notify,
+    metrics,
     ignored,
   };
+}
+
+function checkUrl(name: string, value: string): void {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(`option ${name}: expected an http(s) URL, got "${value}"`);
+  }
+  if (!/^https?:$/.test(url.protocol)) throw new ConfigError(`option ${name}: expected an http(s) URL, got "${value}"`);
 }
 
 export function parseHttpAddr(addr: string): HttpAddr {

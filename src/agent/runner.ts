@@ -13,6 +13,7 @@ import type { ExecutionSink } from '../cluster/dispatcher.js';
 import { executionId } from '../util/ids.js';
 import { iso } from '../job/time.js';
 import { retry } from '../util/retry.js';
+import type { EventBus } from '../events/bus.js';
 
 export interface RunnerOptions {
   store: Store;
@@ -34,6 +35,8 @@ export interface RunnerOptions {
   maxParallel?: number;
   /** Called for every finished attempt (metrics, notifications). */
   onFinished?: (execution: Execution, job: Job | null) => void;
+  /** Publishes execution.started and group.finished (src/events). */
+  events?: EventBus;
 }
 
 interface Active {
@@ -280,6 +283,7 @@ export class Runner implements ExecutionSink {
           active.tail = (active.tail + chunk.toString('utf8')).slice(-RECENT_OUTPUT);
         },
       });
+      this.o.events?.publish('execution.started', { execution: { ...execution }, latenessMs: started - Date.parse(execution.scheduled_at) });
       // Only worth a write when the start differs from the dispatch-time record (queued, or a retry's backoff):
       // otherwise it would cost a disk flush between this spawn and the next one.
       const recordedAt = Date.parse(dispatchedAt);
@@ -317,10 +321,15 @@ export class Runner implements ExecutionSink {
     let job: Job | null;
     // The group's outcome is decided inside the result's write (the store may call this more than
     // once; the last call is the one that committed), so no crash or outage can separate them.
-    let decided: { job: Job; followUp?: string[] } | undefined;
+    let decided: { job: Job; followUp?: string[]; previous: JobStatus; last: Execution } | undefined;
     const group = retry
       ? undefined
-      : (j: Job, members: Execution[]): { job: Job; followUp?: string[] } | undefined => (decided = decideGroup(j, done.group, members));
+      : (j: Job, members: Execution[]): { job: Job; followUp?: string[] } | undefined => {
+          const d = decideGroup(j, done.group, members);
+          const last = members.reduce((a, b) => ((b.finished_at ?? '') > (a.finished_at ?? '') ? b : a), done);
+          decided = d ? { ...d, previous: j.status, last } : undefined;
+          return d;
+        };
     try {
       job = await this.persist('record result', () => {
         decided = undefined;
@@ -350,7 +359,12 @@ export class Runner implements ExecutionSink {
     }
     const limit = job.history_limit || this.o.historyLimit;
     await this.persist('prune history', () => this.o.store.pruneExecutions(done.job_name, limit));
-    const owed = (decided as { followUp?: string[] } | undefined)?.followUp;
+    const outcome = decided as { followUp?: string[]; previous: JobStatus; last: Execution } | undefined;
+    if (outcome) {
+      // Only the write that decided the group gets here: one notice per group, cluster-wide.
+      this.o.events?.publish('group.finished', { job, group: done.group, status: job.status, previous: outcome.previous, last: outcome.last });
+    }
+    const owed = outcome?.followUp;
     if (owed !== undefined) {
       await this.o.followUp({ job: done.job_name, group: done.group, node: done.node_name, children: owed });
     }

@@ -42,4 +42,6 @@ export interface ApiContext {
   /** How often each limit refused a request since start (`GET /v1`). */
   limitHits: Record<string, number>;
   countLimitHit(limit: string): void;
+  /** Prometheus metrics for GET /metrics; null when disabled. */
+  metrics?: { contentType: string; text: () => Promise<string> } | null;
 }

@@ -97,6 +97,11 @@ export async function buildServer(ctx: ApiContext, executors: ExecutorCatalog, h
   await adminRoutes(app, ctx, executors);
   await tokenRoutes(app, ctx);
   await auditRoutes(app, ctx);
+  const metrics = ctx.metrics;
+  if (metrics) {
+    // A GET: the guard gives it the read role when tokens exist, like the rest of the API.
+    app.get('/metrics', async (_request, reply) => reply.type(metrics.contentType).send(await metrics.text()));
+  }
 
   app.get('/', async (request, reply) => {
     if (ctx.uiDir && String(request.headers.accept ?? '').includes('text/html')) return reply.redirect('/ui/', 303);

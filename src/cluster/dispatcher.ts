@@ -13,6 +13,7 @@ import { adHocGroup, auditId, executionId, tickGroup } from '../util/ids.js';
 import { iso } from '../job/time.js';
 import { ConflictError, NotFoundError } from '../core/errors.js';
 import type { MissedEvent, TickEvent } from '../scheduler/scheduler.js';
+import type { EventBus } from '../events/bus.js';
 
 /** Where executions for this agent go (the runner), and for others (issue: remote dispatch). */
 export interface ExecutionSink {
@@ -33,6 +34,7 @@ export class Dispatcher {
     private readonly cluster: Cluster,
     private readonly sink: ExecutionSink,
     private readonly log: Logger,
+    private readonly events?: EventBus,
   ) {}
 
   /** Serialises dispatch per job so a forbid check and its commit can't interleave with another run. */
@@ -72,9 +74,11 @@ export class Dispatcher {
       }
       if (plan.skipped) {
         await this.recordSkip(job.name, plan.skipCode ?? 'not_runnable', plan.skipped, at, tick.trigger);
+        this.events?.publish('tick.skipped', { job: job.name, scheduledAt: iso(at), kind: plan.skipCode ?? 'not_runnable', reason: plan.skipped, count: 1 });
         return plan;
       }
       this.deliverAll(job, plan.executions);
+      this.events?.publish('tick.dispatched', { job: job.name, scheduledAt: iso(at), trigger: tick.trigger, nodes: plan.executions.map((e) => e.node_name) });
       return plan;
     });
   }

@@ -13,6 +13,7 @@ import type { Lease, Namespace, Watcher } from 'etcd3';
 import type { Logger } from '../util/log.js';
 import type { Cluster, Member } from './types.js';
 import { describeSelf, type SelfDescription } from './member.js';
+import type { EventBus } from '../events/bus.js';
 
 export type Fence = { key: string; createRevision: string } | 'none' | null;
 
@@ -22,6 +23,8 @@ export interface EtcdClusterOptions extends SelfDescription {
   setFence: (fence: Fence) => void;
   leaseTtlSec: number;
   log: Logger;
+  /** Publishes member.joined / member.left. */
+  events?: EventBus;
 }
 
 const LEADER_KEY = 'leader';
@@ -257,7 +260,13 @@ export class EtcdCluster implements Cluster {
       const name = kv.key.toString().slice(MEMBERS.length);
       if (name === this.o.nodeName) return;
       this.o.log.info({ member: name }, 'cluster: member left');
+      this.o.events?.publish('member.left', { name });
       for (const l of this.lostListeners) l(name);
+    });
+    watcher.on('put', (kv) => {
+      // A member record is rewritten when its load changes; only its creation is a join.
+      if (kv.version !== '1') return;
+      this.o.events?.publish('member.joined', { name: kv.key.toString().slice(MEMBERS.length) });
     });
     watcher.on('error', (err) => this.o.log.warn({ err: err.message }, 'cluster: member watch error'));
     this.memberWatcher = watcher;

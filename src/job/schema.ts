@@ -8,7 +8,9 @@ import { z } from 'zod';
 import { parseGoDuration } from '../util/duration.js';
 import { parseSchedule, ScheduleError, isValidTimezone } from '../scheduler/schedule.js';
 import { parseJobTime } from './time.js';
-import type { Job } from './types.js';
+import type { Job, NotifyOn } from './types.js';
+
+const NOTIFY_ON_VALUES: readonly string[] = ['', 'failure', 'success', 'always', 'never', 'change'];
 
 import { ValidationError } from '../errors/catalogue.js';
 
@@ -43,6 +45,10 @@ export const jobInputSchema = z.object({
   catch_up: z.string().optional(),
   starting_deadline: z.string().optional(),
   history_limit: z.number().int().min(0, 'history_limit must not be negative').optional(),
+  notify_on: z.string({ error: 'notify_on must be a string' }).optional(),
+  notify_skip: z.boolean({ error: 'notify_skip must be true or false' }).nullable().optional(),
+  slack_webhook_url: z.string({ error: 'slack_webhook_url must be a string' }).optional(),
+  slack_channel: z.string({ error: 'slack_channel must be a string' }).optional(),
   // Legacy dkron 0.9 fields.
   command: z.string().optional(),
   shell: z.union([z.boolean(), z.string()]).optional(),
@@ -77,6 +83,10 @@ export type JobSpec = Pick<
   | 'catch_up'
   | 'starting_deadline'
   | 'history_limit'
+  | 'notify_on'
+  | 'notify_skip'
+  | 'slack_webhook_url'
+  | 'slack_channel'
 >;
 
 const NAME_RE = /^[\p{Ll}\p{Lu}0-9_.-]+$/u;
@@ -184,6 +194,15 @@ export function normalizeJobInput(body: unknown, executors: ExecutorCatalog): Jo
   const configProblem = executors.validate(executor, executorConfig ?? {});
   if (configProblem) throw new ValidationError(configProblem.field, configProblem.message);
 
+  const notifyOn = input.notify_on ?? '';
+  if (!NOTIFY_ON_VALUES.includes(notifyOn)) {
+    throw new ValidationError('notify_on', 'invalid notify_on, use "failure", "success", "always", "never" or "change" (empty: the agent default)');
+  }
+  const slackUrl = (input.slack_webhook_url ?? '').trim();
+  if (slackUrl !== '' && !/^https?:\/\/[^\s/]+/.test(slackUrl)) {
+    throw new ValidationError('slack_webhook_url', 'slack_webhook_url must be an http(s) URL');
+  }
+
   const startsAt = parseTimeField('starts_at', input.starts_at);
   const expiresAt = parseTimeField('expires_at', input.expires_at);
 
@@ -212,6 +231,10 @@ export function normalizeJobInput(body: unknown, executors: ExecutorCatalog): Jo
     catch_up: catchUp,
     starting_deadline: startingDeadline,
     history_limit: input.history_limit ?? 0,
+    notify_on: notifyOn as NotifyOn,
+    notify_skip: input.notify_skip ?? null,
+    slack_webhook_url: slackUrl,
+    slack_channel: input.slack_channel ?? '',
   };
 }
 

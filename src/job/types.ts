@@ -7,6 +7,8 @@
 export type Concurrency = 'allow' | 'forbid';
 export type CatchUpPolicy = 'latest' | 'skip' | 'all';
 export type JobStatus = '' | 'success' | 'failed' | 'partially_failed';
+/** When a finished execution group is notified ('' = the agent's --notify-on). */
+export type NotifyOn = '' | 'failure' | 'success' | 'always' | 'never' | 'change';
 export type Trigger = 'schedule' | 'catchup' | 'manual' | 'parent' | 'retry';
 
 export interface Job {
@@ -49,6 +51,12 @@ export interface Job {
   last_skip_reason: string;
   /** Group id of the last execution group whose outcome was applied (children fire once per group). */
   last_group: number;
+  /** Notifications (optional: jobs stored before they existed lack them). */
+  notify_on?: NotifyOn;
+  /** Notify skipped ticks; null = the agent's --notify-skip. */
+  notify_skip?: boolean | null;
+  slack_webhook_url?: string;
+  slack_channel?: string;
   created_at: string;
   updated_at: string;
 }
@@ -69,4 +77,17 @@ export interface Execution {
   scheduled_at: string;
   trigger: Trigger;
   output_truncated?: boolean;
+  /** Delivery of the notifications about this execution's group (src/notify). */
+  notifications?: NotificationRecord[];
+}
+
+export interface NotificationRecord {
+  channel: 'webhook' | 'pre-webhook' | 'slack' | 'mail';
+  /** A URL shortened to scheme, host and first path segment, or mail recipients. */
+  target: string;
+  status: 'pending' | 'sent' | 'failed';
+  attempts: number;
+  last_error: string | null;
+  /** When the record last changed (RFC 3339). */
+  at: string;
 }

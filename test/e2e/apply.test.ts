@@ -49,6 +49,10 @@ function fullSet(): Record<string, unknown>[] {
       catch_up: 'all',
       starting_deadline: '1h30m',
       history_limit: 7,
+      notify_on: 'change',
+      notify_skip: true,
+      slack_webhook_url: 'https://hooks.example/services/T0/B0/x',
+      slack_channel: '#ops',
     },
     {
       name: 'full-child',

@@ -373,3 +373,32 @@ describe('the binary', () => {
     }
   });
 });
+
+describe('notification and metrics options', () => {
+  test('defaults: failure notices, no skip notices, Prometheus on, nothing else', () => {
+    const c = resolveConfig({}, {});
+    assert.equal(c.notify.notifyOn, 'failure');
+    assert.equal(c.notify.notifySkip, false);
+    assert.equal(c.notify.webhook, null);
+    assert.equal(c.notify.mail, null);
+    assert.equal(c.metrics.prometheus, true);
+    assert.equal(c.metrics.statsdAddr, null);
+  });
+
+  test('dkron 0.9 webhook names map onto the new ones; mail needs a host and a port', () => {
+    const c = resolveConfig({ 'webhook-url': 'http://127.0.0.1:9/x', 'webhook-header': ['A: b'], 'webhook-payload': '{{.Report}}', 'mail-host': 'smtp', 'mail-port': '25' }, {});
+    assert.deepEqual(c.notify.webhook, { endpoint: 'http://127.0.0.1:9/x', payload: '{{.Report}}', headers: ['A: b'] });
+    assert.equal(c.notify.mail?.subjectPrefix, '[Kairos]');
+    const h = resolveConfig({ 'webhook-endpoint': 'http://x/', 'webhook-headers': ['Accept: a, b', 'X: y'] }, {});
+    assert.deepEqual(h.notify.webhook?.headers, ['Accept: a, b', 'X: y']);
+  });
+
+  test('bad values are refused at start, naming the option and the construct', () => {
+    assert.throws(() => resolveConfig({ 'notify-on': 'sometimes' }, {}), (e: Error) => e instanceof ConfigError && /notify-on/.test(e.message));
+    assert.throws(
+      () => resolveConfig({ 'webhook-endpoint': 'http://x/', 'webhook-payload': '{{range .Output}}{{end}}' }, {}),
+      (e: Error) => e instanceof ConfigError && /option webhook-payload: unsupported template construct "range"/.test(e.message),
+    );
+    assert.throws(() => resolveConfig({ 'dog-statsd-addr': 'nohost' }, {}), /dog-statsd-addr: expected host:port/);
+  });
+});

@@ -61,6 +61,10 @@ void test('defaults are filled for a minimal job', () => {
     catch_up: 'latest',
     starting_deadline: '',
     history_limit: 0,
+    notify_on: '',
+    notify_skip: null,
+    slack_webhook_url: '',
+    slack_channel: '',
   });
 });
 
@@ -221,4 +225,15 @@ void test('impossible calendar dates are rejected in every time field, as @at re
   // Real dates still pass, leap day included.
   assert.equal(normalizeJobInput(with_({ starts_at: '2028-02-29T00:00:00Z' }), executors).starts_at, '2028-02-29T00:00:00.000Z');
   assert.equal(normalizeJobInput(with_({ starts_at: '2028-02-29 01:00:00+01:00' }), executors).starts_at, '2028-02-29T00:00:00.000Z');
+});
+
+void test('notification fields are validated, naming the field', () => {
+  rejects(with_({ notify_on: 'sometimes' }), 'notify_on', /invalid notify_on/);
+  rejects(with_({ notify_on: 3 }), 'notify_on', /notify_on must be a string/);
+  rejects(with_({ notify_skip: 'yes' }), 'notify_skip', /notify_skip must be true or false/);
+  rejects(with_({ slack_webhook_url: 'hooks.slack.com/x' }), 'slack_webhook_url', /http\(s\) URL/);
+  const spec = normalizeJobInput(with_({ notify_on: 'change', notify_skip: true, slack_webhook_url: 'https://hooks.example/x', slack_channel: '#ops' }), executors);
+  assert.equal(spec.notify_on, 'change');
+  assert.equal(spec.notify_skip, true);
+  assert.equal(spec.slack_channel, '#ops');
 });
