@@ -10,8 +10,9 @@
  *   BENCH_API_SAMPLE     jobs created through the API first (default 5000)
  *   BENCH_API_BUDGET     seconds the API may take for all jobs before the rest is seeded (default 300)
  *   BENCH_FAILOVERS      leader kills in the etcd scenario (default 5)
- *   BENCH_SCENARIOS      comma list of lateness, etcd, memory (default all three; they always
+ *   BENCH_SCENARIOS      comma list of lateness, etcd, memory, reaction (default all; they always
  *                        run in that order, so etcd can reuse the lateness scenario's reference)
+ *   BENCH_REACTION_SAMPLES  samples of each reaction (timeout kill, shutdown, etcd lost; default 5)
  *   BENCH_QUIET_WAIT     seconds to wait, before each measured phase, for the machine to be
  *                        nearly idle (default 0: just record how busy it was)
  */
@@ -24,8 +25,9 @@ import { round, type Summary } from './lib/stats.js';
 import { runLateness, type LatenessResult, type Ratios, type RunFigures } from './scenarios/lateness.js';
 import { runMemory, type MemoryResult } from './scenarios/memory.js';
 import { runEtcd, type EtcdResult } from './scenarios/etcd-cluster.js';
+import { runReaction, type ReactionResult } from './scenarios/reaction.js';
 
-const SCENARIOS = ['lateness', 'etcd', 'memory'] as const;
+const SCENARIOS = ['lateness', 'etcd', 'memory', 'reaction'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 interface Results {
@@ -34,6 +36,7 @@ interface Results {
   lateness?: LatenessResult;
   etcd?: EtcdResult;
   memory?: MemoryResult;
+  reaction?: ReactionResult;
   durationSeconds?: number;
 }
 
@@ -80,6 +83,19 @@ function latenessTable(r: LatenessResult): string {
     ...(Math.max(r.kairos.otherCoresDuring, r.reference.otherCoresDuring) > NOISY_CORES
       ? ['', `**Noisy run**: other processes used more than ${NOISY_CORES} cores during a side; the ratios are not comparable with a quiet run.`]
       : []),
+  ].join('\n');
+}
+
+function reactionTable(r: ReactionResult): string {
+  const row = (what: string, v: Summary): string => `| ${what} | ${ms(v.min)} / ${ms(v.p50)} / ${ms(v.max)} |`;
+  return [
+    `### Reactions — ${r.samples} samples each`,
+    '',
+    '| reaction (ms) | min / p50 / max |',
+    '|---|---|',
+    row('job `timeout: 300ms` on `sleep 30` → run recorded finished (finished_at − started_at)', r.timeoutKill),
+    row('SIGINT, one run in progress, `--shutdown-timeout 500ms` → agent exited', r.shutdown),
+    row('etcd SIGKILLed → store call rejected "etcd unavailable" (deadline 2 s)', r.etcdDown),
   ].join('\n');
 }
 
@@ -234,6 +250,9 @@ async function main(): Promise<void> {
   if (scenarios.has('memory')) {
     results.memory = await runMemory({ jobs, apiSample, apiBudgetSeconds: apiBudget, concurrency: 8, idleSeconds: 5, log, settle });
   }
+  if (scenarios.has('reaction')) {
+    results.reaction = await runReaction({ samples: envInt('BENCH_REACTION_SAMPLES', 5), log });
+  }
   results.durationSeconds = Math.round((performance.now() - started) / 1000);
 
   const m = results.machine;
@@ -245,6 +264,7 @@ async function main(): Promise<void> {
     ...(results.lateness ? [latenessTable(results.lateness), ''] : []),
     ...(results.etcd ? [etcdTable(results.etcd), ''] : []),
     ...(results.memory ? [memoryTable(results.memory), ''] : []),
+    ...(results.reaction ? [reactionTable(results.reaction), ''] : []),
   ].join('\n');
   process.stdout.write(`${out}\n`);
 

@@ -91,11 +91,9 @@ test('--shutdown-timeout kills what still runs, records it failed, and a restart
     });
     assert.equal(isDead(backgroundPid), false);
 
-    const signalledAt = Date.now();
+    // A bounded wait (stop() fails past 10 s), not a timing goal: `npm run bench` (reaction) measures it.
     const code = await agent.stop('SIGINT', 10_000);
-    const took = Date.now() - signalledAt;
     assert.equal(code, 0);
-    assert.ok(took < 5000, `exited ${took} ms after SIGINT`);
     assert.ok(logIndex(agent, /Gracefully shutting down agent/) >= 0);
     assert.ok(logIndex(agent, /shutdown deadline reached/) >= 0, 'the kill is logged');
     const pid = backgroundPid;

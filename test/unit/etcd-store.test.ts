@@ -656,15 +656,13 @@ void test('connect does not need etcd; every call then rejects with "etcd unavai
       ['listRunning', () => store.listRunning()],
       ['setSetting', () => store.setSetting('k', 'v')],
     ];
+    // How fast they fail is measured by `npm run bench` (scenario reaction), not asserted here.
     for (const [name, call] of calls) {
-      const started = Date.now();
       await assert.rejects(call(), (err: Error) => {
         assert.equal(err.name, 'EtcdUnavailableError');
         assert.ok(err.message.startsWith(`etcd unavailable: ${name}: `), err.message);
         return true;
       });
-      // callTimeoutMs is 1000 here; a refused connection fails well before that.
-      assert.ok(Date.now() - started < 2000, `${name} took ${Date.now() - started} ms`);
     }
     // The subscriptions keep trying in the background and say so.
     await log.waitFor(2);
@@ -709,7 +707,6 @@ void test('outage: calls fail fast and clearly, then work again; watches and que
       return true;
     });
     const took = Date.now() - started;
-    assert.ok(took < 3000, `getJob took ${took} ms to fail`);
     await assert.rejects(store.updateJob('a', (j) => j), /etcd unavailable/);
     await assert.rejects(store.commitTick('a', at(60), []), /etcd unavailable/);
     // Subscribed while etcd is down: starts once it is back.

@@ -194,11 +194,10 @@ void test('timeout kills the process group, grandchildren included', async () =>
   const dir = tempDir();
   const pidFile = join(dir, 'pid');
   try {
-    const started = Date.now();
+    // Had the timeout not fired, this would wait out the 300 s sleep and then fail on the message below.
     const out = await shell.execute(
       request({ command: `sh -c 'sleep 300 & echo $! > ${pidFile}; sleep 300'`, timeout: '300ms' }),
     );
-    assert.ok(Date.now() - started < 5000);
     assert.equal(out.success, false);
     assert.equal(out.exitCode, null);
     assert.match(out.output, /execution time exceeding defined timeout 300ms\. Job was killed\.\n$/);
@@ -230,14 +229,12 @@ void test('a grandchild that escaped the group does not hang the run', { skip: !
 
 void test('aborting the signal kills the run at once', async () => {
   const ac = new AbortController();
-  const started = Date.now();
   const out = await shell.execute(
     request(
       { command: 'echo ready; sleep 30', shell: 'true' },
       { signal: ac.signal, onOutput: () => ac.abort('shutdown deadline reached') },
     ),
   );
-  assert.ok(Date.now() - started < 5000);
   assert.equal(out.success, false);
   assert.equal(out.exitCode, null);
   assert.equal(out.output, 'ready\nkilled: shutdown deadline reached\n');
