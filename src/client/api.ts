@@ -28,36 +28,15 @@ export interface Health {
   checks: Record<string, string>;
 }
 
-/** One job the bulk endpoint refused, by its position in the request. */
-export interface BulkProblem {
-  index: number;
-  name: string;
-  field: string;
-  message: string;
-}
+// The bulk endpoint's shapes are the server's own (type-only: the client loads no server code).
+import type { BulkResult } from '../core/bulk.js';
+export type { BulkChange, BulkProblem, BulkResult } from '../core/bulk.js';
 
 export interface BulkRequest {
   jobs: unknown[];
   /** `{label: "key=value"}`: also delete stored jobs carrying that metadata label that the request does not name. */
   prune: { label: string } | null;
   dry_run: boolean;
-}
-
-/** One job the bulk request creates, updates or deletes: its definition before and after. */
-export interface BulkChange {
-  name: string;
-  action: 'create' | 'update' | 'delete';
-  before: Record<string, unknown> | null;
-  after: Record<string, unknown> | null;
-}
-
-export interface BulkResult {
-  dry_run: boolean;
-  changes: BulkChange[];
-  created: string[];
-  updated: string[];
-  unchanged: string[];
-  deleted: string[];
 }
 
 const enc = encodeURIComponent;

@@ -1217,22 +1217,7 @@ export class EtcdStore implements Store {
   async listSkips(jobName: string, page: { start?: number; end?: number } = {}): Promise<Page<SkipRecord>> {
     this.assertOpen();
     assertName(jobName);
-    const b = this.budget();
-    const { key, range_end } = this.prefixRange(`${SKIPS}${jobName}/`);
-    const counted = await this.range(b, 'listSkips', { key, range_end, count_only: true });
-    const total = Number(counted.count);
-    const start = Math.max(0, page.start ?? 0);
-    const end = Math.min(total, page.end ?? total);
-    if (end <= start) return { items: [], total };
-    const res = await this.range(b, 'listSkips', {
-      key,
-      range_end,
-      limit: end,
-      revision: counted.header.revision,
-      sort_order: SortOrder.Descend,
-      sort_target: SortTarget.Key,
-    });
-    return { items: res.kvs.slice(start).map((kv) => parseBody<SkipRecord>(kv.value, 'skip record')), total };
+    return this.newestFirst<SkipRecord>('listSkips', `${SKIPS}${jobName}/`, page, 'skip record');
   }
 
   // ---- API tokens and the audit log ----
@@ -1295,16 +1280,21 @@ export class EtcdStore implements Store {
   async listAudit(query: AuditQuery = {}): Promise<Page<AuditEntry>> {
     this.assertOpen();
     if (query.job !== undefined) assertName(query.job);
-    const b = this.budget();
     const rel = query.job === undefined ? AUDIT_ALL : `${AUDIT_JOB}${query.job}/`;
-    const { key, range_end } = this.prefixRange(rel);
-    const counted = await this.range(b, 'listAudit', { key, range_end, count_only: true });
+    return this.newestFirst<AuditEntry>('listAudit', rel, query, 'audit entry');
+  }
+
+  /** A page of the records under a prefix whose keys sort by time, newest first, with the total. */
+  private async newestFirst<T>(what: string, relPrefix: string, page: { start?: number; end?: number }, label: string): Promise<Page<T>> {
+    const b = this.budget();
+    const { key, range_end } = this.prefixRange(relPrefix);
+    const counted = await this.range(b, what, { key, range_end, count_only: true });
     const total = Number(counted.count);
-    const start = Math.max(0, query.start ?? 0);
-    const end = Math.min(total, query.end ?? total);
+    const start = Math.max(0, page.start ?? 0);
+    const end = Math.min(total, page.end ?? total);
     if (end <= start) return { items: [], total };
     // etcd has no offset: read the newest `end` keys (at the counted revision) and drop the first `start`.
-    const res = await this.range(b, 'listAudit', {
+    const res = await this.range(b, what, {
       key,
       range_end,
       limit: end,
@@ -1312,7 +1302,7 @@ export class EtcdStore implements Store {
       sort_order: SortOrder.Descend,
       sort_target: SortTarget.Key,
     });
-    return { items: res.kvs.slice(start).map((kv) => parseBody<AuditEntry>(kv.value, 'audit entry')), total };
+    return { items: res.kvs.slice(start).map((kv) => parseBody<T>(kv.value, label)), total };
   }
 
   private auditOps(entry: AuditEntry): IRequestOp[] {
