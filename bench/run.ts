@@ -226,7 +226,9 @@ async function main(): Promise<void> {
     phases * (quietWait + 10) +
     (scenarios.has('lateness') ? 2 * seconds + 180 : 0) +
     (scenarios.has('memory') ? apiBudget + 900 : 0) +
-    (scenarios.has('etcd') ? seconds + 400 + failovers * 200 + (etcdReference ? seconds + 90 : 0) : 0);
+    (scenarios.has('etcd') ? seconds + 400 + failovers * 200 + (etcdReference ? seconds + 90 : 0) : 0) +
+    // reaction: three bounded loops of short runs (30 s waits at most each).
+    (scenarios.has('reaction') ? 120 + envInt('BENCH_REACTION_SAMPLES', 5) * 3 * 30 : 0);
   const watchdog = setTimeout(() => {
     log(`watchdog: the bench ran longer than ${budgetSeconds} s; stopping`);
     cleanupAll();
