@@ -48,8 +48,12 @@ export class ShellExecutor implements Executor {
     }
     const env = parseEnv(config.env);
     if (!Array.isArray(env)) return env;
-    // Operators in a non-shell command are reported by execute(), not here:
-    // dkron accepts such jobs, and job files imported from it must still load.
+    // Refused at save, not at every run: without a shell, `a | b` or `> file` can never work
+    // (dkron saves such jobs and every run fails; a restore names the job and the field).
+    if (shell !== 'true') {
+      const argv = splitCommand(command);
+      if (typeof argv === 'string') return { field: 'executor_config.command', message: argv };
+    }
     return null;
   }
 

@@ -128,7 +128,9 @@ export function normalizeJobInput(body: unknown, executors: ExecutorCatalog): Jo
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw new ValidationError('', 'job must be a JSON object');
   }
-  const parsed = jobInputSchema.safeParse(body);
+  // dkron ignores JSON null in a job: its UI sends `"timezone": null` once a field is cleared.
+  const present = Object.fromEntries(Object.entries(body).filter(([, v]) => v !== null));
+  const parsed = jobInputSchema.safeParse(present);
   if (!parsed.success) throw zodToValidationError(parsed.error);
   const input = parsed.data;
 

@@ -165,6 +165,47 @@ void test('bad job input is a 400 naming the field, and changes nothing', async 
   assert.deepEqual((await getJob('v-existing')).body, stored);
 });
 
+void test('dkron clients: JSON null in an optional field means absent', async () => {
+  const res = await call<Job>('POST', '/v1/jobs', {
+    name: 'nulls',
+    schedule: '@manually',
+    executor: 'shell',
+    executor_config: { command: 'true' },
+    displayname: null,
+    timezone: null,
+    owner: null,
+    owner_email: null,
+    parent_job: null,
+    concurrency: null,
+    retries: null,
+    disabled: null,
+    ephemeral: null,
+    tags: null,
+    metadata: null,
+    processors: null,
+    starts_at: null,
+    expires_at: null,
+    catch_up: null,
+    starting_deadline: null,
+    history_limit: null,
+  });
+  assert.equal(res.status, 201, JSON.stringify(res.body));
+  const j = res.body;
+  assert.deepEqual([j.displayname, j.timezone, j.owner, j.parent_job, j.concurrency, j.retries, j.disabled, j.ephemeral], ['', '', '', '', 'allow', 0, false, false]);
+  assert.equal((await call('DELETE', '/v1/jobs/nulls')).status, 200);
+});
+
+void test('a non-shell command with shell operators is refused at save, naming executor_config.command', async () => {
+  for (const command of ['echo a | tr a b', 'date > /tmp/out', 'true && false', 'a; b']) {
+    const res = await call('POST', '/v1/jobs', { name: 'ops', schedule: '@manually', executor: 'shell', executor_config: { command } });
+    assertError(res, 400, 'executor_config.command', /needs a shell: quote it or set shell to "true"/, command);
+  }
+  assert.equal((await call('GET', '/v1/jobs/ops')).status, 404, 'nothing was saved');
+  const ok = await call('POST', '/v1/jobs', { name: 'ops', schedule: '@manually', executor: 'shell', executor_config: { command: 'echo a | tr a b', shell: 'true' } });
+  assert.equal(ok.status, 201);
+  assert.equal((await call('DELETE', '/v1/jobs/ops')).status, 200);
+});
+
 void test('a body over 1 MiB is a 413', async () => {
   const body = JSON.stringify(jobBody('v-big', { displayname: 'x'.repeat(1024 * 1024 + 10) }));
   const res = await call('POST', '/v1/jobs', body);
