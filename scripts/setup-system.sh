@@ -11,6 +11,8 @@ command -v etcdctl >/dev/null 2>&1 || need+=(etcd-client)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 # The TLS tests generate their certificates with openssl.
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+# The partition test gives agents their own network namespaces (ip netns, veth).
+command -v ip >/dev/null 2>&1 || need+=(iproute2)
 
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 
