@@ -6,11 +6,11 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { api, eventually, removeDir, tempDir, type AgentHandle } from '../helpers/agent.js';
 import { startEtcd, type EtcdCluster } from '../helpers/etcd.js';
 import { agreedLeader, randomKeyspace, startClusterAgent } from '../helpers/cluster.js';
+import { assertEveryTickOnce, ticksIn } from '../helpers/ticks.js';
 
 const KILLS = Number(process.env.KAIROS_CHAOS_KILLS ?? 10);
 
@@ -23,14 +23,6 @@ after(async () => {
   await etcd?.stop();
   removeDir(dir);
 });
-
-function ticks(file: string): number[] {
-  if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => Date.parse(l.trim()));
-}
 
 test(`leader killed ${KILLS} times: every tick runs exactly once`, async (t) => {
   etcd = await startEtcd(3);
@@ -57,7 +49,7 @@ test(`leader killed ${KILLS} times: every tick runs exactly once`, async (t) => 
     executor_config: { command: `echo "$KAIROS_SCHEDULED_AT" >> ${file}`, shell: 'true' },
   });
   assert.equal(created.status, 201);
-  await eventually('the first ticks', async () => ticks(file).length >= 3, 20_000);
+  await eventually('the first ticks', async () => ticksIn(file).length >= 3, 20_000);
 
   const gaps: number[] = [];
   for (let i = 0; i < KILLS; i++) {
@@ -68,7 +60,7 @@ test(`leader killed ${KILLS} times: every tick runs exactly once`, async (t) => 
     await leader.exited;
     live.delete(leaderName);
     // The next dispatch after the kill: a tick scheduled after the kill (only a new leader can have sent it).
-    await eventually(`a dispatch after killing ${leaderName}`, async () => ticks(file).some((t) => t > killedAt), 30_000, 20);
+    await eventually(`a dispatch after killing ${leaderName}`, async () => ticksIn(file).some((t) => t > killedAt), 30_000, 20);
     gaps.push(Date.now() - killedAt);
     const newLeader = await agreedLeader(servers());
     assert.notEqual(newLeader, leaderName);
@@ -78,7 +70,7 @@ test(`leader killed ${KILLS} times: every tick runs exactly once`, async (t) => 
   // Let catch-up settle, then freeze the window by disabling the job.
   const settledUntil = Date.now();
   await eventually('ticks up to the end of the window', async () => {
-    const ts = ticks(file);
+    const ts = ticksIn(file);
     return ts.length > 0 && Math.max(...ts) >= settledUntil ? true : undefined;
   }, 30_000);
   await api(worker.url, 'POST', '/v1/jobs/ticker/toggle');
@@ -87,17 +79,7 @@ test(`leader killed ${KILLS} times: every tick runs exactly once`, async (t) => 
     return r.body.every((e) => e.job_name !== 'ticker') ? true : undefined;
   });
 
-  const all = ticks(file);
-  const unique = new Set(all);
-  assert.equal(unique.size, all.length, `duplicate ticks: ${all.length - unique.size}`);
-  const sorted = [...unique].sort((a, b) => a - b);
-  const missing: string[] = [];
-  for (let k = 1; k < sorted.length; k++) {
-    const step = (sorted[k] as number) - (sorted[k - 1] as number);
-    assert.equal(step % 1000, 0, 'ticks keep the @every phase');
-    for (let m = 1; m < step / 1000; m++) missing.push(new Date((sorted[k - 1] as number) + m * 1000).toISOString());
-  }
-  assert.deepEqual(missing, [], 'every tick in the window ran');
+  const sorted = assertEveryTickOnce(ticksIn(file));
   gaps.sort((a, b) => a - b);
   const p50 = gaps[Math.floor(gaps.length / 2)];
   t.diagnostic(`ticks checked: ${sorted.length}; failover gap (kill → next dispatch) ms: min ${gaps[0]}, p50 ${p50}, max ${gaps[gaps.length - 1]}`);

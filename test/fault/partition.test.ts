@@ -17,12 +17,12 @@
  */
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { eventually, removeDir, startAgent, tempDir, type AgentHandle } from '../helpers/agent.js';
 import { randomKeyspace } from '../helpers/cluster.js';
 import { createNetLab, netnsUnavailable, startEtcdOn, type NetEtcd, type NetLab, type NetNode } from '../helpers/netns.js';
 import type { Execution, Job } from '../../src/job/types.js';
+import { assertEveryTickOnce, ticksIn } from '../helpers/ticks.js';
 
 const unavailable = netnsUnavailable();
 if (unavailable) process.stderr.write(`\n*** SKIPPING partition tests: ${unavailable} ***\n\n`);
@@ -79,11 +79,6 @@ async function agreed(list: Agent[], timeoutMs = 20_000, not?: string): Promise<
 /** Heal whatever a failed test left cut off. */
 function healAll(): void {
   for (const node of lab?.nodes ?? []) if (node.isCut()) node.heal();
-}
-
-function ticks(file: string): number[] {
-  if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => Date.parse(l.trim()));
 }
 
 before(async () => {
@@ -143,7 +138,7 @@ describe('network partition', { skip: unavailable ?? false }, () => {
       executor_config: { command: `echo "$KAIROS_SCHEDULED_AT" >> ${file}`, shell: 'true' },
     });
     assert.equal(created.status, 201, JSON.stringify(created.body));
-    await eventually('the first ticks', async () => ticks(file).length >= 3, 20_000);
+    await eventually('the first ticks', async () => ticksIn(file).length >= 3, 20_000);
 
     const old = agents.get(leaderName) as Agent;
     const others = servers.filter((a) => a !== old);
@@ -159,7 +154,7 @@ describe('network partition', { skip: unavailable ?? false }, () => {
       logTime(lostLine) <= logTime(acquiredLine),
       `the cut-off leader stepped down (${lostLine.slice(0, 24)}) before ${newLeader} took over (${acquiredLine.slice(0, 24)})`,
     );
-    await eventually('a dispatch by the new leader', async () => ticks(file).some((x) => x > cutAt), 30_000, 50);
+    await eventually('a dispatch by the new leader', async () => ticksIn(file).some((x) => x > cutAt), 30_000, 50);
     assert.equal(old.handle.proc.exitCode, null, 'the cut-off agent keeps running');
 
     const healMark = old.handle.logs.length;
@@ -174,12 +169,12 @@ describe('network partition', { skip: unavailable ?? false }, () => {
       !old.handle.logs.slice(marks.get(old.name)).some((l) => /Cluster leadership acquired/.test(l)),
       'the old leader did not lead again',
     );
-    await eventually('ticks after healing', async () => ticks(file).some((x) => x > healAt + 1000), 30_000, 50);
+    await eventually('ticks after healing', async () => ticksIn(file).some((x) => x > healAt + 1000), 30_000, 50);
 
     // Freeze the window (as chaos.test.ts): ticks up to now, then disable and wait for the last run.
     const settledUntil = Date.now();
     await eventually('ticks up to the end of the window', async () => {
-      const ts = ticks(file);
+      const ts = ticksIn(file);
       return ts.length > 0 && Math.max(...ts) >= settledUntil;
     }, 30_000);
     assert.equal((await call(worker, 'POST', '/v1/jobs/ticker/toggle')).status, 200);
@@ -188,17 +183,7 @@ describe('network partition', { skip: unavailable ?? false }, () => {
       return r.body.every((e) => e.job_name !== 'ticker');
     });
 
-    const all = ticks(file);
-    const unique = new Set(all);
-    assert.equal(unique.size, all.length, `duplicate ticks: ${all.length - unique.size}`);
-    const sorted = [...unique].sort((x, y) => x - y);
-    const missing: string[] = [];
-    for (let k = 1; k < sorted.length; k++) {
-      const step = (sorted[k] as number) - (sorted[k - 1] as number);
-      assert.equal(step % 1000, 0, 'ticks keep the @every phase');
-      for (let m = 1; m < step / 1000; m++) missing.push(new Date((sorted[k - 1] as number) + m * 1000).toISOString());
-    }
-    assert.deepEqual(missing, [], 'every tick in the window ran');
+    const sorted = assertEveryTickOnce(ticksIn(file));
     t.diagnostic(`ticks checked: ${sorted.length}; old leader ${leaderName}, new leader ${newLeader}`);
   });
 
