@@ -350,7 +350,7 @@ export class Agent {
     this.signatures.clear();
   }
 
-  /** Loads still under way per job, so `next` answered right after a write reflects that write. */
+  /** Loads still under way per job: until one ends, `next` is computed from the store (see nextOf). */
   private readonly loading = new Map<string, Promise<void>>();
 
   private schedule(job: Job, knownLastTick?: string | null): Promise<void> {
@@ -398,15 +398,9 @@ export class Agent {
 
   private async nextOf(job: Job): Promise<string | null> {
     if (!isTimeScheduled(job)) return null;
-    const loading = this.loading.get(job.name);
-    if (loading) {
-      // Bounded: a load retrying through a store outage must not hold an API answer.
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([loading, new Promise((resolve) => (timer = setTimeout(resolve, 1000)))]);
-      clearTimeout(timer);
-    }
-    // The scheduler's view when it holds the job; otherwise (not loaded yet, or loading failed) compute from the store.
-    if (this.scheduler.isRunning && this.scheduler.has(job.name)) {
+    // The scheduler's view when it holds this version of the job. While a load is under way (a job
+    // saved a moment ago), its entry is missing or stale: compute from the store as the load will.
+    if (this.scheduler.isRunning && this.scheduler.has(job.name) && !this.loading.has(job.name)) {
       const next = this.scheduler.nextRun(job.name);
       if (!next || (job.expires_at && next.getTime() > Date.parse(job.expires_at))) return null;
       return next.toISOString();

@@ -480,6 +480,4 @@ export function parseHttpAddr(addr: string): HttpAddr {
   return { host: host === '' ? '0.0.0.0' : host, port };
 }
 
-export function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host.startsWith('127.');
-}
+export { isLoopbackHost as isLoopback } from '../util/net.js';

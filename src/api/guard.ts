@@ -22,6 +22,7 @@ import { ERROR_CATALOGUE, type ErrorCode } from '../errors/catalogue.js';
 import { errorBody } from './errors.js';
 import { CLUSTER_WIDE, RUN_ROUTES, requiredRole } from './permissions.js';
 import { RateLimiter } from './rate-limit.js';
+import { isLoopbackHost } from '../util/net.js';
 
 export interface Principal extends Actor {
   role: Role;
@@ -58,8 +59,7 @@ function refuse(reply: FastifyReply, code: ErrorCode, message: string): FastifyR
 
 export function isLoopbackHostHeader(host: string | undefined): boolean {
   if (host === undefined || host === '') return true; // HTTP/1.0 sends none; nothing to rebind
-  const name = host.startsWith('[') ? host.slice(1, host.indexOf(']')) : host.replace(/:\d+$/, '');
-  return name === 'localhost' || name.endsWith('.localhost') || name === '::1' || /^127\.\d+\.\d+\.\d+$/.test(name);
+  return isLoopbackHost(host.startsWith('[') ? host.slice(1, host.indexOf(']')) : host.replace(/:\d+$/, ''));
 }
 
 /** The route pattern the request matched, or its path when none did (404s are still guarded). */

@@ -2,8 +2,9 @@
  * `kairos` command line. dkron's single-dash flags (`-server`, `-tag k=v`)
  * are accepted by rewriting them to the double-dash form before parsing.
  */
-import { Command, Option } from 'commander';
-import { AGENT_OPTIONS, ConfigError, normalizeArgv, resolveConfig, type RawOptions } from '../agent/config.js';
+import { Command } from 'commander';
+import { ConfigError, normalizeArgv, resolveConfig } from '../agent/config.js';
+import { addAgentOptions, agentFlags } from './agent-options.js';
 import type { Agent } from '../agent/agent.js';
 import { VERSION } from '../agent/version.js';
 import { createLogger } from '../util/log.js';
@@ -16,32 +17,13 @@ import { importCommand } from './importer.js';
 import { completionCommand } from './completion.js';
 import { usageExits } from './output.js';
 
-function camel(name: string): string {
-  return name.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
-}
-
 function agentCommand(): Command {
-  const cmd = new Command('agent').description('start a Kairos agent (API, UI, scheduler when leader, executor)');
-  cmd.addOption(new Option('--config <file>', 'JSON or YAML config file (keys = flag names)'));
-  for (const def of AGENT_OPTIONS) {
-    let opt: Option;
-    if (def.kind === 'bool') {
-      opt = new Option(`--${def.name} [bool]`, def.description).argParser((v) => v);
-    } else if (def.repeatable) {
-      opt = new Option(`--${def.name} <value>`, def.description).argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]);
-    } else {
-      opt = new Option(`--${def.name} <value>`, def.description);
-    }
-    if (def.ignored) opt.hideHelp();
-    cmd.addOption(opt);
-  }
+  const cmd = addAgentOptions(
+    new Command('agent').description('start a Kairos agent (API, UI, scheduler when leader, executor)'),
+    'JSON or YAML config file (keys = flag names)',
+  );
   cmd.action(async (opts: Record<string, unknown>) => {
-    const flags: RawOptions = { config: opts.config as string | undefined };
-    for (const def of AGENT_OPTIONS) {
-      const v = opts[camel(def.name)];
-      if (v === undefined) continue;
-      flags[def.name] = def.kind === 'bool' && v === true ? true : (v as string | string[]);
-    }
+    const flags = agentFlags(opts);
     let config;
     try {
       config = resolveConfig(flags, process.env);

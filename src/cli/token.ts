@@ -4,9 +4,10 @@
  * can be made before the API demands one. The secret is printed once, alone on
  * stdout, so `TOKEN=$(kairos token create ...)` works; only its hash is stored.
  */
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import { userInfo } from 'node:os';
-import { AGENT_OPTIONS, ConfigError, resolveConfig, type RawOptions } from '../agent/config.js';
+import { ConfigError, resolveConfig } from '../agent/config.js';
+import { addAgentOptions, agentFlags } from './agent-options.js';
 import { openStore } from '../agent/store-factory.js';
 import { TokenService } from '../auth/token-service.js';
 import { KairosError } from '../errors/catalogue.js';
@@ -15,29 +16,12 @@ import type { Store } from '../store/types.js';
 /** The agent options that say where the store is. */
 const STORE_OPTIONS = ['data-dir', 'backend', 'backend-machine', 'keyspace', 'backend-tls-ca', 'backend-tls-cert', 'backend-tls-key', 'backend-username', 'backend-password'];
 
-function camel(name: string): string {
-  return name.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
-}
-
 function withStoreOptions(cmd: Command): Command {
-  cmd.addOption(new Option('--config <file>', 'the agent config file (JSON or YAML) to read the store options from'));
-  for (const def of AGENT_OPTIONS.filter((o) => STORE_OPTIONS.includes(o.name))) {
-    cmd.addOption(
-      def.repeatable
-        ? new Option(`--${def.name} <value>`, def.description).argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v])
-        : new Option(`--${def.name} <value>`, def.description),
-    );
-  }
-  return cmd;
+  return addAgentOptions(cmd, 'the agent config file (JSON or YAML) to read the store options from', STORE_OPTIONS);
 }
 
 async function withStore<T>(opts: Record<string, unknown>, fn: (tokens: TokenService) => Promise<T>): Promise<T> {
-  const flags: RawOptions = { config: opts.config as string | undefined };
-  for (const name of STORE_OPTIONS) {
-    const v = opts[camel(name)];
-    if (v !== undefined) flags[name] = v as string | string[];
-  }
-  const config = resolveConfig(flags, process.env);
+  const config = resolveConfig(agentFlags(opts, STORE_OPTIONS), process.env);
   const store: Store = await openStore(config);
   try {
     return await fn(new TokenService(store));

@@ -6,7 +6,7 @@
  */
 import type { Logger } from '../util/log.js';
 import type { Execution, Job, Trigger } from '../job/types.js';
-import type { SkipCode, SkipRecord, Store } from '../store/types.js';
+import type { AuditEntry, SkipCode, SkipRecord, Store } from '../store/types.js';
 import type { Cluster } from './types.js';
 import { describeTags, selectTargets } from './targets.js';
 import { adHocGroup, auditId, executionId, tickGroup } from '../util/ids.js';
@@ -24,6 +24,15 @@ export interface DispatchResult {
   executions: Execution[];
   skipped?: string;
   skipCode?: SkipCode;
+}
+
+export interface RunNowOptions {
+  /** Run even when `concurrency: forbid` and a run is in progress. */
+  force?: boolean;
+  /** False for a job the caller may not see: it answers as missing. */
+  visible?: (job: Job) => boolean;
+  /** The audit entry of the run, from the executions it is about to start. */
+  audit?: (executions: Execution[]) => AuditEntry;
 }
 
 export class Dispatcher {
@@ -83,11 +92,16 @@ export class Dispatcher {
     });
   }
 
-  /** Run now (API) or as a dependent of a successful parent. Throws when it can't run. */
-  async runNow(name: string, trigger: Extract<Trigger, 'manual' | 'parent'>, force = false): Promise<DispatchResult> {
+  /**
+   * Run now (API) or as a dependent of a successful parent. Throws when it can't run.
+   * `visible` hides jobs from a caller (a scoped token: 404); `audit` records who asked,
+   * written with the executions in one atomic step.
+   */
+  async runNow(name: string, trigger: Extract<Trigger, 'manual' | 'parent'>, options: RunNowOptions = {}): Promise<DispatchResult> {
+    const force = options.force ?? false;
     return this.withJobLock(name, async () => {
       const job = await this.store.getJob(name);
-      if (!job) throw new NotFoundError(`job "${name}" not found`);
+      if (!job || (options.visible && !options.visible(job))) throw new NotFoundError(`job "${name}" not found`);
       const now = Date.now();
       // A chained run is the child's own run (dkron's Job.Run): its disabled flag and
       // time window apply. Only an explicit run-now overrides them.
@@ -100,7 +114,8 @@ export class Dispatcher {
         throw new ConflictError(plan.skipped);
       }
       const exclusive = job.concurrency === 'forbid' && !force;
-      if (!(await this.store.dispatchExecutions(plan.executions, { exclusive }))) {
+      const audit = options.audit?.(plan.executions);
+      if (!(await this.store.dispatchExecutions(plan.executions, { exclusive, ...(audit ? { audit } : {}) }))) {
         const reason = 'concurrency is "forbid" and another run of this job started meanwhile';
         await this.recordSkip(job.name, 'forbid', reason, now, trigger);
         throw new ConflictError(reason);

@@ -169,14 +169,15 @@ export class JobService {
   }
 
   async toggle(name: string, actor: Actor = SYSTEM_ACTOR): Promise<Job> {
-    await this.getRaw(name, actor);
     const now = iso(Date.now());
+    // Out of scope reads as missing, checked inside the atomic step (no separate read).
     const job = await this.store.updateJob(
       name,
-      (j) => (j ? { ...j, disabled: !j.disabled, updated_at: now } : undefined),
+      (j) => (j && tagsInScope(j.tags, actor.scope) ? { ...j, disabled: !j.disabled, updated_at: now } : undefined),
       (before, after) => jobAudit(actor, 'job.toggle', { disabled: after?.disabled ?? null })(before, after),
     );
-    if (!job) throw new NotFoundError(`job "${name}" not found`);
+    // An out-of-scope job comes back unchanged: it still reads as missing.
+    if (!job || !tagsInScope(job.tags, actor.scope)) throw new NotFoundError(`job "${name}" not found`);
     return this.present(job);
   }
 

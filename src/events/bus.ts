@@ -6,7 +6,7 @@
  */
 import type { EventMap, EventName, Subscriber } from './types.js';
 
-export type { EventMap, EventName, SkipKind } from './types.js';
+export type { EventMap, EventName } from './types.js';
 
 export interface BusLogger {
   error(obj: object, msg: string): void;

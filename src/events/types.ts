@@ -7,13 +7,11 @@ import type { Execution, Job, JobStatus } from '../job/types.js';
 import type { SkipCode } from '../store/types.js';
 
 /** Why a tick was not run: the skip record's code (GET /v1/jobs/NAME/skips). */
-export type SkipKind = SkipCode;
-
 export interface EventMap {
   /** The leader committed a tick with executions on these agents. */
   'tick.dispatched': { job: string; scheduledAt: string; trigger: string; nodes: string[] };
   /** A tick (or `count` missed ticks) was not run. Published by the leader. */
-  'tick.skipped': { job: string; scheduledAt: string; kind: SkipKind; reason: string; count: number };
+  'tick.skipped': { job: string; scheduledAt: string; kind: SkipCode; reason: string; count: number };
   /** An attempt's process started on this agent; `latenessMs` = start − scheduled time. */
   'execution.started': { execution: Execution; latenessMs: number };
   /** An attempt finished on this agent (every attempt, retries included). */

@@ -32,6 +32,8 @@ export interface DispatchOptions {
    * in the same atomic step, so two agents dispatching at once can't both start a run.
    */
   exclusive?: boolean;
+  /** dispatchExecutions only: an audit entry (who asked for the run) written in the same atomic step. */
+  audit?: AuditEntry;
 }
 
 export interface CompleteOptions {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { api, eventually, removeDir, tempDir, type AgentHandle } from '../helpers/agent.js';
 import { startEtcd, type EtcdCluster } from '../helpers/etcd.js';
 import { agreedLeader, randomKeyspace, startClusterAgent } from '../helpers/cluster.js';
-import { assertEveryTickOnce, ticksIn } from '../helpers/ticks.js';
+import { assertEveryTickOnce, tickerJob, ticksIn } from '../helpers/ticks.js';
 
 const KILLS = Number(process.env.KAIROS_CHAOS_KILLS ?? 10);
 
@@ -40,14 +40,7 @@ test(`leader killed ${KILLS} times: every tick runs exactly once`, async (t) => 
   await agreedLeader(servers());
 
   const file = join(dir, 'ticks.log');
-  const created = await api(worker.url, 'POST', '/v1/jobs', {
-    name: 'ticker',
-    schedule: '@every 1s',
-    catch_up: 'all',
-    tags: { role: 'worker' },
-    executor: 'shell',
-    executor_config: { command: `echo "$KAIROS_SCHEDULED_AT" >> ${file}`, shell: 'true' },
-  });
+  const created = await api(worker.url, 'POST', '/v1/jobs', tickerJob(file));
   assert.equal(created.status, 201);
   await eventually('the first ticks', async () => ticksIn(file).length >= 3, 20_000);
 

@@ -14,14 +14,13 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { chromiumSkip, launchChromium } from '../helpers/browser.js';
 import { api, eventually, shellJob, startAgent, stopAndRemove, type AgentHandle } from '../helpers/agent.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed (scripts/setup-system.sh installs Debian's chromium package)`;
+const skip = chromiumSkip;
 
 const VICTIM = 'victim-job';
 const EVIL = { name: 'evil', schedule: '@every 1s', executor: 'shell', executor_config: { command: 'id', shell: 'true' } };
@@ -158,10 +157,7 @@ describe('cross-origin requests', { skip }, () => {
     pageOrigin = `http://127.0.0.1:${await listen(attacker)}`;
     otherOrigin = `http://127.0.0.1:${await listen(otherAttacker)}`;
     agent = await startAgent();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
     page = await browser.newPage();
     page.setDefaultTimeout(20_000);
     page.on('pageerror', (err) => pageErrors.push(`pageerror: ${err.message}`));

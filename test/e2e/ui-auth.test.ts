@@ -11,14 +11,14 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { chromiumSkip, launchChromium, watchedPage } from '../helpers/browser.js';
 import { api, BIN, ROOT, startAgent, stopAndRemove, type AgentHandle, type ApiResponse } from '../helpers/agent.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed (scripts/setup-system.sh installs Debian's chromium package)`;
+const skip = chromiumSkip;
 
 const JOB = 'auth-ui-job';
 const ADMIN = 'ui-admin';
@@ -65,18 +65,8 @@ describe('web UI with API tokens', { skip }, () => {
       else operateToken = res.body.token;
     }
 
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    page = await context.newPage();
-    page.setDefaultTimeout(20_000);
-    page.on('pageerror', (err) => pageErrors.push(`pageerror: ${err.message}`));
-    page.on('console', (msg) => {
-      // Chromium logs every non-2xx fetch ("Failed to load resource"); 401s are the point here.
-      if (msg.type() === 'error' && !msg.text().startsWith('Failed to load resource')) pageErrors.push(`console: ${msg.text()}`);
-    });
+    browser = await launchChromium();
+    page = await watchedPage(browser, pageErrors);
   });
 
   after(async () => {

@@ -14,7 +14,7 @@ import { api, eventually, removeDir, tempDir, type AgentHandle } from '../helper
 import { startEtcd, type EtcdCluster } from '../helpers/etcd.js';
 import { randomKeyspace, startClusterAgent } from '../helpers/cluster.js';
 import type { Execution } from '../../src/job/types.js';
-import { assertEveryTickOnce, ticksIn } from '../helpers/ticks.js';
+import { assertEveryTickOnce, tickerJob, ticksIn } from '../helpers/ticks.js';
 
 const FREEZES = 2;
 
@@ -60,14 +60,7 @@ test(`leader frozen past its lease ${FREEZES} times: it steps down on resume; ev
   await agreed([...servers, worker]);
 
   const file = join(dir, 'ticks.log');
-  const created = await api(worker.url, 'POST', '/v1/jobs', {
-    name: 'ticker',
-    schedule: '@every 1s',
-    catch_up: 'all',
-    tags: { role: 'worker' },
-    executor: 'shell',
-    executor_config: { command: `echo "$KAIROS_SCHEDULED_AT" >> ${file}`, shell: 'true' },
-  });
+  const created = await api(worker.url, 'POST', '/v1/jobs', tickerJob(file));
   assert.equal(created.status, 201, JSON.stringify(created.body));
   await eventually('the first ticks', async () => ticksIn(file).length >= 3, 20_000);
 

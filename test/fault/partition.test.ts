@@ -22,7 +22,7 @@ import { eventually, removeDir, startAgent, tempDir, type AgentHandle } from '..
 import { randomKeyspace } from '../helpers/cluster.js';
 import { createNetLab, netnsUnavailable, startEtcdOn, type NetEtcd, type NetLab, type NetNode } from '../helpers/netns.js';
 import type { Execution, Job } from '../../src/job/types.js';
-import { assertEveryTickOnce, ticksIn } from '../helpers/ticks.js';
+import { assertEveryTickOnce, tickerJob, ticksIn } from '../helpers/ticks.js';
 
 const unavailable = netnsUnavailable();
 if (unavailable) process.stderr.write(`\n*** SKIPPING partition tests: ${unavailable} ***\n\n`);
@@ -129,14 +129,7 @@ describe('network partition', { skip: unavailable ?? false }, () => {
     const worker = agents.get('worker') as Agent;
     const leaderName = await agreed([...servers, worker]);
     const file = join(dir, 'ticks.log');
-    const created = await call(worker, 'POST', '/v1/jobs', {
-      name: 'ticker',
-      schedule: '@every 1s',
-      catch_up: 'all',
-      tags: { role: 'worker' },
-      executor: 'shell',
-      executor_config: { command: `echo "$KAIROS_SCHEDULED_AT" >> ${file}`, shell: 'true' },
-    });
+    const created = await call(worker, 'POST', '/v1/jobs', tickerJob(file));
     assert.equal(created.status, 201, JSON.stringify(created.body));
     await eventually('the first ticks', async () => ticksIn(file).length >= 3, 20_000);
 

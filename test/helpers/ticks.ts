@@ -26,3 +26,15 @@ export function assertEveryTickOnce(all: number[]): number[] {
   assert.deepEqual(missing, [], 'every tick in the window ran');
   return sorted;
 }
+
+/** The `@every 1s` job (catch_up all, on the `role=worker` agent) whose runs these checks read. */
+export function tickerJob(file: string): Record<string, unknown> {
+  return {
+    name: 'ticker',
+    schedule: '@every 1s',
+    catch_up: 'all',
+    tags: { role: 'worker' },
+    executor: 'shell',
+    executor_config: { command: `echo "$KAIROS_SCHEDULED_AT" >> ${file}`, shell: 'true' },
+  };
+}

@@ -5,7 +5,7 @@ import { UnavailableError } from '../../core/errors.js';
 import { ValidationError } from '../../job/schema.js';
 import type { JobQuery } from '../../core/jobs.js';
 import { pageParams } from '../paging.js';
-import { auditEntry } from '../../core/audit.js';
+import { auditEntry, tagsInScope } from '../../core/audit.js';
 
 type Query = Record<string, string | string[] | undefined>;
 type NameParams = { name: string };
@@ -51,11 +51,8 @@ export async function jobRoutes(app: FastifyInstance, ctx: ApiContext): Promise<
     const job = await ctx.jobs.upsert(body, request.principal);
     const q = request.query as Query;
     if ('runoncreate' in q) {
-      const run = async (): Promise<void> => {
-        await ctx.dispatcher.runNow(job.name, 'manual');
-        await ctx.store.appendAudit(auditEntry(request.principal, 'job.run', job.name, { detail: { trigger: 'runoncreate' } }));
-      };
-      run().catch((err: unknown) => {
+      const audit = (): ReturnType<typeof auditEntry> => auditEntry(request.principal, 'job.run', job.name, { detail: { trigger: 'runoncreate' } });
+      ctx.dispatcher.runNow(job.name, 'manual', { audit }).catch((err: unknown) => {
         ctx.log.warn({ job: job.name, err: (err as Error).message }, 'api: runoncreate could not run the job');
       });
     }
@@ -81,14 +78,13 @@ export async function jobRoutes(app: FastifyInstance, ctx: ApiContext): Promise<
     const q = request.query as Query;
     const force = one(q, 'force');
     const forced = force === 'true' || force === '1' || force === '';
-    await ctx.jobs.getRaw(request.params.name, request.principal);
-    const plan = await ctx.dispatcher.runNow(request.params.name, 'manual', forced);
-    // The run is already recorded as executions; the audit entry says who asked for it.
-    await ctx.store.appendAudit(
-      auditEntry(request.principal, 'job.run', request.params.name, {
-        detail: { force: forced, executions: plan.executions.map((e) => e.id) },
-      }),
-    );
+    const principal = request.principal;
+    await ctx.dispatcher.runNow(request.params.name, 'manual', {
+      force: forced,
+      visible: (job) => tagsInScope(job.tags, principal.scope),
+      // Written with the executions, in the dispatch's own transaction.
+      audit: (executions) => auditEntry(principal, 'job.run', request.params.name, { detail: { force: forced, executions: executions.map((e) => e.id) } }),
+    });
     void reply.status(202).header('Location', request.url.split('?')[0] ?? '');
     return ctx.jobs.get(request.params.name, request.principal);
   };

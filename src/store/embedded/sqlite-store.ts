@@ -186,7 +186,7 @@ export class SqliteStore implements Store {
   private readonly txSetSetting: (key: string, value: string | null, audit?: AuditEntry) => void;
   private readonly txComplete: (execution: Execution, fn: JobUpdater, options: CompleteOptions) => JobChange;
   private readonly txCommitTick: (jobName: string, tick: string, executions: Execution[], exclusive: boolean) => boolean;
-  private readonly txDispatch: (executions: Execution[], exclusive: boolean) => boolean;
+  private readonly txDispatch: (executions: Execution[], exclusive: boolean, audit: AuditEntry | undefined) => boolean;
   private readonly txPageExecutions: (jobName: string, query: ExecutionQuery) => Page<Execution>;
 
   static open(file: string, options: SqliteStoreOptions = {}): SqliteStore {
@@ -380,10 +380,11 @@ export class SqliteStore implements Store {
       for (const execution of executions) this.writeExecution(execution);
       return true;
     }).immediate;
-    this.txDispatch = db.transaction((executions: Execution[], exclusive: boolean) => {
+    this.txDispatch = db.transaction((executions: Execution[], exclusive: boolean, audit: AuditEntry | undefined) => {
       const first = executions[0];
       if (exclusive && first && busy(first.job_name)) return false;
       for (const e of executions) this.writeExecution(e);
+      if (audit) this.admin.writeAudit(audit);
       return true;
     }).immediate;
     // count and page in one read transaction so total matches the items under concurrent writers.
@@ -481,7 +482,7 @@ export class SqliteStore implements Store {
 
   async dispatchExecutions(executions: Execution[], options: DispatchOptions = {}): Promise<boolean> {
     this.assertOpen();
-    return this.txDispatch(executions, options.exclusive ?? false);
+    return this.txDispatch(executions, options.exclusive ?? false, options.audit);
   }
 
   async completeExecution(execution: Execution, fn: JobUpdater, options: CompleteOptions = {}): Promise<Job | null> {

@@ -636,7 +636,7 @@ export class EtcdStore implements Store {
     this.assertOpen();
     const first = executions[0];
     if (first === undefined) return true;
-    const ops = this.executionOps(executions, true);
+    const ops = [...this.executionOps(executions, true), ...(options.audit ? this.auditOps(options.audit) : [])];
     this.assertTxnSize(ops.length, 'dispatchExecutions', executions.length);
     const compares = options.exclusive ? [this.cmpNoneRunning(first.job_name)] : [];
     // Re-sending the same puts is harmless only when nothing is compared.
@@ -1177,21 +1177,24 @@ export class EtcdStore implements Store {
     assertName(jobName);
     const b = this.budget();
     const key = JOBS + jobName;
-    // Puts of the same ids are idempotent, so a write whose reply was lost is recognised by re-reading one of them.
     const puts = skips.map((s) => this.opPut(`${SKIPS}${jobName}/${s.id}`, JSON.stringify(s)));
+    // A record already stored (a retried write, a new leader recomputing the same gap) is one of ours:
+    // the transaction requires the first record absent, and its failure branch reads it back, so
+    // telling "already recorded" from "the job changed" costs no extra round trip.
     const probe = skips[0] ? `${SKIPS}${jobName}/${skips[0].id}` : null;
     for (let attempt = 1; attempt <= MAX_CAS_ATTEMPTS; attempt++) {
       const cur = await this.read(b, 'recordSkips', key);
       if (cur.value === null) return null;
       const current = parseBody<Job>(cur.value, `job "${jobName}"`);
-      if (probe !== null && (await this.read(b, 'recordSkips', probe)).value !== null) return current;
       const body = JSON.stringify(countSkips(current, skips));
+      const compare = [this.cmpMod(key, cur.mod), ...(probe ? [this.cmp(probe, CompareTarget.Version, { version: 0 })] : [])];
       try {
-        const res = await this.txn(b, 'recordSkips', [this.cmpMod(key, cur.mod)], [this.opPut(key, body), ...puts], [], false);
+        const res = await this.txn(b, 'recordSkips', compare, [this.opPut(key, body), ...puts], probe ? [this.opRead(probe)] : [], false);
         if (res.succeeded) {
           await this.pruneSkips(b, jobName);
           return JSON.parse(body) as Job;
         }
+        if ((res.responses[0]?.response_range?.kvs.length ?? 0) > 0) return current;
       } catch (err) {
         if (!this.mayRetryWrite(err, b)) throw err;
         continue;
