@@ -934,15 +934,7 @@ async function jobView(ctx, name) {
           h('button', { type: 'button', onclick: () => load(true) }, 'Refresh'),
         ),
         table('Executions', ['Started', 'Finished', 'Node', 'Attempt', 'Result', 'Exit code', 'Trigger', h('th', { scope: 'col' }, h('span', { class: 'sr-only' }, 'Output'))], execRows, 'No executions yet.'),
-        pages > 1
-          ? h(
-              'nav',
-              { class: 'pager', 'aria-label': 'Execution pages' },
-              h('button', { type: 'button', disabled: execPage <= 1, onclick: () => go(execPage - 1) }, '‹ Newer'),
-              h('span', { class: 'muted' }, `Page ${execPage} of ${pages}`),
-              h('button', { type: 'button', disabled: execPage >= pages, onclick: () => go(execPage + 1) }, 'Older ›'),
-            )
-          : null,
+        pager('Execution pages', execPage, pages, go),
       ),
       skipsSection(skips, skipPage, (p) => {
         skipPage = p;
@@ -961,6 +953,18 @@ async function jobView(ctx, name) {
 
 // ---------------------------------------------------------------- skipped runs
 
+/** Newer/older buttons for a paged list (newest first); nothing when it fits one page. */
+function pager(label, page, pages, go) {
+  if (pages <= 1) return null;
+  return h(
+    'nav',
+    { class: 'pager', 'aria-label': label },
+    h('button', { type: 'button', disabled: page <= 1, onclick: () => go(page - 1) }, '‹ Newer'),
+    h('span', { class: 'muted' }, `Page ${page} of ${pages}`),
+    h('button', { type: 'button', disabled: page >= pages, onclick: () => go(page + 1) }, 'Older ›'),
+  );
+}
+
 const SKIP_LABELS = {
   forbid: 'overlap (forbid)',
   no_agent: 'no matching agent',
@@ -974,7 +978,7 @@ const SKIP_LABELS = {
 /** Ticks that did not run, newest first, with the reason: "did last night's 02:00 run, and if not why". */
 function skipsSection(skips, page, go) {
   let content;
-  let pager = null;
+  let nav = null;
   let count = null;
   if (skips.error) {
     content = errorPanel(skips.error);
@@ -993,18 +997,10 @@ function skipsSection(skips, page, go) {
     );
     content = table('Skipped runs', ['Tick', 'Why', 'Detail', 'Trigger'], rows, 'Every tick ran.');
     const pages = Math.max(1, Math.ceil(total / SKIP_PAGE_SIZE));
-    if (pages > 1) {
-      pager = h(
-        'nav',
-        { class: 'pager', 'aria-label': 'Skipped run pages' },
-        h('button', { type: 'button', disabled: page <= 1, onclick: () => go(page - 1) }, '‹ Newer'),
-        h('span', { class: 'muted' }, `Page ${page} of ${pages}`),
-        h('button', { type: 'button', disabled: page >= pages, onclick: () => go(page + 1) }, 'Older ›'),
-      );
-    }
+    nav = pager('Skipped run pages', page, pages, go);
     count = h('span', { class: 'muted small' }, `(${total})`);
   }
-  return h('section', { 'aria-labelledby': 'skips-h', id: 'skips' }, h('h2', { id: 'skips-h' }, 'Skipped runs ', count), content, pager);
+  return h('section', { 'aria-labelledby': 'skips-h', id: 'skips' }, h('h2', { id: 'skips-h' }, 'Skipped runs ', count), content, nav);
 }
 
 // ---------------------------------------------------------------- change history (audit)
@@ -1090,7 +1086,7 @@ function historyChanges(entry) {
 
 function historySection(audit, page, go) {
   let content;
-  let pager = null;
+  let nav = null;
   let count = null;
   if (audit.error) {
     content = errorPanel(audit.error);
@@ -1109,18 +1105,10 @@ function historySection(audit, page, go) {
     );
     content = table('Change history', ['When', 'Who', 'Action', 'Changes'], rows, 'No changes recorded.');
     const pages = Math.max(1, Math.ceil(total / HISTORY_PAGE_SIZE));
-    if (pages > 1) {
-      pager = h(
-        'nav',
-        { class: 'pager', 'aria-label': 'Change history pages' },
-        h('button', { type: 'button', disabled: page <= 1, onclick: () => go(page - 1) }, '‹ Newer'),
-        h('span', { class: 'muted' }, `Page ${page} of ${pages}`),
-        h('button', { type: 'button', disabled: page >= pages, onclick: () => go(page + 1) }, 'Older ›'),
-      );
-    }
+    nav = pager('Change history pages', page, pages, go);
     count = h('span', { class: 'muted small' }, `(${total})`);
   }
-  return h('section', { 'aria-labelledby': 'history-h', id: 'history' }, h('h2', { id: 'history-h' }, 'Change history ', count), content, pager);
+  return h('section', { 'aria-labelledby': 'history-h', id: 'history' }, h('h2', { id: 'history-h' }, 'Change history ', count), content, nav);
 }
 
 // ---------------------------------------------------------------- create / edit

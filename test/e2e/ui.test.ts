@@ -145,6 +145,22 @@ describe('web UI', { skip }, () => {
       assert.equal((await api(agent.url, 'DELETE', '/v1/jobs/ui-cowless')).status, 200);
     });
 
+    await t.test('a long change history pages with Older and Newer', async () => {
+      for (let i = 0; i < 11; i++) {
+        const res = await api(agent.url, 'POST', '/v1/jobs', { name: 'ui-paged', schedule: '@manually', executor: 'shell', executor_config: { command: `echo ${i}`, shell: 'true' } });
+        assert.equal(res.status, 201);
+      }
+      await page.goto(`${agent.url}/ui/#/jobs/ui-paged`);
+      const nav = page.getByRole('navigation', { name: 'Change history pages' });
+      await nav.getByText('Page 1 of 2').waitFor();
+      await nav.getByRole('button', { name: 'Older ›' }).click();
+      await nav.getByText('Page 2 of 2').waitFor();
+      assert.equal(await nav.getByRole('button', { name: 'Older ›' }).isDisabled(), true);
+      await nav.getByRole('button', { name: '‹ Newer' }).click();
+      await nav.getByText('Page 1 of 2').waitFor();
+      assert.equal((await api(agent.url, 'DELETE', '/v1/jobs/ui-paged')).status, 200);
+    });
+
     await t.test('the busy view answers', async () => {
       await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Busy' }).click();
       await page.getByText('Nothing is running.').waitFor();
