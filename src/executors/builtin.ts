@@ -1,0 +1,10 @@
+/**
+ * The executors every agent has. Each loads its client library (NATS, AMQP, gRPC) on first use,
+ * so an agent that only runs shell jobs starts and idles without them.
+ */
+import { ShellExecutor } from './shell.js';
+import type { Executor } from './types.js';
+
+export function builtinExecutors(): Executor[] {
+  return [new ShellExecutor()];
+}
