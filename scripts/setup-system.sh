@@ -13,6 +13,12 @@ command -v etcdctl >/dev/null 2>&1 || need+=(etcd-client)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 # The partition test gives agents their own network namespaces (ip netns, veth).
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
+# The nats and rabbitmq executor tests publish to real brokers (both install into /usr/sbin,
+# which a non-root PATH may lack, hence the explicit paths).
+{ command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ]; } || need+=(nats-server)
+[ -x /usr/sbin/rabbitmq-server ] || need+=(rabbitmq-server)
+# The example executable plugin is written in Python.
+command -v python3 >/dev/null 2>&1 || need+=(python3)
 
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 

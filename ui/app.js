@@ -968,6 +968,7 @@ function pager(label, page, pages, go) {
 const SKIP_LABELS = {
   forbid: 'overlap (forbid)',
   no_agent: 'no matching agent',
+  no_executor: 'executor missing on matching agents',
   no_leader: 'no leader',
   catch_up_skip: 'catch_up: skip',
   starting_deadline: 'starting deadline passed',

@@ -15,7 +15,12 @@ import type { FollowUp, Store } from '../store/types.js';
 import { EtcdStore } from '../store/etcd/etcd-store.js';
 import { EtcdCluster } from '../cluster/etcd-cluster.js';
 import { ExecutorRegistry } from '../executors/registry.js';
-import { ShellExecutor } from '../executors/shell.js';
+import { builtinExecutors } from '../executors/builtin.js';
+import { ProcessorRegistry } from '../processors/registry.js';
+import { builtinProcessors } from '../processors/builtin.js';
+import { Placement } from '../core/placement.js';
+import { describeSelf } from '../cluster/member.js';
+import type { PluginListing } from '../api/context.js';
 import { LocalCluster } from '../cluster/local-cluster.js';
 import type { Cluster } from '../cluster/types.js';
 import { Dispatcher } from '../cluster/dispatcher.js';
@@ -24,6 +29,8 @@ import { JobService } from '../core/jobs.js';
 import { Scheduler, type TickEvent } from '../scheduler/scheduler.js';
 import { computeNext, isTimeScheduled, toScheduledJob } from '../scheduler/job-entry.js';
 import type { Job } from '../job/types.js';
+import type { Executor } from '../executors/types.js';
+import type { Processor } from '../processors/types.js';
 import { buildServer } from '../api/server.js';
 import { loadHttpsOptions } from '../api/tls.js';
 import { openStore } from './store-factory.js';
@@ -57,6 +64,10 @@ export class Agent {
   /** Metrics and notifications (subscribers of `events`). */
   readonly observers: Observers;
   readonly executors = new ExecutorRegistry();
+  readonly processors = new ProcessorRegistry();
+  /** Save-time checks against the executors and processors of the cluster's agents. */
+  readonly placement: Placement;
+  private readonly pluginList: PluginListing[] = [];
   readonly cluster: Cluster;
   readonly runner: Runner;
   readonly dispatcher: Dispatcher;
@@ -98,7 +109,8 @@ export class Agent {
     this.stopped = new Promise((resolve) => (this.markStopped = resolve));
     this.events = new EventBus(log);
     this.store = timedStore(store, this.events);
-    this.executors.register(new ShellExecutor());
+    for (const e of builtinExecutors()) this.register('executor', e, { form: 'builtin', source: 'kairos' });
+    for (const p of builtinProcessors({ logDir: config.plugins.logDir })) this.register('processor', p, { form: 'builtin', source: 'kairos' });
     this.runner = new Runner({
       store: this.store,
       executors: this.executors,
@@ -112,6 +124,7 @@ export class Agent {
       onFinished: (execution, job) =>
         this.events.publish('execution.finished', { execution, job, durationMs: Date.parse(execution.finished_at ?? '') - Date.parse(execution.started_at) }),
       events: this.events,
+      processors: { registry: this.processors, timeoutMs: config.plugins.processorTimeoutMs },
     });
     const member = {
       nodeName: config.nodeName,
@@ -121,6 +134,8 @@ export class Agent {
       version: VERSION,
       running: () => this.runner.runningCount + this.runner.queued,
       port: () => this.httpPort,
+      executors: () => this.executors.names(),
+      processors: () => this.processors.names(),
       log,
     };
     if (store instanceof EtcdStore) {
@@ -137,7 +152,8 @@ export class Agent {
       this.cluster = new LocalCluster(member);
     }
     this.dispatcher = new Dispatcher(this.store, this.cluster, this.runner, log, this.events);
-    this.jobs = new JobService(this.store, this.executors, (job) => this.nextOf(job), {
+    this.placement = new Placement(this.executors, this.processors, () => this.cluster.members(), () => describeSelf(member));
+    this.jobs = new JobService(this.store, this.placement, (job) => this.nextOf(job), {
       maxJobs: config.limits.maxJobs,
       onLimitHit: (limit) => this.countLimitHit(limit),
     });
@@ -232,7 +248,7 @@ export class Agent {
     const { host, port } = c.httpAddr;
     await this.checkExposure(host);
     const https = loadHttpsOptions(c.security.tls);
-    this.api = await buildServer(this.apiContext(), this.executors, https);
+    this.api = await buildServer(this.apiContext(), this.placement, https);
     await this.api.listen({ host, port });
     const addr = this.api.server.address();
     const realPort = typeof addr === 'object' && addr ? addr.port : port;
@@ -504,7 +520,16 @@ export class Agent {
       limitHits: this.limitHits,
       countLimitHit: (limit) => this.countLimitHit(limit),
       metrics: this.observers.metricsEndpoint(),
+      plugins: () => [...this.pluginList],
     };
+  }
+
+  private register(kind: 'executor', impl: Executor, listing: Omit<PluginListing, 'name' | 'kind'>): void;
+  private register(kind: 'processor', impl: Processor, listing: Omit<PluginListing, 'name' | 'kind'>): void;
+  private register(kind: 'executor' | 'processor', impl: Executor | Processor, listing: Omit<PluginListing, 'name' | 'kind'>): void {
+    if (kind === 'executor') this.executors.register(impl as Executor);
+    else this.processors.register(impl as Processor);
+    this.pluginList.push({ name: impl.name, kind, ...listing });
   }
 
   private async health(): Promise<HealthReport> {

@@ -7,6 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { dirname, join, resolve as resolvePath } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { parseGoDuration } from '../util/duration.js';
 import { compileTemplate } from '../notify/template.js';
@@ -85,6 +86,10 @@ export const AGENT_OPTIONS: OptionDef[] = [
   { name: 'notify-backoff', kind: 'duration', default: '1s', description: 'delay before the second delivery attempt; doubles per attempt (max 1m)' },
   { name: 'notify-timeout', kind: 'duration', default: '10s', description: 'deadline of one delivery attempt' },
   // Metrics.
+  { name: 'plugin', kind: 'list', repeatable: true, default: [], description: 'plugin module to load: an npm package name or a path (repeatable; `plugins:` list in the config file); see docs/plugins.md' },
+  { name: 'plugin-dir', kind: 'string', description: 'directory of executable plugins named kairos-executor-<name> / kairos-processor-<name>' },
+  { name: 'log-dir', kind: 'string', description: "directory of the files processor when a job doesn't set log_dir (default: <data-dir>/logs)" },
+  { name: 'processor-timeout', kind: 'duration', default: '30s', description: 'longest one processor may take per execution before it is abandoned (the output is kept in the record)' },
   { name: 'enable-prometheus', kind: 'bool', default: true, description: 'serve Prometheus metrics at GET /metrics (read role when tokens exist)' },
   { name: 'statsd-addr', kind: 'string', description: 'StatsD address host:port (UDP; no tags)' },
   { name: 'dog-statsd-addr', kind: 'string', description: 'DogStatsD address host:port (UDP; job and node as tags)' },
@@ -138,6 +143,7 @@ export interface AgentConfig {
   limits: { maxJobs: number; runRatePerMin: number };
   notify: NotifyConfig;
   metrics: MetricsConfig;
+  plugins: PluginsConfig;
   /** Options given that Kairos ignores, to warn about once logging is up. */
   ignored: string[];
 }
@@ -173,6 +179,15 @@ export interface NotifyConfig {
   attempts: number;
   backoffMs: number;
   timeoutMs: number;
+}
+
+export interface PluginsConfig {
+  modules: string[];
+  dir: string | null;
+  /** Where relative module paths resolve from: the config file's directory, else the working directory. */
+  baseDir: string;
+  logDir: string;
+  processorTimeoutMs: number;
 }
 
 export interface MetricsConfig {
@@ -222,6 +237,7 @@ function fileValue(file: Record<string, unknown>, name: string): RawValue {
   }
   // dkron's YAML uses `tags:` (a map) and `backend_machine`/`join` lists.
   if (name === 'tag' && 'tags' in file) return file.tags as RawValue;
+  if (name === 'plugin' && 'plugins' in file) return file.plugins as RawValue;
   return undefined;
 }
 
@@ -240,7 +256,7 @@ export function readConfigFile(path: string): Record<string, unknown> {
   }
   if (parsed === null || parsed === undefined) return {};
   if (typeof parsed !== 'object' || Array.isArray(parsed)) throw new ConfigError(`config file ${path} must hold a map of options`);
-  const known = new Set(AGENT_OPTIONS.flatMap((o) => [o.name, o.name.replace(/-/g, '_')]).concat(['tags', 'config']));
+  const known = new Set(AGENT_OPTIONS.flatMap((o) => [o.name, o.name.replace(/-/g, '_')]).concat(['tags', 'plugins', 'config']));
   for (const key of Object.keys(parsed)) {
     if (!known.has(key)) throw new ConfigError(`config file ${path}: unknown option "${key}"`);
   }
@@ -456,6 +472,13 @@ export function resolveConfig(flags: RawOptions, env: NodeJS.ProcessEnv): AgentC
     limits: { maxJobs: int('max-jobs'), runRatePerMin: int('run-rate-limit') },
     notify,
     metrics,
+    plugins: {
+      modules: toList(raw.plugin),
+      dir: str('plugin-dir'),
+      baseDir: configPath ? dirname(resolvePath(configPath)) : process.cwd(),
+      logDir: str('log-dir') ?? join(String(raw['data-dir']), 'logs'),
+      processorTimeoutMs: duration('processor-timeout'),
+    },
     ignored,
   };
 }

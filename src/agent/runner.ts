@@ -14,6 +14,8 @@ import { executionId } from '../util/ids.js';
 import { iso } from '../job/time.js';
 import { retry } from '../util/retry.js';
 import type { EventBus } from '../events/bus.js';
+import type { ProcessorRegistry } from '../processors/registry.js';
+import { runProcessors } from '../processors/chain.js';
 
 export interface RunnerOptions {
   store: Store;
@@ -37,6 +39,8 @@ export interface RunnerOptions {
   onFinished?: (execution: Execution, job: Job | null) => void;
   /** Publishes execution.started and group.finished (src/events). */
   events?: EventBus;
+  /** The job's processors run after each attempt, before its result is stored. */
+  processors?: { registry: ProcessorRegistry; timeoutMs: number };
 }
 
 interface Active {
@@ -179,6 +183,7 @@ export class Runner implements ExecutionSink {
       let result;
       try {
         result = await this.attempt(execution, job);
+        if (job) result.output = await this.process(job, execution, result);
       } finally {
         this.releaseSlot();
       }
@@ -193,6 +198,14 @@ export class Runner implements ExecutionSink {
       await this.sleep(delay);
       execution = retry;
     }
+  }
+
+  /** The job's processors over one finished attempt: the output to store (src/processors/chain.ts). */
+  private async process(job: Job, execution: Execution, result: { success: boolean; exitCode: number | null; output: string }): Promise<string> {
+    const p = this.o.processors;
+    if (!p || Object.keys(job.processors ?? {}).length === 0) return result.output;
+    const finished: Execution = { ...execution, finished_at: iso(Date.now()), success: result.success, exit_code: result.exitCode, output: result.output };
+    return runProcessors(job.processors, finished, { registry: p.registry, nodeName: this.o.nodeName, log: this.o.log, timeoutMs: p.timeoutMs });
   }
 
   private readonly sleepers = new Set<() => void>();

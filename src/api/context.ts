@@ -13,6 +13,16 @@ export interface HealthReport {
   checks: Record<string, string>;
 }
 
+/** One executor or processor of this agent, as GET /v1/plugins lists it. */
+export interface PluginListing {
+  name: string;
+  kind: 'executor' | 'processor';
+  form: 'builtin' | 'module' | 'executable';
+  /** Package name or file path; "kairos" for built-ins. */
+  source: string;
+  version?: string;
+}
+
 export interface ApiContext {
   nodeName: string;
   version: string;
@@ -42,6 +52,8 @@ export interface ApiContext {
   /** How often each limit refused a request since start (`GET /v1`). */
   limitHits: Record<string, number>;
   countLimitHit(limit: string): void;
+  /** Executors and processors of this agent, built-in and plugins. */
+  plugins(): PluginListing[];
   /** Prometheus metrics for GET /metrics; null when disabled. */
   metrics?: { contentType: string; text: () => Promise<string> } | null;
 }

@@ -1,6 +1,6 @@
-/** `kairos members`, `kairos leader`, `kairos status`: the cluster as an agent sees it. */
+/** `kairos members`, `kairos leader`, `kairos status`, `kairos plugins`: the cluster as an agent sees it. */
 import { Command } from 'commander';
-import type { Member } from '../client/api.js';
+import type { Member, PluginListing } from '../client/api.js';
 import { EXIT } from '../client/http.js';
 import { clientOf, formatOf, print, run, withClientOptions, withOutput, type Column } from './output.js';
 
@@ -13,6 +13,15 @@ const MEMBER_COLUMNS: Column<Member>[] = [
   { header: 'VERSION', value: (m) => m.version, wide: true },
   { header: 'LOAD', value: (m) => m.load, wide: true },
   { header: 'TAGS', value: (m) => m.Tags, wide: true },
+];
+
+const PLUGIN_COLUMNS: Column<PluginListing>[] = [
+  { header: 'NAME', value: (p) => p.name },
+  { header: 'KIND', value: (p) => p.kind },
+  { header: 'FORM', value: (p) => p.form },
+  { header: 'SOURCE', value: (p) => p.source },
+  { header: 'VERSION', value: (p) => p.version ?? '', wide: true },
+  { header: 'NODE', value: (p) => p.node ?? '', wide: true },
 ];
 
 export function clusterCommands(): Command[] {
@@ -58,5 +67,12 @@ export function clusterCommands(): Command[] {
         return health.status === 'healthy' ? EXIT.ok : EXIT.error;
       }),
   );
-  return [members, leader, status];
+  const plugins = withOutput(withClientOptions(new Command('plugins').description("the agent's executors and processors: built-in, plugin modules and executables"))).action(
+    (opts: Record<string, unknown>) =>
+      run(async () => {
+        const list = (await clientOf(opts).plugins()).sort((a, b) => a.kind.localeCompare(b.kind) || a.name.localeCompare(b.name));
+        print(formatOf(opts), list, PLUGIN_COLUMNS);
+      }),
+  );
+  return [members, leader, status, plugins];
 }

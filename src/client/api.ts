@@ -3,6 +3,15 @@ import type { Execution, Job } from '../job/types.js';
 import type { SkipRecord } from '../store/types.js';
 import { HttpClient, type ClientOptions } from './http.js';
 
+export interface PluginListing {
+  name: string;
+  kind: 'executor' | 'processor';
+  form: 'builtin' | 'module' | 'executable';
+  source: string;
+  version?: string;
+  node?: string;
+}
+
 export interface Member {
   id?: string;
   Name: string;
@@ -89,6 +98,10 @@ export class KairosClient {
     const q = qs.toString();
     const res = await this.http.call<SkipRecord[]>('GET', `/v1/jobs/${enc(name)}/skips${q ? `?${q}` : ''}`);
     return { items: res.body, total: Number(res.headers['x-total-count'] ?? res.body.length) };
+  }
+
+  async plugins(): Promise<PluginListing[]> {
+    return (await this.http.call<PluginListing[]>('GET', '/v1/plugins')).body;
   }
 
   async members(): Promise<Member[]> {

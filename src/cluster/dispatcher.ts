@@ -7,8 +7,8 @@
 import type { Logger } from '../util/log.js';
 import type { Execution, Job, Trigger } from '../job/types.js';
 import type { AuditEntry, SkipCode, SkipRecord, Store } from '../store/types.js';
-import type { Cluster } from './types.js';
-import { describeTags, selectTargets } from './targets.js';
+import type { Cluster, Member } from './types.js';
+import { describeTags, missing, requirementsOf, selectTargets, tagMatches } from './targets.js';
 import { adHocGroup, auditId, executionId, tickGroup } from '../util/ids.js';
 import { iso } from '../job/time.js';
 import { ConflictError, NotFoundError } from '../core/errors.js';
@@ -138,10 +138,21 @@ export class Dispatcher {
       }
     }
     const members = await this.cluster.members();
-    const targets = selectTargets(job.tags, members);
+    const needs = requirementsOf(job);
+    const targets = selectTargets(job.tags, members, Math.random, needs);
     if (targets.length === 0) {
       const tags = describeTags(job.tags);
-      return { executions: [], skipped: `no agent matches the job's tags (${tags || 'none'})`, skipCode: 'no_agent' };
+      const matching = tagMatches(job.tags, members);
+      if (matching.length === 0) {
+        return { executions: [], skipped: `no agent matches the job's tags (${tags || 'none'})`, skipCode: 'no_agent' };
+      }
+      // Agents changed since the job was saved: say what is missing rather than fail on a node without it.
+      const lacks = missing(matching[0] as Member, needs) ?? `executor "${needs.executor}"`;
+      return {
+        executions: [],
+        skipped: `no agent matching the job's tags (${tags || 'none'}) has ${lacks} (matching: ${matching.map((m) => m.Name).join(', ')})`,
+        skipCode: 'no_executor',
+      };
     }
     const now = Date.now();
     const executions = targets.map(

@@ -11,6 +11,9 @@ export interface SelfDescription {
   server: boolean;
   version: string;
   running: () => number;
+  /** Executors and processors registered here (plugins are loaded before the agent joins). */
+  executors?: () => string[];
+  processors?: () => string[];
 }
 
 export function describeSelf(o: SelfDescription): Member {
@@ -25,5 +28,7 @@ export function describeSelf(o: SelfDescription): Member {
     version: o.version,
     running: o.running(),
     load: Math.round((loadavg()[0] ?? 0) * 10) / 10,
+    ...(o.executors ? { executors: o.executors() } : {}),
+    ...(o.processors ? { processors: o.processors() } : {}),
   };
 }

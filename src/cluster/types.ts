@@ -17,6 +17,9 @@ export interface Member {
   running: number;
   /** 1-minute load average of the agent's machine, rounded to 0.1. */
   load: number;
+  /** Kairos: executors and processors this agent has (absent from agents older than plugins: assume any). */
+  executors?: string[];
+  processors?: string[];
 }
 
 export interface Cluster {

@@ -93,10 +93,13 @@ export async function applyBulk(store: Store, executors: ExecutorCatalog, limits
   const problems: BulkProblem[] = [];
   const specs: JobSpec[] = [];
   const index = new Map<string, number>();
+  const place = await executors.placement?.();
   req.jobs.forEach((raw, i) => {
     const name = raw && typeof raw === 'object' && typeof (raw as { name?: unknown }).name === 'string' ? (raw as { name: string }).name : '';
     try {
       const spec = normalizeJobInput(raw, executors);
+      const problem = place?.(spec);
+      if (problem) throw new ValidationError(problem.field, problem.message);
       if (index.has(spec.name)) throw new ValidationError('name', `job "${spec.name}" appears twice (also jobs[${index.get(spec.name)}])`);
       if (!tagsInScope(spec.tags, actor.scope)) throw new KairosError('KAIROS_OUT_OF_SCOPE', `token "${actor.name}" may only save jobs tagged ${Object.entries(actor.scope).map(([k, v]) => `${k}=${v}`).join(', ')}`, 'tags');
       index.set(spec.name, i);

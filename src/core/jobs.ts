@@ -63,6 +63,9 @@ export class JobService {
    */
   async upsert(body: unknown, actor: Actor = SYSTEM_ACTOR, detail?: Record<string, unknown>): Promise<Job> {
     const spec = normalizeJobInput(body, this.executors);
+    const place = await this.executors.placement?.();
+    const problem = place?.(spec);
+    if (problem) throw new ValidationError(problem.field, problem.message);
     if (!tagsInScope(spec.tags, actor.scope)) {
       throw new KairosError('KAIROS_OUT_OF_SCOPE', `token "${actor.name}" may only save jobs tagged ${scopeText(actor.scope)}`, 'tags');
     }

@@ -5,6 +5,11 @@ import { parse } from 'shell-quote';
 import type { ParseEntry } from 'shell-quote';
 import { formatDuration, parseGoDuration } from '../util/duration.js';
 import { OutputBuffer } from './output-buffer.js';
+import { memoryExceededNote, parseMemoryLimit, watchMemory } from './shell-memory.js';
+import type { MemoryWatch } from './shell-memory.js';
+import { parsePayload } from './shell-payload.js';
+import { parseSu, resolveSu, switchProblem } from './shell-user.js';
+import type { Credentials, SuSpec } from './shell-user.js';
 import type { ExecutionOutcome, ExecutionRequest, Executor } from './types.js';
 
 export interface ShellExecutorOptions {
@@ -14,6 +19,8 @@ export interface ShellExecutorOptions {
    * open that long; its later output is abandoned.
    */
   closeGraceMs?: number;
+  /** How often `mem_limit` is checked (dkron: every second). Tests shorten it. */
+  memCheckIntervalMs?: number;
 }
 
 type Problem = { field: string; message: string };
@@ -30,9 +37,11 @@ const MAX_TIMER_MS = 2_147_483_647;
 export class ShellExecutor implements Executor {
   readonly name = 'shell';
   private readonly closeGraceMs: number;
+  private readonly memCheckIntervalMs: number;
 
   constructor(options: ShellExecutorOptions = {}) {
     this.closeGraceMs = options.closeGraceMs ?? 1000;
+    this.memCheckIntervalMs = options.memCheckIntervalMs ?? 1000;
   }
 
   validate(config: Record<string, string>): Problem | null {
@@ -48,6 +57,13 @@ export class ShellExecutor implements Executor {
     }
     const env = parseEnv(config.env);
     if (!Array.isArray(env)) return env;
+    const memLimit = parseMemoryLimit(config.mem_limit);
+    if (memLimit !== null && typeof memLimit === 'object') return memLimit;
+    // Only the syntax: accounts are resolved on the agent that runs the job.
+    const su = parseSu(config.su);
+    if (su !== null && 'field' in su) return su;
+    const payload = parsePayload(config.payload);
+    if (payload !== null && !Buffer.isBuffer(payload)) return payload;
     // Refused at save, not at every run: without a shell, `a | b` or `> file` can never work
     // (dkron saves such jobs and every run fails; a restore names the job and the field).
     if (shell !== 'true') {
@@ -82,6 +98,22 @@ export class ShellExecutor implements Executor {
     const { command, cwd } = request.config as { command: string; cwd?: string };
     const timeoutMs = parseTimeout(request.config.timeout) as number | null;
     const envEntries = parseEnv(request.config.env) as Array<[string, string]>;
+    const memLimit = parseMemoryLimit(request.config.mem_limit) as number | null;
+    const payload = parsePayload(request.config.payload) as Buffer | null;
+
+    let credentials: Credentials | undefined;
+    const su = parseSu(request.config.su) as SuSpec | null;
+    if (su !== null) {
+      if (!process.getuid || !process.getgid) return fail('su: switching users is only supported on Unix agents');
+      try {
+        credentials = await resolveSu(su);
+      } catch (err) {
+        return fail((err as Error).message);
+      }
+      const current = { uid: process.getuid(), gid: process.getgid() };
+      const refused = switchProblem(request.config.su as string, credentials, current);
+      if (refused) return fail(refused);
+    }
 
     if (request.signal.aborted) return fail(killedNote(request.signal));
 
@@ -111,9 +143,11 @@ export class ShellExecutor implements Executor {
       child = spawn(file, args, {
         cwd: cwd === '' ? undefined : cwd,
         env,
-        stdio: ['ignore', 'pipe', 'pipe'],
+        stdio: [payload === null ? 'ignore' : 'pipe', 'pipe', 'pipe'],
         // Own process group, so `kill(-pid)` reaches everything the job forks.
         detached: true,
+        // libuv also drops the agent's supplementary groups when switching, as Go does for dkron.
+        ...(credentials ? { uid: credentials.uid, gid: credentials.gid } : {}),
       });
     } catch (err) {
       // Invalid arguments (e.g. NUL bytes) throw synchronously instead of emitting 'error'.
@@ -128,6 +162,7 @@ export class ShellExecutor implements Executor {
       let settled = false;
       let timer: NodeJS.Timeout | undefined;
       let graceTimer: NodeJS.Timeout | undefined;
+      let memoryWatch: MemoryWatch | undefined;
 
       const killGroup = (): void => {
         if (pid === undefined) return;
@@ -144,6 +179,7 @@ export class ShellExecutor implements Executor {
         settled = true;
         if (timer) clearTimeout(timer);
         if (graceTimer) clearTimeout(graceTimer);
+        memoryWatch?.stop();
         request.signal.removeEventListener('abort', onAbort);
         // After the grace period something outside the group may still hold the
         // pipes; stop reading so this run does not keep the event loop busy.
@@ -189,6 +225,7 @@ export class ShellExecutor implements Executor {
 
       child.on('exit', (code) => {
         exitCode = code;
+        memoryWatch?.stop();
         // Reap whatever the job left behind (`cmd &`); they would otherwise
         // outlive the run and keep stdout open so 'close' never fires.
         killGroup();
@@ -203,6 +240,22 @@ export class ShellExecutor implements Executor {
       if (pid === undefined) return;
 
       request.signal.addEventListener('abort', onAbort, { once: true });
+
+      if (payload !== null && child.stdin) {
+        // A job that exits without reading its stdin makes the write fail (EPIPE);
+        // that is the job's choice, not an executor error.
+        child.stdin.on('error', () => undefined);
+        child.stdin.end(payload);
+      }
+
+      if (memLimit !== null) {
+        memoryWatch = watchMemory(pid, memLimit, this.memCheckIntervalMs, (used) => {
+          if (settled) return;
+          killedByUs = true;
+          notes.push(memoryExceededNote(used, memLimit));
+          killGroup();
+        });
+      }
 
       if (timeoutMs !== null) {
         const onTimeout = (): void => {

@@ -109,6 +109,13 @@ export function validateName(name: string): void {
 /** What an executor registry offers to validation. */
 export interface ExecutorCatalog {
   validate(executor: string, config: Record<string, string>): { field: string; message: string } | null;
+  /** Configs of the job's processors (fields `processors.<name>.<key>`). */
+  validateProcessors?(processors: Record<string, Record<string, string>>): { field: string; message: string } | null;
+  /**
+   * Whether the cluster can run such a job (its executor and processors exist on an agent its
+   * tags select), against one member list read now. Absent: this agent's executors are all there is.
+   */
+  placement?(): Promise<(job: JobSpec) => { field: string; message: string } | null>;
 }
 
 function zodToValidationError(error: z.ZodError): ValidationError {
@@ -210,6 +217,8 @@ export function normalizeJobInput(body: unknown, executors: ExecutorCatalog): Jo
 
   const processors: Record<string, Record<string, string>> = {};
   for (const [k, v] of Object.entries(input.processors ?? {})) processors[k] = v ?? {};
+  const processorProblem = executors.validateProcessors?.(processors);
+  if (processorProblem) throw new ValidationError(processorProblem.field, processorProblem.message);
 
   return {
     name: input.name,

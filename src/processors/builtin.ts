@@ -1,4 +1,8 @@
 /** The processors every agent has (dkron's log, files, syslog, fluent). */
+import { FilesProcessor } from './files.js';
+import { FluentProcessor } from './fluent.js';
+import { LogProcessor } from './log.js';
+import { SyslogProcessor } from './syslog.js';
 import type { Processor } from './types.js';
 
 export interface BuiltinProcessorOptions {
@@ -6,6 +10,6 @@ export interface BuiltinProcessorOptions {
   logDir: string;
 }
 
-export function builtinProcessors(_o: BuiltinProcessorOptions): Processor[] {
-  return [];
+export function builtinProcessors(o: BuiltinProcessorOptions): Processor[] {
+  return [new LogProcessor(), new FilesProcessor(o.logDir), new SyslogProcessor(), new FluentProcessor(process.env)];
 }

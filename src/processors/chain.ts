@@ -46,8 +46,9 @@ export async function runProcessors(
         new Promise<never>((_, reject) => {
           timer = setTimeout(() => {
             const reason = new Error(`did not finish within ${o.timeoutMs} ms`);
-            controller.abort(reason);
+            // Rejected first: a processor that returns as soon as it is aborted still overran.
             reject(reason);
+            controller.abort(reason);
           }, o.timeoutMs);
         }),
       ]);

@@ -82,7 +82,7 @@ export type JobEvent = { type: 'put'; job: Job } | { type: 'delete'; name: strin
 export type JobUpdater = (current: Job | null) => Job | null | undefined;
 
 /** Why a tick (or a requested run) did not run. */
-export type SkipCode = 'no_leader' | 'catch_up_skip' | 'starting_deadline' | 'forbid' | 'no_agent' | 'not_runnable' | 'dispatch_failed';
+export type SkipCode = 'no_leader' | 'catch_up_skip' | 'starting_deadline' | 'forbid' | 'no_agent' | 'no_executor' | 'not_runnable' | 'dispatch_failed';
 
 /**
  * A tick that did not run, kept so an operator can answer "did last night's

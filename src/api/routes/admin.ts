@@ -39,9 +39,12 @@ export async function adminRoutes(app: FastifyInstance, ctx: ApiContext, executo
     }
     if (!Array.isArray(jobs)) throw new ValidationError('file', 'expected a JSON array of jobs');
     const names = new Set<string>();
+    const place = await executors.placement?.();
     const specs = jobs.map((j, i) => {
       try {
         const spec = normalizeJobInput(j, executors);
+        const problem = place?.(spec);
+        if (problem) throw new ValidationError(problem.field, problem.message);
         names.add(spec.name);
         return spec;
       } catch (err) {

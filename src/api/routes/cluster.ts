@@ -23,6 +23,13 @@ export async function clusterRoutes(app: FastifyInstance, ctx: ApiContext): Prom
     return members.map((m) => ({ id: randomUUID(), ...m }));
   });
 
+  // This agent's executors and processors (every member's names are in /v1/members).
+  app.get('/v1/plugins', async (_request, reply) => {
+    const plugins = ctx.plugins();
+    void reply.header('X-Total-Count', String(plugins.length));
+    return plugins.map((p) => ({ ...p, node: ctx.nodeName }));
+  });
+
   app.get('/v1/leader', async (_request, reply) => {
     const leader = await ctx.cluster.leader();
     if (!leader) return reply.status(503).send(errorBody('KAIROS_NO_LEADER', 'no leader elected at the moment'));
