@@ -476,7 +476,7 @@ export function resolveConfig(flags: RawOptions, env: NodeJS.ProcessEnv): AgentC
       modules: toList(raw.plugin),
       dir: str('plugin-dir'),
       baseDir: configPath ? dirname(resolvePath(configPath)) : process.cwd(),
-      logDir: str('log-dir') ?? join(String(raw['data-dir']), 'logs'),
+      logDir: resolvePath(str('log-dir') ?? join(String(raw['data-dir']), 'logs')),
       processorTimeoutMs: duration('processor-timeout'),
     },
     ignored,
