@@ -2,11 +2,13 @@
  * The executors every agent has. Each loads its client library (NATS, AMQP, gRPC) on first use,
  * so an agent that only runs shell jobs starts and idles without them.
  */
+import { GrpcExecutor } from './grpc.js';
+import { HttpExecutor } from './http.js';
 import { NatsExecutor } from './nats.js';
 import { RabbitMQExecutor } from './rabbitmq.js';
 import { ShellExecutor } from './shell.js';
 import type { Executor } from './types.js';
 
 export function builtinExecutors(): Executor[] {
-  return [new ShellExecutor(), new NatsExecutor(), new RabbitMQExecutor()];
+  return [new ShellExecutor(), new HttpExecutor(), new GrpcExecutor(), new NatsExecutor(), new RabbitMQExecutor()];
 }
