@@ -109,8 +109,8 @@ export class Agent {
     this.stopped = new Promise((resolve) => (this.markStopped = resolve));
     this.events = new EventBus(log);
     this.store = timedStore(store, this.events);
-    for (const e of builtinExecutors()) this.register('executor', e, { form: 'builtin', source: 'kairos' });
-    for (const p of builtinProcessors({ logDir: config.plugins.logDir })) this.register('processor', p, { form: 'builtin', source: 'kairos' });
+    for (const e of builtinExecutors()) this.register('executor', e, { form: 'builtin', source: 'kairos', version: VERSION });
+    for (const p of builtinProcessors({ logDir: config.plugins.logDir })) this.register('processor', p, { form: 'builtin', source: 'kairos', version: VERSION });
     this.runner = new Runner({
       store: this.store,
       executors: this.executors,
@@ -240,6 +240,8 @@ export class Agent {
     this.log.info({ node: c.nodeName, version: VERSION, backend: c.backend, server: c.server, tags: c.tags }, 'agent: Starting Kairos agent...');
     for (const name of c.ignored) this.log.warn(`agent: option "${name}" is accepted for dkron compatibility and has no effect`);
     if (!c.server) this.log.warn('agent: running without --server: this agent executes jobs but never schedules them');
+    // Before serving or joining: saves are validated, and the member advertised, with the plugins in.
+    await this.loadPlugins();
 
     // The embedded store answers at once; with etcd down, serve the API meanwhile and recover when it returns.
     const recovery = this.recoverOrphans();
@@ -522,6 +524,30 @@ export class Agent {
       metrics: this.observers.metricsEndpoint(),
       plugins: () => [...this.pluginList],
     };
+  }
+
+  /** Third-party plugins (docs/plugins.md); a misconfigured one stops the start, naming it. */
+  private async loadPlugins(): Promise<void> {
+    const p = this.config.plugins;
+    if (p.modules.length === 0 && p.dir === null) return;
+    const { loadPlugins } = await import('../plugins/load.js');
+    const loaded = await loadPlugins({
+      modules: p.modules,
+      dir: p.dir,
+      baseDir: p.baseDir,
+      nodeName: this.config.nodeName,
+      log: this.log,
+      processorTimeoutMs: p.processorTimeoutMs,
+      reserved: { executors: this.executors.names(), processors: this.processors.names() },
+    });
+    const infos = new Map(loaded.plugins.map((i) => [`${i.kind}:${i.name}`, i]));
+    const listing = (kind: string, name: string): Omit<PluginListing, 'name' | 'kind'> => {
+      const i = infos.get(`${kind}:${name}`);
+      return { form: i?.form ?? 'module', source: i?.source ?? '', ...(i?.version ? { version: i.version } : {}) };
+    };
+    for (const e of loaded.executors) this.register('executor', e, listing('executor', e.name));
+    for (const pr of loaded.processors) this.register('processor', pr, listing('processor', pr.name));
+    this.log.info({ plugins: loaded.plugins.map((i) => `${i.kind}:${i.name}`) }, 'agent: plugins loaded');
   }
 
   private register(kind: 'executor', impl: Executor, listing: Omit<PluginListing, 'name' | 'kind'>): void;

@@ -5,6 +5,7 @@
  * step is written to the store before the next begins, so a crash leaves a
  * record that recovery can close, never a silent gap.
  */
+import { StringDecoder } from 'node:string_decoder';
 import type { Logger } from '../util/log.js';
 import type { Execution, Job, JobStatus } from '../job/types.js';
 import { ExecutionClosedError, type FollowUp, type Store } from '../store/types.js';
@@ -47,6 +48,10 @@ interface Active {
   execution: Execution;
   controller: AbortController;
   tail: string;
+  /** Output so far (the last outputLimit characters), for a viewer that connects mid-run. */
+  text: string;
+  decoder: StringDecoder;
+  followers: Set<(text: string) => void>;
 }
 
 const RECENT_OUTPUT = 4096;
@@ -62,6 +67,17 @@ export class Runner implements ExecutionSink {
 
   get runningCount(): number {
     return this.active.size;
+  }
+
+  /**
+   * Follow a running execution's output (the stream endpoint): the output so far, then every
+   * chunk as it arrives. Null when it doesn't run here (finished, or on another agent).
+   */
+  follow(id: string, onText: (text: string) => void): { backlog: string; stop: () => void } | null {
+    const a = this.active.get(id);
+    if (!a) return null;
+    a.followers.add(onText);
+    return { backlog: a.text, stop: () => a.followers.delete(onText) };
   }
 
   /** Running executions with their latest output, for /v1/busy. */
@@ -278,7 +294,7 @@ export class Runner implements ExecutionSink {
     const started = Date.now();
     const dispatchedAt = execution.started_at;
     execution.started_at = iso(started);
-    const active: Active = { execution, controller, tail: '' };
+    const active: Active = { execution, controller, tail: '', text: '', decoder: new StringDecoder('utf8'), followers: new Set() };
     this.active.set(execution.id, active);
     try {
       // Spawn first, then record the start: the execution record already exists
@@ -293,7 +309,14 @@ export class Runner implements ExecutionSink {
         outputLimit: this.o.outputLimit,
         signal: controller.signal,
         onOutput: (chunk) => {
-          active.tail = (active.tail + chunk.toString('utf8')).slice(-RECENT_OUTPUT);
+          // One decoder per run: a multi-byte character split across chunks stays whole.
+          const text = active.decoder.write(chunk);
+          if (text === '') return;
+          active.tail = (active.tail + text).slice(-RECENT_OUTPUT);
+          active.text += text;
+          // Trimmed in batches, not per chunk: slicing a 256 KB string on every line would be quadratic.
+          if (active.text.length > 2 * this.o.outputLimit) active.text = active.text.slice(-this.o.outputLimit);
+          for (const f of active.followers) f(text);
         },
       });
       this.o.events?.publish('execution.started', { execution: { ...execution }, latenessMs: started - Date.parse(execution.scheduled_at) });
