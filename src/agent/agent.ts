@@ -28,7 +28,7 @@ import { Runner } from './runner.js';
 import { JobService } from '../core/jobs.js';
 import { Scheduler, type TickEvent } from '../scheduler/scheduler.js';
 import { computeNext, isTimeScheduled, toScheduledJob } from '../scheduler/job-entry.js';
-import type { Job } from '../job/types.js';
+import type { Execution, Job } from '../job/types.js';
 import type { Executor } from '../executors/types.js';
 import type { Processor } from '../processors/types.js';
 import { buildServer } from '../api/server.js';
@@ -523,6 +523,33 @@ export class Agent {
       countLimitHit: (limit) => this.countLimitHit(limit),
       metrics: this.observers.metricsEndpoint(),
       plugins: () => [...this.pluginList],
+      follow: (id, onText, onEnd) => this.follow(id, onText, onEnd),
+    };
+  }
+
+  /** Live output of an execution of this agent (the stream endpoint); attaches once it starts. */
+  private follow(id: string, onText: (text: string) => void, onEnd: (execution: Execution) => void): { stop(): void } {
+    let detach: (() => void) | null = null;
+    const attach = (): void => {
+      if (detach) return;
+      const f = this.runner.follow(id, onText);
+      if (!f) return;
+      if (f.backlog !== '') onText(f.backlog);
+      detach = f.stop;
+    };
+    const offStart = this.events.on('execution.started', (p) => {
+      if (p.execution.id === id) attach();
+    });
+    const offEnd = this.events.on('execution.finished', (p) => {
+      if (p.execution.id === id) onEnd(p.execution);
+    });
+    attach();
+    return {
+      stop: () => {
+        offStart();
+        offEnd();
+        detach?.();
+      },
     };
   }
 

@@ -52,6 +52,11 @@ export interface ApiContext {
   /** How often each limit refused a request since start (`GET /v1`). */
   limitHits: Record<string, number>;
   countLimitHit(limit: string): void;
+  /**
+   * Follow an execution that runs (or is about to run) on this agent: `onText` for each output
+   * chunk (first the output so far, once it starts), `onEnd` with the stored record.
+   */
+  follow(id: string, onText: (text: string) => void, onEnd: (execution: Execution) => void): { stop(): void };
   /** Executors and processors of this agent, built-in and plugins. */
   plugins(): PluginListing[];
   /** Prometheus metrics for GET /metrics; null when disabled. */

@@ -15,6 +15,7 @@ import { installGuard } from './guard.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { auditRoutes } from './routes/audit.js';
 import { jobRoutes } from './routes/jobs.js';
+import { streamRoutes } from './routes/stream.js';
 import { executionRoutes } from './routes/executions.js';
 import { clusterRoutes } from './routes/cluster.js';
 import { adminRoutes } from './routes/admin.js';
@@ -93,6 +94,7 @@ export async function buildServer(ctx: ApiContext, executors: ExecutorCatalog, h
   await jobRoutes(app, ctx);
   await bulkRoutes(app, ctx, executors);
   await executionRoutes(app, ctx);
+  await streamRoutes(app, ctx);
   await clusterRoutes(app, ctx);
   await adminRoutes(app, ctx, executors);
   await tokenRoutes(app, ctx);
