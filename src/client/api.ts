@@ -91,6 +91,17 @@ export class KairosClient {
     return (await this.http.call<Execution>('GET', `/v1/jobs/${enc(name)}/executions/${enc(id)}`)).body;
   }
 
+  /** Follow an execution's output (SSE): `onText` per chunk; resolves with the finished record, or null if the stream ended without one. */
+  async follow(name: string, id: string, onText: (text: string) => void, onInfo: (message: string) => void = () => undefined): Promise<Execution | null> {
+    let end: Execution | null = null;
+    await this.http.events(`/v1/jobs/${enc(name)}/executions/${enc(id)}/stream`, (event, data) => {
+      if (event === 'output') onText((data as { text: string }).text);
+      else if (event === 'info') onInfo((data as { message: string }).message);
+      else if (event === 'end') end = data as Execution;
+    });
+    return end;
+  }
+
   async skips(name: string, page: { start?: number; end?: number } = {}): Promise<{ items: SkipRecord[]; total: number }> {
     const qs = new URLSearchParams();
     if (page.start !== undefined) qs.set('_start', String(page.start));

@@ -129,6 +129,54 @@ export class HttpClient {
     });
   }
 
+  /**
+   * Server-Sent Events from a GET (the execution stream): calls `onEvent` per event until the
+   * agent ends the stream. Errors before the stream starts are ApiErrors like `call`'s.
+   */
+  events(path: string, onEvent: (event: string, data: unknown) => void): Promise<void> {
+    const url = new URL(path.replace(/^\//, ''), this.base.href.endsWith('/') ? this.base.href : `${this.base.href}/`);
+    const headers: Record<string, string> = { accept: 'text/event-stream' };
+    if (this.options.token) headers.authorization = `Bearer ${this.options.token}`;
+    const https = url.protocol === 'https:';
+    const send = https ? httpsRequest : httpRequest;
+    return new Promise((resolve, reject) => {
+      const req = send(url, { method: 'GET', headers, ...(https ? this.tls : {}) }, (res) => {
+        const status = res.statusCode ?? 0;
+        res.setEncoding('utf8');
+        if (status < 200 || status >= 300) {
+          let text = '';
+          res.on('data', (c: string) => (text += c));
+          res.on('end', () => {
+            let body: unknown = text;
+            try {
+              body = JSON.parse(text);
+            } catch {
+              // not JSON
+            }
+            reject(toApiError(status, body));
+          });
+          return;
+        }
+        let pending = '';
+        res.on('data', (c: string) => {
+          pending += c;
+          let cut: number;
+          while ((cut = pending.indexOf('\n\n')) >= 0) {
+            const block = pending.slice(0, cut);
+            pending = pending.slice(cut + 2);
+            const event = /^event: (.*)$/m.exec(block)?.[1];
+            const data = /^data: (.*)$/m.exec(block)?.[1];
+            if (event !== undefined && data !== undefined) onEvent(event, JSON.parse(data) as unknown);
+          }
+        });
+        res.on('error', reject);
+        res.on('end', () => resolve());
+      });
+      req.on('error', (err) => reject(new ApiError(`cannot reach ${this.base.origin}: ${err.message}`, 0)));
+      req.end();
+    });
+  }
+
   /** Sends one request and throws ApiError for any status outside 2xx. */
   async call<T = unknown>(method: string, path: string, body?: unknown): Promise<HttpResponse<T>> {
     const res = await this.raw<T>(method, path, body);

@@ -79,12 +79,22 @@ test('jobs run, executions and logs: the output of the latest or a given executi
   assert.match(table.stdout, /success/);
   assert.equal((await kairosOk(['logs', 'alpha', ...A])).stdout, 'alpha-output\n');
   assert.equal((await kairosOk(['logs', 'alpha', execs[0]?.id ?? '', ...A])).stdout, 'alpha-output\n');
-  const follow = await kairos(['logs', '-f', 'alpha', ...A]);
-  assert.equal(follow.code, 2);
-  assert.match(follow.stderr, /not available yet/);
+  // -f on a finished execution prints it and exits with its result.
+  assert.equal((await kairosOk(['logs', '-f', 'alpha', ...A])).stdout, 'alpha-output\n');
   const none = await kairos(['logs', 'beta', ...A]);
   assert.equal(none.code, 3, 'a job with no executions yet: not found');
   assert.equal((await kairos(['logs', 'alpha', 'no-such-exec', ...A])).code, 3);
+});
+
+test('logs -f follows a running execution to its end; its exit code is the result', async () => {
+  const slow = { name: 'slow-lines', schedule: '@every 1h', executor: 'shell', executor_config: { shell: 'true', command: 'for i in 1 2 3; do echo line$i; sleep 0.5; done; exit 4' } };
+  assert.equal((await api(agent?.url ?? '', 'POST', '/v1/jobs', slow, auth())).status, 201);
+  await kairosOk(['jobs', 'run', 'slow-lines', ...A]);
+  const follow = await kairos(['logs', '-f', 'slow-lines', ...A]);
+  assert.equal(follow.stdout, 'line1\nline2\nline3\n');
+  assert.equal(follow.code, 1, 'the execution failed (exit 4)');
+  assert.match(follow.stderr, /failed \(exit 4\)/);
+  assert.equal((await api(agent?.url ?? '', 'DELETE', '/v1/jobs/slow-lines', undefined, auth())).status, 200);
 });
 
 test('jobs toggle and skips', async () => {
