@@ -5,7 +5,9 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { api, eventually, shellJob, type AgentHandle } from '../helpers/agent.js';
+import { join } from 'node:path';
+import { api, eventually, ROOT, shellJob, type AgentHandle } from '../helpers/agent.js';
+import { readSse, streamedText } from '../helpers/sse.js';
 import { startEtcd, type EtcdCluster } from '../helpers/etcd.js';
 import { agreedLeader, randomKeyspace, startClusterAgent } from '../helpers/cluster.js';
 import type { Execution, Job } from '../../src/job/types.js';
@@ -202,4 +204,38 @@ test('an agent killed mid-run: its execution is closed as "agent lost"', async (
   });
   assert.deepEqual(members.map((m) => m.Name).sort(), ['a1', 'a2']);
   agents.splice(2, 1);
+});
+
+test('placement across agents: a plugin on one agent; its live output relayed through another', async () => {
+  const [a1] = agents as [AgentHandle];
+  const a4 = await startClusterAgent({
+    endpoints: etcd.endpoints, keyspace, name: 'a4', tags: { role: 'y', zone: 'a4' },
+    extra: ['--plugin-dir', join(ROOT, 'test', 'fixtures', 'plugins', 'bin')],
+  });
+  agents.push(a4);
+  const listed = await eventually('a4 advertises pyecho', async () => {
+    const r = await api<Member[]>(a1.url, 'GET', '/v1/members');
+    return r.body.find((m) => m.Name === 'a4' && m.executors?.includes('pyecho'));
+  });
+  assert.ok(listed.processors?.includes('upper'));
+  assert.ok(!(await api<Member[]>(a1.url, 'GET', '/v1/members')).body.find((m) => m.Name === 'a1')?.executors?.includes('pyecho'));
+  // Saved through a1, which lacks the plugin: refused where the tags can't reach it, accepted where they can.
+  const refused = await api<{ field: string; message: string }>(a1.url, 'POST', '/v1/jobs', { name: 'py-x', schedule: '@every 1h', tags: { role: 'x' }, executor: 'pyecho', executor_config: { message: 'm' } });
+  assert.equal(refused.status, 400);
+  assert.equal(refused.body.field, 'executor');
+  assert.match(refused.body.message, /no agent matching the job's tags \(role=x\) has executor "pyecho"; agents with it: a4/);
+  const job = { name: 'py-relay', schedule: '@every 1h', executor: 'pyecho', executor_config: { message: 'far', times: '3', delay_ms: '500' } };
+  assert.equal((await api(a1.url, 'POST', '/v1/jobs', job)).status, 201, 'untagged: placed on the one agent that has it');
+  assert.equal((await api(a1.url, 'POST', '/v1/jobs/py-relay')).status, 202);
+  const running = await eventually('py-relay recorded', async () => (await api<Execution[]>(a1.url, 'GET', '/v1/jobs/py-relay/executions')).body[0]);
+  assert.equal(running.node_name, 'a4');
+  const { status, events } = await readSse(`${a1.url}/v1/jobs/py-relay/executions/${running.id}/stream`);
+  assert.equal(status, 200);
+  assert.ok(events.filter((e) => e.event === 'output').length >= 2, JSON.stringify(events));
+  assert.match(streamedText(events), /^far 1\/3 .*\nfar 2\/3 .*\nfar 3\/3 /);
+  const end = events.at(-1);
+  assert.equal(end?.event, 'end');
+  assert.equal((end?.data as Execution).success, true);
+  await a4.stop('SIGTERM');
+  agents.pop();
 });
