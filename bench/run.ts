@@ -10,7 +10,9 @@
  *   BENCH_API_SAMPLE     jobs created through the API first (default 5000)
  *   BENCH_API_BUDGET     seconds the API may take for all jobs before the rest is seeded (default 300)
  *   BENCH_FAILOVERS      leader kills in the etcd scenario (default 5)
- *   BENCH_SCENARIOS      comma list of lateness, etcd, memory, reaction (default all; they always
+ *   BENCH_UI_JOBS        jobs stored for the ui scenario (default 100000)
+ *   BENCH_UI_SAMPLES     page loads measured per page in the ui scenario (default 5)
+ *   BENCH_SCENARIOS      comma list of lateness, etcd, memory, reaction, ui (default all; they always
  *                        run in that order, so etcd can reuse the lateness scenario's reference)
  *   BENCH_REACTION_SAMPLES  samples of each reaction (timeout kill, shutdown, etcd lost; default 5)
  *   BENCH_QUIET_WAIT     seconds to wait, before each measured phase, for the machine to be
@@ -26,8 +28,9 @@ import { runLateness, type LatenessResult, type Ratios, type RunFigures } from '
 import { runMemory, type MemoryResult } from './scenarios/memory.js';
 import { runEtcd, type EtcdResult } from './scenarios/etcd-cluster.js';
 import { runReaction, type ReactionResult } from './scenarios/reaction.js';
+import { runUi, type UiResult } from './scenarios/ui.js';
 
-const SCENARIOS = ['lateness', 'etcd', 'memory', 'reaction'] as const;
+const SCENARIOS = ['lateness', 'etcd', 'memory', 'reaction', 'ui'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 interface Results {
@@ -37,6 +40,7 @@ interface Results {
   etcd?: EtcdResult;
   memory?: MemoryResult;
   reaction?: ReactionResult;
+  ui?: UiResult;
   durationSeconds?: number;
 }
 
@@ -83,6 +87,22 @@ function latenessTable(r: LatenessResult): string {
     ...(Math.max(r.kairos.otherCoresDuring, r.reference.otherCoresDuring) > NOISY_CORES
       ? ['', `**Noisy run**: other processes used more than ${NOISY_CORES} cores during a side; the ratios are not comparable with a quiet run.`]
       : []),
+  ].join('\n');
+}
+
+function uiTable(u: UiResult): string {
+  const kb = (n: number): string => `${(n / 1024).toFixed(1)} KB`;
+  const row = (what: string, v: Summary): string => `| ${what} | ${ms(v.min)} / ${ms(v.p50)} / ${ms(v.max)} |`;
+  return [
+    `### Web UI — ${u.jobs} jobs stored (bulk, ${u.seedSeconds} s), a job with ${u.executions} executions; Chromium, 1400×900`,
+    '',
+    `Bundle: ${kb(u.bundle.jsGzipBytes)} JS + ${kb(u.bundle.cssGzipBytes)} CSS gzipped (budget ${kb(u.bundle.budgetGzipBytes)}).`,
+    '',
+    '| navigation start → rows rendered (ms) | min / p50 / max |',
+    '|---|---|',
+    row('jobs page, first 25 rows', u.jobsPage),
+    row('job page, executions listed', u.jobPage),
+    row('reference: bare page, 25 rows from the same agent', u.reference),
   ].join('\n');
 }
 
@@ -228,7 +248,8 @@ async function main(): Promise<void> {
     (scenarios.has('memory') ? apiBudget + 900 : 0) +
     (scenarios.has('etcd') ? seconds + 400 + failovers * 200 + (etcdReference ? seconds + 90 : 0) : 0) +
     // reaction: three bounded loops of short runs (30 s waits at most each).
-    (scenarios.has('reaction') ? 120 + envInt('BENCH_REACTION_SAMPLES', 5) * 3 * 30 : 0);
+    (scenarios.has('reaction') ? 120 + envInt('BENCH_REACTION_SAMPLES', 5) * 3 * 30 : 0) +
+    (scenarios.has('ui') ? 900 : 0);
   const watchdog = setTimeout(() => {
     log(`watchdog: the bench ran longer than ${budgetSeconds} s; stopping`);
     cleanupAll();
@@ -255,6 +276,9 @@ async function main(): Promise<void> {
   if (scenarios.has('reaction')) {
     results.reaction = await runReaction({ samples: envInt('BENCH_REACTION_SAMPLES', 5), log });
   }
+  if (scenarios.has('ui')) {
+    results.ui = await runUi({ jobs: envInt('BENCH_UI_JOBS', 100_000), executions: 100, samples: envInt('BENCH_UI_SAMPLES', 5), log });
+  }
   results.durationSeconds = Math.round((performance.now() - started) / 1000);
 
   const m = results.machine;
@@ -267,6 +291,7 @@ async function main(): Promise<void> {
     ...(results.etcd ? [etcdTable(results.etcd), ''] : []),
     ...(results.memory ? [memoryTable(results.memory), ''] : []),
     ...(results.reaction ? [reactionTable(results.reaction), ''] : []),
+    ...(results.ui ? [uiTable(results.ui), ''] : []),
   ].join('\n');
   process.stdout.write(`${out}\n`);
 

@@ -44,7 +44,8 @@ import { EventBus } from '../events/bus.js';
 import { timedStore } from '../events/timed-store.js';
 import { Observers } from './observers.js';
 
-const UI_DIR = fileURLToPath(new URL('../../ui/', import.meta.url));
+// KAIROS_UI_DIR serves another build of the UI (UI development, its browser tests).
+const UI_DIR = process.env.KAIROS_UI_DIR || fileURLToPath(new URL('../ui/', import.meta.url));
 
 /** The fields whose change moves a job's schedule; other writes (counters) leave it alone. */
 function scheduleSignature(job: Job): string {

@@ -6,8 +6,7 @@
  */
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import multipart from '@fastify/multipart';
-import { readFile } from 'node:fs/promises';
-import { join, normalize } from 'node:path';
+import fastifyStatic from '@fastify/static';
 import type { ApiContext } from './context.js';
 import type { ServerOptions as HttpsOptions } from 'node:https';
 import { errorBody, errorHandler } from './errors.js';
@@ -16,6 +15,8 @@ import { tokenRoutes } from './routes/tokens.js';
 import { auditRoutes } from './routes/audit.js';
 import { jobRoutes } from './routes/jobs.js';
 import { streamRoutes } from './routes/stream.js';
+import { statsRoutes } from './routes/stats.js';
+import { scheduleRoutes } from './routes/schedule.js';
 import { executionRoutes } from './routes/executions.js';
 import { clusterRoutes } from './routes/cluster.js';
 import { adminRoutes } from './routes/admin.js';
@@ -23,14 +24,6 @@ import { bulkRoutes } from './routes/bulk.js';
 import type { ExecutorCatalog } from '../job/schema.js';
 
 export const BODY_LIMIT = 1024 * 1024;
-
-const MIME: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-};
 
 export async function buildServer(ctx: ApiContext, executors: ExecutorCatalog, https: HttpsOptions | null = null): Promise<FastifyInstance> {
   // Job names may be 200 characters (400 UTF-16 units when astral); the router's
@@ -95,6 +88,8 @@ export async function buildServer(ctx: ApiContext, executors: ExecutorCatalog, h
   await bulkRoutes(app, ctx, executors);
   await executionRoutes(app, ctx);
   await streamRoutes(app, ctx);
+  await statsRoutes(app, ctx);
+  await scheduleRoutes(app, ctx);
   await clusterRoutes(app, ctx);
   await adminRoutes(app, ctx, executors);
   await tokenRoutes(app, ctx);
@@ -111,19 +106,12 @@ export async function buildServer(ctx: ApiContext, executors: ExecutorCatalog, h
   });
   const uiDir = ctx.uiDir;
   if (uiDir) {
-    const serveUi = async (path: string, reply: FastifyReply) => {
-      const rel = normalize(path || 'index.html').replace(/^(\.\.[/\\])+/, '');
-      const ext = rel.slice(rel.lastIndexOf('.'));
-      try {
-        const body = await readFile(join(uiDir, rel));
-        return reply.type(MIME[ext] ?? 'application/octet-stream').send(body);
-      } catch {
-        // Client-side routes fall back to the app shell.
-        return reply.type(MIME['.html'] as string).send(await readFile(join(uiDir, 'index.html')));
-      }
-    };
+    // The built UI (dist/ui): hashed routes, so every view is index.html plus its assets. ETags, and
+    // max-age 0 so an upgraded agent's UI is picked up at once; no directory listing, no dotfiles.
+    await app.register(fastifyStatic, { root: uiDir, prefix: '/ui/', wildcard: false, maxAge: 0, index: ['index.html'], dotfiles: 'deny' });
     app.get('/ui', async (_request, reply) => reply.redirect('/ui/', 301));
-    app.get<{ Params: { '*': string } }>('/ui/*', async (request, reply) => serveUi(request.params['*'], reply));
+    // An unknown path under /ui/ (an old bookmark) gets the app, which shows its own "not found".
+    app.get('/ui/*', async (_request, reply) => reply.sendFile('index.html'));
   }
   return app;
 }
