@@ -317,6 +317,11 @@ export class Agent {
   }
 
 
+  /** The HTTP server once started (in-process tests read its routes). */
+  get server(): FastifyInstance | null {
+    return this.api;
+  }
+
   /** The bound HTTP port (useful with --http-addr 127.0.0.1:0). */
   get httpPort(): number {
     const addr = this.api?.server.address();

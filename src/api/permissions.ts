@@ -15,6 +15,8 @@ const ROLES: Record<string, Role> = {
   'POST /v1/jobs/:name/toggle': 'operate',
   'POST /v1/pause': 'operate',
   'POST /v1/unpause': 'operate',
+  // read: a POST that only computes (validates a schedule, lists its next runs).
+  'POST /v1/schedule/preview': 'read',
   // admin reads: token names and roles are management data.
   'GET /v1/tokens': 'admin',
 };
@@ -29,6 +31,8 @@ export const CLUSTER_WIDE = new Set(['POST /v1/pause', 'POST /v1/unpause', 'POST
 export function requiredRole(method: string, route: string): Role | null {
   const key = `${method} ${route}`;
   if (PUBLIC.has(key)) return null;
+  // The UI's files (each served by its own route): the sign-in screen must load without a token.
+  if ((method === 'GET' || method === 'HEAD') && route.startsWith('/ui/')) return null;
   if (method === 'OPTIONS') return null;
   const listed = ROLES[key];
   if (listed) return listed;

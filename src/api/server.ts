@@ -15,6 +15,8 @@ import { tokenRoutes } from './routes/tokens.js';
 import { auditRoutes } from './routes/audit.js';
 import { jobRoutes } from './routes/jobs.js';
 import { streamRoutes } from './routes/stream.js';
+import { openapiRoutes } from './routes/openapi.js';
+import { recordRoutes } from './openapi/served.js';
 import { statsRoutes } from './routes/stats.js';
 import { scheduleRoutes } from './routes/schedule.js';
 import { executionRoutes } from './routes/executions.js';
@@ -44,6 +46,7 @@ export async function buildServer(ctx: ApiContext, executors: ExecutorCatalog, h
         .send(errorBody('KAIROS_BAD_REQUEST', error.message));
     },
   });
+  recordRoutes(app);
   installGuard(app, {
     ...ctx.security,
     https: https !== null,
@@ -84,6 +87,7 @@ export async function buildServer(ctx: ApiContext, executors: ExecutorCatalog, h
   // Preflights are answered by the guard; a plain OPTIONS just lists the methods.
   app.options('/*', async (_request, reply) => reply.header('Allow', 'GET, POST, PUT, PATCH, DELETE, OPTIONS').status(204).send());
 
+  await openapiRoutes(app, ctx);
   await jobRoutes(app, ctx);
   await bulkRoutes(app, ctx, executors);
   await executionRoutes(app, ctx);

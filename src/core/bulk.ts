@@ -5,6 +5,7 @@
  * and one audit entry per job) goes to the store as one batch (one SQLite
  * transaction; etcd: see Store.writeJobs).
  */
+import { z } from 'zod';
 import { normalizeJobInput, type ExecutorCatalog, type JobSpec } from '../job/schema.js';
 import type { Job } from '../job/types.js';
 import type { AuditEntry, Store } from '../store/types.js';
@@ -56,18 +57,34 @@ interface BulkRequest {
   dryRun: boolean;
 }
 
+const PRUNE_LABEL = 'prune.label must be "key=value" (a metadata label, e.g. "managed-by=kairos-apply")';
+
+/** The request (each job is validated on its own, by normalizeJobInput, so every error is named). */
+export const bulkRequestSchema = z.object({
+  jobs: z.array(z.unknown(), { error: 'jobs must be an array of jobs' }).describe('job definitions, as POST /v1/jobs takes them'),
+  prune: z
+    .object({ label: z.string({ error: PRUNE_LABEL }).regex(/^[^=]+=/, PRUNE_LABEL) }, { error: PRUNE_LABEL })
+    .nullable()
+    .optional()
+    .describe('delete stored jobs carrying this metadata label that the request does not list'),
+  dry_run: z.boolean({ error: 'dry_run must be true or false' }).optional().describe('validate and report, write nothing'),
+});
+
 function parseRequest(body: unknown): BulkRequest {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new ValidationError('', 'expected a JSON object {"jobs": [...], "prune": null, "dry_run": false}');
-  const b = body as Record<string, unknown>;
-  if (!Array.isArray(b.jobs)) throw new ValidationError('jobs', 'jobs must be an array of jobs');
+  const parsed = bulkRequestSchema.safeParse(body);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const field = (issue?.path ?? []).map(String).join('.');
+    throw new ValidationError(field === 'prune' ? 'prune.label' : field, issue?.message ?? 'invalid request');
+  }
+  const b = parsed.data;
   let prune: BulkRequest['prune'] = null;
-  if (b.prune !== undefined && b.prune !== null) {
-    const label = (b.prune as { label?: unknown }).label;
-    if (typeof label !== 'string' || label.indexOf('=') <= 0) throw new ValidationError('prune.label', 'prune.label must be "key=value" (a metadata label, e.g. "managed-by=kairos-apply")');
+  if (b.prune) {
+    const label = b.prune.label;
     const eq = label.indexOf('=');
     prune = { key: label.slice(0, eq), value: label.slice(eq + 1), label };
   }
-  if (b.dry_run !== undefined && typeof b.dry_run !== 'boolean') throw new ValidationError('dry_run', 'dry_run must be true or false');
   return { jobs: b.jobs, prune, dryRun: b.dry_run === true };
 }
 

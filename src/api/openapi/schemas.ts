@@ -1,0 +1,151 @@
+/**
+ * Response shapes of the API as zod schemas, for the OpenAPI document only (requests are described
+ * by the schemas that validate them, src/job/schema.ts). The type checks at the end fail the build
+ * when a schema and the TypeScript type the server returns drift apart.
+ */
+import { z } from 'zod';
+import type { Execution, Job, NotificationRecord } from '../../job/types.js';
+import type { AuditEntry, SkipRecord } from '../../store/types.js';
+import type { Member } from '../../cluster/types.js';
+import type { PluginListing } from '../context.js';
+
+const time = z.string().describe('RFC 3339 time');
+const stringMap = z.record(z.string(), z.string());
+const trigger = z.enum(['schedule', 'catchup', 'manual', 'parent', 'retry']);
+
+export const jobSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  displayname: z.string(),
+  timezone: z.string(),
+  schedule: z.string(),
+  owner: z.string(),
+  owner_email: z.string(),
+  success_count: z.number().int(),
+  error_count: z.number().int(),
+  last_success: time.nullable(),
+  last_error: time.nullable(),
+  disabled: z.boolean(),
+  tags: stringMap.nullable(),
+  metadata: stringMap.nullable(),
+  retries: z.number().int(),
+  dependent_jobs: z.array(z.string()).nullable(),
+  parent_job: z.string(),
+  processors: z.record(z.string(), stringMap),
+  concurrency: z.enum(['allow', 'forbid']),
+  executor: z.string(),
+  executor_config: stringMap.nullable(),
+  status: z.enum(['', 'success', 'failed', 'partially_failed']),
+  next: time.nullable(),
+  ephemeral: z.boolean(),
+  starts_at: time.nullable(),
+  expires_at: time.nullable(),
+  catch_up: z.enum(['latest', 'skip', 'all']),
+  starting_deadline: z.string(),
+  history_limit: z.number().int(),
+  skip_count: z.number().int(),
+  last_skip: time.nullable(),
+  last_skip_reason: z.string(),
+  last_group: z.number(),
+  notify_on: z.enum(['', 'failure', 'success', 'always', 'never', 'change']).optional(),
+  notify_skip: z.boolean().nullable().optional(),
+  slack_webhook_url: z.string().optional(),
+  slack_channel: z.string().optional(),
+  created_at: time,
+  updated_at: time,
+});
+
+const notificationSchema = z.object({
+  channel: z.enum(['webhook', 'pre-webhook', 'slack', 'mail']),
+  target: z.string(),
+  status: z.enum(['pending', 'sent', 'failed']),
+  attempts: z.number().int(),
+  last_error: z.string().nullable(),
+  at: time,
+});
+
+export const executionSchema = z.object({
+  id: z.string(),
+  job_name: z.string(),
+  started_at: time,
+  finished_at: time.nullable(),
+  success: z.boolean(),
+  output: z.string(),
+  node_name: z.string(),
+  group: z.number(),
+  attempt: z.number().int(),
+  exit_code: z.number().int().nullable(),
+  scheduled_at: time,
+  trigger,
+  output_truncated: z.boolean().optional(),
+  notifications: z.array(notificationSchema).optional(),
+});
+
+export const memberSchema = z.object({
+  Name: z.string(),
+  Addr: z.string(),
+  Port: z.number().int(),
+  Tags: stringMap,
+  Status: z.number().int(),
+  statusText: z.enum(['alive', 'leaving', 'left', 'failed']),
+  server: z.boolean(),
+  version: z.string(),
+  running: z.number().int(),
+  load: z.number(),
+  executors: z.array(z.string()).optional(),
+  processors: z.array(z.string()).optional(),
+});
+
+export const skipSchema = z.object({
+  id: z.string(),
+  job: z.string(),
+  scheduled_at: time,
+  until: time.nullable(),
+  count: z.number().int(),
+  code: z.enum(['no_leader', 'catch_up_skip', 'starting_deadline', 'forbid', 'no_agent', 'no_executor', 'not_runnable', 'dispatch_failed']),
+  reason: z.string(),
+  trigger,
+  recorded_at: time,
+  node: z.string(),
+});
+
+export const auditSchema = z.object({
+  id: z.string(),
+  at: time,
+  actor: z.string(),
+  action: z.string(),
+  job: z.string().nullable(),
+  before: z.record(z.string(), z.unknown()).nullable(),
+  after: z.record(z.string(), z.unknown()).nullable(),
+  detail: z.record(z.string(), z.unknown()).nullable(),
+});
+
+export const pluginSchema = z.object({
+  name: z.string(),
+  kind: z.enum(['executor', 'processor']),
+  form: z.enum(['builtin', 'module', 'executable']),
+  source: z.string(),
+  version: z.string().optional(),
+});
+
+export const errorSchema = z.object({
+  error: z.string().describe('the message (dkron clients read this key)'),
+  message: z.string(),
+  code: z.string().describe('stable KAIROS_* code, see docs/errors.md'),
+  field: z.string().optional().describe('the request field at fault'),
+});
+
+export const healthSchema = z.object({ status: z.enum(['healthy', 'degraded']), checks: z.record(z.string(), z.string()) });
+
+// Drift checks: each schema and its TypeScript type must accept each other.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type Check<T extends true> = T;
+export type SchemaChecks = [
+  Check<Same<z.infer<typeof jobSchema>, Job>>,
+  Check<Same<z.infer<typeof executionSchema>, Execution>>,
+  Check<Same<z.infer<typeof notificationSchema>, NotificationRecord>>,
+  Check<Same<z.infer<typeof memberSchema>, Member>>,
+  Check<Same<z.infer<typeof skipSchema>, SkipRecord>>,
+  Check<Same<z.infer<typeof auditSchema>, AuditEntry>>,
+  Check<Same<z.infer<typeof pluginSchema>, PluginListing>>,
+];
