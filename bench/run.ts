@@ -10,9 +10,10 @@
  *   BENCH_API_SAMPLE     jobs created through the API first (default 5000)
  *   BENCH_API_BUDGET     seconds the API may take for all jobs before the rest is seeded (default 300)
  *   BENCH_FAILOVERS      leader kills in the etcd scenario (default 5)
+ *   BENCH_APPLY_JOBS     job definitions applied by `kairos apply` in the apply scenario (default 100000)
  *   BENCH_UI_JOBS        jobs stored for the ui scenario (default 100000)
  *   BENCH_UI_SAMPLES     page loads measured per page in the ui scenario (default 5)
- *   BENCH_SCENARIOS      comma list of lateness, etcd, memory, reaction, ui (default all; they always
+ *   BENCH_SCENARIOS      comma list of lateness, etcd, memory, reaction, apply, ui (default all; they always
  *                        run in that order, so etcd can reuse the lateness scenario's reference)
  *   BENCH_REACTION_SAMPLES  samples of each reaction (timeout kill, shutdown, etcd lost; default 5)
  *   BENCH_QUIET_WAIT     seconds to wait, before each measured phase, for the machine to be
@@ -29,8 +30,9 @@ import { runMemory, type MemoryResult } from './scenarios/memory.js';
 import { runEtcd, type EtcdResult } from './scenarios/etcd-cluster.js';
 import { runReaction, type ReactionResult } from './scenarios/reaction.js';
 import { runUi, type UiResult } from './scenarios/ui.js';
+import { runApply, type ApplyResult } from './scenarios/apply.js';
 
-const SCENARIOS = ['lateness', 'etcd', 'memory', 'reaction', 'ui'] as const;
+const SCENARIOS = ['lateness', 'etcd', 'memory', 'reaction', 'apply', 'ui'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 interface Results {
@@ -41,6 +43,7 @@ interface Results {
   memory?: MemoryResult;
   reaction?: ReactionResult;
   ui?: UiResult;
+  apply?: ApplyResult;
   durationSeconds?: number;
 }
 
@@ -87,6 +90,18 @@ function latenessTable(r: LatenessResult): string {
     ...(Math.max(r.kairos.otherCoresDuring, r.reference.otherCoresDuring) > NOISY_CORES
       ? ['', `**Noisy run**: other processes used more than ${NOISY_CORES} cores during a side; the ratios are not comparable with a quiet run.`]
       : []),
+  ].join('\n');
+}
+
+function applyTable(a: ApplyResult): string {
+  return [
+    `### kairos apply — ${a.jobs} jobs in ${a.files} YAML files, embedded store`,
+    '',
+    '| step | seconds |',
+    '|---|---|',
+    `| apply: create all (one bulk request, one transaction) | ${a.createSeconds} |`,
+    `| apply again: nothing changes | ${a.unchangedSeconds} |`,
+    `| reference: bare better-sqlite3, same rows, one transaction | ${a.referenceSeconds} |`,
   ].join('\n');
 }
 
@@ -249,7 +264,8 @@ async function main(): Promise<void> {
     (scenarios.has('etcd') ? seconds + 400 + failovers * 200 + (etcdReference ? seconds + 90 : 0) : 0) +
     // reaction: three bounded loops of short runs (30 s waits at most each).
     (scenarios.has('reaction') ? 120 + envInt('BENCH_REACTION_SAMPLES', 5) * 3 * 30 : 0) +
-    (scenarios.has('ui') ? 900 : 0);
+    (scenarios.has('ui') ? 900 : 0) +
+    (scenarios.has('apply') ? 600 : 0);
   const watchdog = setTimeout(() => {
     log(`watchdog: the bench ran longer than ${budgetSeconds} s; stopping`);
     cleanupAll();
@@ -276,6 +292,9 @@ async function main(): Promise<void> {
   if (scenarios.has('reaction')) {
     results.reaction = await runReaction({ samples: envInt('BENCH_REACTION_SAMPLES', 5), log });
   }
+  if (scenarios.has('apply')) {
+    results.apply = await runApply({ jobs: envInt('BENCH_APPLY_JOBS', 100_000), log });
+  }
   if (scenarios.has('ui')) {
     results.ui = await runUi({ jobs: envInt('BENCH_UI_JOBS', 100_000), executions: 100, samples: envInt('BENCH_UI_SAMPLES', 5), log });
   }
@@ -291,6 +310,7 @@ async function main(): Promise<void> {
     ...(results.etcd ? [etcdTable(results.etcd), ''] : []),
     ...(results.memory ? [memoryTable(results.memory), ''] : []),
     ...(results.reaction ? [reactionTable(results.reaction), ''] : []),
+    ...(results.apply ? [applyTable(results.apply), ''] : []),
     ...(results.ui ? [uiTable(results.ui), ''] : []),
   ].join('\n');
   process.stdout.write(`${out}\n`);

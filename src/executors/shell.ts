@@ -313,7 +313,14 @@ function parseEnv(raw: string | undefined): Array<[string, string]> | Problem {
  * Splits like a shell would (quotes, escapes) without running one. Returns
  * argv, or an error message for syntax only a shell can execute.
  */
+// Words of these characters only mean the same to every shell: split on blanks, skip the parser.
+const PLAIN_COMMAND = /^[A-Za-z0-9_\-./:=,@%+ \t]*$/;
+
 function splitCommand(command: string): string[] | string {
+  if (PLAIN_COMMAND.test(command)) {
+    const words = command.split(/[ \t]+/).filter((w) => w !== '');
+    return words.length > 0 ? words : 'command is empty after parsing';
+  }
   let entries: ParseEntry[];
   try {
     // dkron passes `$VAR` through literally when not using a shell. shell-quote

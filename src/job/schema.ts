@@ -127,6 +127,28 @@ function zodToValidationError(error: z.ZodError): ValidationError {
   return new ValidationError(field, named ? issue.message : `${field}: ${issue.message}`);
 }
 
+// Fleets share a few schedules: a bulk save of 100k jobs parses each distinct one once.
+const checkedSchedules = new Map<string, string | null>();
+const CHECKED_SCHEDULES_MAX = 10_000;
+
+/** Why the schedule can't be parsed, or null. */
+function scheduleProblem(schedule: string, timezone: string, jobName: string): string | null {
+  // `~` hashes the job name into the expression: not shareable between jobs.
+  const key = schedule.includes('~') ? null : `${timezone}\u0000${schedule}`;
+  if (key !== null && checkedSchedules.has(key)) return checkedSchedules.get(key) ?? null;
+  let problem: string | null = null;
+  try {
+    parseSchedule(schedule, { timezone, jobName });
+  } catch (err) {
+    problem = err instanceof ScheduleError ? err.message : String(err);
+  }
+  if (key !== null) {
+    if (checkedSchedules.size >= CHECKED_SCHEDULES_MAX) checkedSchedules.clear();
+    checkedSchedules.set(key, problem);
+  }
+  return problem;
+}
+
 /**
  * Validates a parsed JSON body and returns the job's writable fields with
  * defaults. Throws ValidationError naming the offending field.
@@ -158,12 +180,8 @@ export function normalizeJobInput(body: unknown, executors: ExecutorCatalog): Jo
     throw new ValidationError('schedule', "can't parse job schedule: schedule is required (or set parent_job)");
   }
   if (schedule !== '') {
-    try {
-      parseSchedule(schedule, { timezone, jobName: input.name });
-    } catch (err) {
-      const reason = err instanceof ScheduleError ? err.message : String(err);
-      throw new ValidationError('schedule', `can't parse job schedule: ${reason}`);
-    }
+    const reason = scheduleProblem(schedule, timezone, input.name);
+    if (reason !== null) throw new ValidationError('schedule', `can't parse job schedule: ${reason}`);
   }
 
   const concurrency = input.concurrency === undefined || input.concurrency === '' ? 'allow' : input.concurrency;
