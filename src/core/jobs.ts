@@ -21,6 +21,12 @@ export interface JobQuery {
   status?: string;
   disabled?: string;
   metadata?: Record<string, string>;
+  /** Only jobs carrying every one of these tags (k=v, exact). */
+  tags?: Record<string, string>;
+  /** Only jobs of this owner (exact). */
+  owner?: string;
+  /** Only jobs run by this executor (exact). */
+  executor?: string;
   /** Only jobs whose tags match (a scoped token's view). */
   scope?: Record<string, string>;
   sort?: string;
@@ -40,6 +46,7 @@ const SORT_KEYS = new Set([
   'next',
   'status',
   'executor',
+  'owner',
 ]);
 
 export class JobService {
@@ -187,7 +194,10 @@ export class JobService {
   async list(query: JobQuery): Promise<{ items: Job[]; total: number }> {
     const scope = query.scope ?? {};
     const scoped = Object.keys(scope).length > 0;
-    const filtered = Boolean(query.q || query.status || query.disabled || scoped || Object.keys(query.metadata ?? {}).length);
+    const wantTags = Object.entries(query.tags ?? {});
+    const filtered = Boolean(
+      query.q || query.status || query.disabled || query.owner || query.executor || scoped || wantTags.length || Object.keys(query.metadata ?? {}).length,
+    );
     if (!filtered && (query.sort === undefined || query.sort === 'id' || query.sort === 'name')) {
       return this.pageByName(query);
     }
@@ -204,6 +214,9 @@ export class JobService {
     if (query.disabled !== undefined && query.disabled !== '') {
       jobs = jobs.filter((j) => String(j.disabled) === query.disabled);
     }
+    if (wantTags.length > 0) jobs = jobs.filter((j) => wantTags.every(([k, v]) => j.tags?.[k] === v));
+    if (query.owner) jobs = jobs.filter((j) => j.owner === query.owner);
+    if (query.executor) jobs = jobs.filter((j) => j.executor === query.executor);
     const meta = query.metadata ?? {};
     if (Object.keys(meta).length > 0) {
       jobs = jobs.filter((j) => Object.entries(meta).every(([k, v]) => j.metadata?.[k] === v));

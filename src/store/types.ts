@@ -163,6 +163,31 @@ export interface JobBatch {
   audit: AuditEntry[];
 }
 
+/** What `Store.activity` counts: executions and skipped ticks over time, across all jobs. */
+export interface ActivityQuery {
+  /** Start of the first bucket (RFC 3339); buckets run from here to now. */
+  since: string;
+  bucketMs: number;
+  /** How many of the newest failed executions of the window to return. */
+  failures: number;
+  /** Only these jobs (a scoped token's view); absent: every job. */
+  jobs?: readonly string[];
+}
+
+/** One bucket, starting at `t`: finished executions by result (by started_at) and skipped ticks (by tick). */
+export interface ActivityBucket {
+  t: string;
+  success: number;
+  failed: number;
+  skipped: number;
+}
+
+export interface Activity {
+  buckets: ActivityBucket[];
+  /** Failed executions of the window, newest first, without their output. */
+  recentFailures: Execution[];
+}
+
 export interface Store {
   readonly kind: string;
   /**
@@ -259,6 +284,9 @@ export interface Store {
   recordSkips(jobName: string, skips: SkipRecord[]): Promise<Job | null>;
   /** A job's skip records, newest first. */
   listSkips(jobName: string, page?: { start?: number; end?: number }): Promise<Page<SkipRecord>>;
+
+  /** Executions and skips of every job (or `query.jobs`) per time bucket, and the latest failures: the dashboard. */
+  activity(query: ActivityQuery): Promise<Activity>;
 
   /** API tokens of the cluster (hashed), sorted by name. */
   listTokens(): Promise<StoredToken[]>;

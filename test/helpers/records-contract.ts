@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SKIPS_KEPT, type AuditEntry, type SkipRecord, type Store, type StoredToken } from '../../src/store/types.js';
-import { job } from './fixtures.js';
+import { exec, job, running } from './fixtures.js';
 
 let seq = 0;
 function entry(action: string, jobName: string | null): AuditEntry {
@@ -125,5 +125,39 @@ export function recordsContract(label: string, withStore: (fn: (store: Store) =>
     assert.equal(all.items[0]?.scheduled_at, new Date(base + 1099 * 1000).toISOString(), 'the newest is kept');
     assert.equal(all.items.at(-1)?.scheduled_at, new Date(base + 100 * 1000).toISOString(), 'the oldest 100 went');
     assert.equal((await store.getJob('p'))?.skip_count, 1100, 'the count keeps every skip');
+  }));
+
+  void test(`${label}: activity counts results and skips per bucket across jobs, newest failures first`, withStore(async (store) => {
+    const since = Date.now() - 150 * 60_000;
+    const t = (min: number): string => new Date(since + min * 60_000).toISOString();
+    await store.updateJob('a', () => job('a'));
+    await store.updateJob('b', () => job('b'));
+    await store.putExecution(exec('a', 'old', { started_at: t(-5), finished_at: t(-4) }));
+    await store.putExecution(exec('a', 'ok', { started_at: t(10), finished_at: t(11) }));
+    await store.putExecution(exec('a', 'bad-a', { started_at: t(70), finished_at: t(71), success: false, output: 'boom', exit_code: 1 }));
+    await store.putExecution(exec('b', 'bad-b', { started_at: t(80), finished_at: t(81), success: false, output: 'boom', exit_code: 2 }));
+    await store.putExecution(running('b', 'live', { started_at: t(90) }));
+    const tick = (min: number): number => since + min * 60_000;
+    await store.recordSkips('a', [skip('a', tick(121)), skip('a', tick(122), { until: t(126), count: 5, code: 'no_leader' })]);
+    await store.recordSkips('b', [skip('b', tick(-30))]);
+
+    const all = await store.activity({ since: new Date(since).toISOString(), bucketMs: 3600_000, failures: 10 });
+    assert.deepEqual(
+      all.buckets.map((b) => [b.t, b.success, b.failed, b.skipped]),
+      [
+        [t(0), 1, 0, 0],
+        [t(60), 0, 2, 0],
+        [t(120), 0, 0, 6],
+      ],
+      'executions by start (running ones and older ones left out), skips by tick with their count',
+    );
+    assert.deepEqual(all.recentFailures.map((e) => [e.id, e.output, e.exit_code]), [['bad-b', '', 2], ['bad-a', '', 1]], 'newest first, output left out');
+
+    const onlyA = await store.activity({ since: new Date(since).toISOString(), bucketMs: 3600_000, failures: 1, jobs: ['a'] });
+    assert.deepEqual(onlyA.buckets.map((b) => [b.success, b.failed, b.skipped]), [[1, 0, 0], [0, 1, 0], [0, 0, 6]], 'a scoped view counts its jobs only');
+    assert.deepEqual(onlyA.recentFailures.map((e) => e.id), ['bad-a']);
+    const none = await store.activity({ since: new Date(since).toISOString(), bucketMs: 3600_000, failures: 10, jobs: [] });
+    assert.equal(none.buckets.reduce((n, b) => n + b.success + b.failed + b.skipped, 0), 0);
+    assert.deepEqual(none.recentFailures, []);
   }));
 }

@@ -4,7 +4,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { JobService } from '../../src/core/jobs.js';
+import { JobService, type JobQuery } from '../../src/core/jobs.js';
+import { parseJobQuery } from '../../src/api/routes/jobs.js';
 import { SqliteStore } from '../../src/store/embedded/sqlite-store.js';
 import type { Store } from '../../src/store/types.js';
 import { ExecutorRegistry } from '../../src/executors/registry.js';
@@ -56,6 +57,37 @@ void test('a child whose parent was deleted meanwhile is refused, and nothing is
     await store.deleteJob('parent');
     await assert.rejects(jobs.upsert(def('child', { parent_job: 'parent', schedule: '' })), /parent job not found/);
     assert.equal(await store.getJob('child'), null);
+  } finally {
+    await store.close();
+  }
+});
+
+void test('list filters by tags (all must match), owner and executor, alongside status, disabled, q, sort and paging', async () => {
+  const store = SqliteStore.open(':memory:');
+  const jobs = new JobService(store, executors, async () => null);
+  try {
+    await jobs.upsert(def('a-web', { owner: 'ana', tags: { team: 'web', env: 'prod' } }));
+    await jobs.upsert(def('b-web', { owner: 'bob', tags: { team: 'web', env: 'dev' }, disabled: true }));
+    await jobs.upsert(def('c-db', { owner: 'ana', tags: { team: 'db', env: 'prod' } }));
+    await jobs.upsert(def('d-none', { owner: '' }));
+    const names = async (query: JobQuery): Promise<string[]> => (await jobs.list(query)).items.map((j) => j.name);
+
+    assert.deepEqual(await names({ tags: { team: 'web' } }), ['a-web', 'b-web']);
+    assert.deepEqual(await names({ tags: { team: 'web', env: 'prod' } }), ['a-web']);
+    assert.deepEqual(await names({ tags: { team: 'nope' } }), []);
+    assert.deepEqual(await names({ owner: 'ana' }), ['a-web', 'c-db']);
+    assert.deepEqual(await names({ owner: 'ana', tags: { env: 'prod' }, order: 'desc' }), ['c-db', 'a-web']);
+    assert.deepEqual(await names({ executor: 'shell', disabled: 'true' }), ['b-web']);
+    assert.deepEqual(await names({ executor: 'http' }), []);
+    assert.deepEqual(await names({ q: 'web', owner: 'bob' }), ['b-web']);
+    const page = await jobs.list({ tags: { team: 'web' }, start: 1, end: 2 });
+    assert.deepEqual([page.total, page.items.map((j) => j.name)], [2, ['b-web']]);
+
+    // The query string: repeated or comma-separated k=v pairs, a value may hold '='.
+    assert.deepEqual(parseJobQuery({ tags: ['team=web', 'env=prod'] }).tags, { team: 'web', env: 'prod' });
+    assert.deepEqual(parseJobQuery({ tags: 'team=web,expr=a=b' }).tags, { team: 'web', expr: 'a=b' });
+    assert.deepEqual(parseJobQuery({ owner: 'ana', executor: 'http' }), { ...parseJobQuery({}), owner: 'ana', executor: 'http' });
+    assert.throws(() => parseJobQuery({ tags: 'team' }), /tags filter "team" must be key=value/);
   } finally {
     await store.close();
   }

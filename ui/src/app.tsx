@@ -16,11 +16,13 @@ import { BusyPage } from './pages/busy.js';
 export function App(): JSX.Element {
   const r = useStore(router).route;
   const s = useStore(session);
+  // A new page, not a new query (typing in the jobs search must keep its focus).
+  const pageKey = `${r.page}:${'name' in r ? r.name : ''}`;
   useEffect(() => {
     // Keyboard and screen-reader users land on the new content, not the old scroll position.
     document.getElementById('main')?.focus({ preventScroll: true });
     window.scrollTo(0, 0);
-  }, [r]);
+  }, [pageKey]);
   if (s.signIn) {
     return (
       <Layout route={r}>

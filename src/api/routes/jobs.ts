@@ -15,6 +15,21 @@ function one(q: Query, key: string): string | undefined {
   return Array.isArray(v) ? v[v.length - 1] : v;
 }
 
+/**
+ * `tags=k=v`, repeated (`tags=a=1&tags=b=2`) or as a comma list (`tags=a=1,b=2`): a job must
+ * carry all of them. A value may contain `=` (split at the first one), not a comma.
+ */
+export function parseTagFilter(raw: string | string[] | undefined): Record<string, string> {
+  const tags: Record<string, string> = {};
+  for (const item of (Array.isArray(raw) ? raw : raw === undefined ? [] : [raw]).flatMap((v) => v.split(','))) {
+    if (item.trim() === '') continue;
+    const eq = item.indexOf('=');
+    if (eq <= 0) throw new ValidationError('tags', `tags filter "${item}" must be key=value`);
+    tags[item.slice(0, eq).trim()] = item.slice(eq + 1).trim();
+  }
+  return tags;
+}
+
 export function parseJobQuery(q: Query): JobQuery {
   const metadata: Record<string, string> = {};
   for (const [k, v] of Object.entries(q)) {
@@ -26,6 +41,9 @@ export function parseJobQuery(q: Query): JobQuery {
     q: one(q, 'q'),
     status: one(q, 'status'),
     disabled: one(q, 'disabled'),
+    owner: one(q, 'owner'),
+    executor: one(q, 'executor'),
+    tags: parseTagFilter(q.tags),
     metadata,
     sort: one(q, '_sort'),
     order: order === 'DESC' || order === 'desc' ? 'desc' : 'asc',

@@ -10,13 +10,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Execution, Job } from '../../job/types.js';
-import { ExecutionClosedError, type AuditBuilder, type AuditEntry, type AuditQuery, type CompleteOptions, type DispatchOptions, type ExecutionQuery, type FollowUp, type JobBatch, type JobEvent, type JobUpdater, type JobsUpdater, type Page, type SkipRecord, type Store, type StoredToken } from '../types.js';
+import { ExecutionClosedError, type AuditBuilder, type AuditEntry, type AuditQuery, type CompleteOptions, type DispatchOptions, type ExecutionQuery, type FollowUp, type JobBatch, type JobEvent, type JobUpdater, type JobsUpdater, type Page, type Activity, type ActivityQuery, type SkipRecord, type Store, type StoredToken } from '../types.js';
 import { ADMIN_MIGRATION, SqliteAdmin } from './sqlite-admin.js';
 import { SKIPS_MIGRATION, SqliteSkips } from './sqlite-skips.js';
+import { ACTIVITY_MIGRATION, sqliteActivity } from './sqlite-activity.js';
 import { countSkips } from '../skips.js';
 
 /** Bump together with a new entry in MIGRATIONS. */
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 /**
  * MIGRATIONS[n] upgrades a database from user_version n to n + 1. Statements
@@ -74,6 +75,7 @@ const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (job_name, grp)
   );
   `,
+  ACTIVITY_MIGRATION,
 ];
 
 /** Larger than any Date (8.64e15 ms), so running executions sort after finished ones. */
@@ -613,6 +615,11 @@ export class SqliteStore implements Store {
   async listSkips(jobName: string, page: { start?: number; end?: number } = {}): Promise<Page<SkipRecord>> {
     this.assertOpen();
     return this.skips.list(jobName, page);
+  }
+
+  async activity(query: ActivityQuery): Promise<Activity> {
+    this.assertOpen();
+    return sqliteActivity(this.db, query);
   }
 
   async listTokens(): Promise<StoredToken[]> {

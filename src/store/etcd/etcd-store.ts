@@ -52,8 +52,9 @@ import {
   type Watcher,
 } from 'etcd3';
 import type { Execution, Job } from '../../job/types.js';
-import { ExecutionClosedError, SKIPS_KEPT, type AuditBuilder, type AuditEntry, type AuditQuery, type CompleteOptions, type DispatchOptions, type ExecutionQuery, type FollowUp, type JobBatch, type JobEvent, type JobUpdater, type JobsUpdater, type Page, type SkipRecord, type Store, type StoredToken } from '../types.js';
+import { ExecutionClosedError, SKIPS_KEPT, type AuditBuilder, type AuditEntry, type AuditQuery, type CompleteOptions, type DispatchOptions, type ExecutionQuery, type FollowUp, type JobBatch, type JobEvent, type JobUpdater, type JobsUpdater, type Page, type Activity, type ActivityQuery, type SkipRecord, type Store, type StoredToken } from '../types.js';
 import { countSkips } from '../skips.js';
+import { etcdActivity } from './etcd-activity.js';
 import { HostBreakers, isTransient, oncePolicy, watchBackoff } from './fault.js';
 import { BARE_CONNECT_FAILURE, explainConnectFailure } from './tls-diagnosis.js';
 
@@ -1221,6 +1222,25 @@ export class EtcdStore implements Store {
     this.assertOpen();
     assertName(jobName);
     return this.newestFirst<SkipRecord>('listSkips', `${SKIPS}${jobName}/`, page, 'skip record');
+  }
+
+  async activity(query: ActivityQuery): Promise<Activity> {
+    this.assertOpen();
+    const b = this.budget();
+    return etcdActivity(query, {
+      scan: async (rel, keysOnly) => (await this.scan(b, 'activity', rel, keysOnly ? 5000 : JOB_PAGE * 10, keysOnly)).kvs.map((kv) => ({ key: this.rel(kv.key), value: kv.value.toString() })),
+      read: async (keys) => {
+        const values: string[] = [];
+        for (let i = 0; i < keys.length; i += this.maxTxnOps) {
+          const res = await this.txn(b, 'activity', [], keys.slice(i, i + this.maxTxnOps).map((k) => this.opRead(k)), [], true);
+          for (const r of res.responses) {
+            const kv = r.response_range?.kvs[0];
+            if (kv !== undefined) values.push(kv.value.toString());
+          }
+        }
+        return values;
+      },
+    });
   }
 
   // ---- API tokens and the audit log ----

@@ -1,0 +1,23 @@
+/** Small pieces the job page's sections share: what an execution's state is, how long it took. */
+import type { JSX } from 'preact';
+import type { Execution } from '../api.js';
+import { Badge, isZeroTime } from '../components/common.js';
+
+export const isRunning = (e: Execution): boolean => isZeroTime(e.finished_at);
+
+/** Milliseconds the execution ran (so far, while it runs). */
+export function runMs(e: Execution, now = Date.now()): number {
+  const start = Date.parse(e.started_at);
+  const end = isRunning(e) ? now : Date.parse(e.finished_at as string);
+  return Number.isNaN(start) || Number.isNaN(end) ? NaN : Math.max(0, end - start);
+}
+
+export function ResultBadge({ e }: { e: Execution }): JSX.Element {
+  if (isRunning(e)) return <Badge kind="running">running</Badge>;
+  return e.success ? <Badge kind="success">success</Badge> : <Badge kind="failed">failed</Badge>;
+}
+
+/** For ids and codes put into class names and element ids. */
+export const cssToken = (s: string): string => s.toLowerCase().replace(/[^a-z0-9_-]/g, '');
+
+export const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
