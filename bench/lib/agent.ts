@@ -184,7 +184,8 @@ export async function api<T = unknown>(
   const text = await res.text();
   let parsed: unknown = text;
   try {
-    parsed = text === '' ? null : JSON.parse(text);
+    // An unfinished execution's finished_at is dkron's zero time on the wire; null here.
+    parsed = text === '' ? null : JSON.parse(text, (k: string, v: unknown) => (k === 'finished_at' && typeof v === 'string' && v.startsWith('0001-01-01') ? null : v));
   } catch {
     // Error pages may be plain text; the caller reports them as they are.
   }

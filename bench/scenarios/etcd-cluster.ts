@@ -167,7 +167,7 @@ async function aliveMembers(agent: AgentHandle): Promise<Set<string>> {
 }
 
 async function executions(agent: AgentHandle, end: number): Promise<ExecutionRecord[]> {
-  const r = await api<ExecutionRecord[]>(agent.url, 'GET', `/v1/jobs/${TICKER}/executions?_start=0&_end=${end}`, undefined, 10_000);
+  const r = await api<ExecutionRecord[]>(agent.url, 'GET', `/v1/jobs/${TICKER}/executions?offset=0&limit=${end}`, undefined, 10_000);
   if (r.status !== 200) throw new Error(`executions of ${TICKER}: HTTP ${r.status}`);
   return r.body;
 }

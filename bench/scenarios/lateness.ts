@@ -147,7 +147,7 @@ export async function measureKairos(
   const dispatch: number[] = [];
   let recorded = 0;
   for (let j = 0; j < jobs; j++) {
-    const res = await apiOk<ExecutionRecord[]>(target.url, 'GET', `/v1/jobs/lateness-${j}/executions?_start=0&_end=100000`, undefined, 200);
+    const res = await apiOk<ExecutionRecord[]>(target.url, 'GET', `/v1/jobs/lateness-${j}/executions?offset=0&limit=100000`, undefined, 200);
     for (const e of res.body) {
       const scheduled = Date.parse(e.scheduled_at);
       if (e.trigger === 'retry' || !inWindow(scheduled, t0, seconds)) continue;

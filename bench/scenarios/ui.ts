@@ -54,7 +54,7 @@ async function executions(agent: AgentHandle, n: number): Promise<void> {
   for (let i = 0; i < n; i++) await apiOk(agent.url, 'POST', '/v1/jobs/ui-bench-history?force=true', undefined, 202);
   const deadline = Date.now() + 120_000;
   for (;;) {
-    const res = await fetch(`${agent.url}/v1/jobs/ui-bench-history/executions?_start=0&_end=1`);
+    const res = await fetch(`${agent.url}/v1/jobs/ui-bench-history/executions?offset=0&limit=1`);
     if (Number(res.headers.get('x-total-count')) >= n) {
       const running = (await (await fetch(`${agent.url}/v1/busy`)).json()) as unknown[];
       if (running.length === 0) return;

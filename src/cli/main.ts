@@ -55,6 +55,8 @@ function agentCommand(): Command {
     };
     process.on('SIGINT', () => onSignal('SIGINT'));
     process.on('SIGTERM', () => onSignal('SIGTERM'));
+    // dkron reloads on SIGHUP; Node's default would kill the agent mid-run (systemctl reload).
+    process.on('SIGHUP', () => log.warn('agent: SIGHUP received: Kairos does not reload its configuration; restart the agent to apply changes'));
     process.on('unhandledRejection', (err) => log.error({ err }, 'agent: unhandled rejection (bug; please report)'));
     try {
       await agent.start();

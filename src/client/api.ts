@@ -81,8 +81,9 @@ export class KairosClient {
 
   async executions(name: string, page: { start?: number; end?: number; order?: 'asc' | 'desc' } = {}): Promise<{ items: Execution[]; total: number }> {
     const qs = new URLSearchParams({ _sort: 'started_at', _order: (page.order ?? 'desc').toUpperCase() });
-    if (page.start !== undefined) qs.set('_start', String(page.start));
-    if (page.end !== undefined) qs.set('_end', String(page.end));
+    // Kairos' paging parameters: this route ignores dkron's _start/_end (it returns every kept run).
+    if (page.start !== undefined) qs.set('offset', String(page.start));
+    if (page.end !== undefined) qs.set('limit', String(page.end - (page.start ?? 0)));
     const res = await this.http.call<Execution[]>('GET', `/v1/jobs/${enc(name)}/executions?${qs}`);
     return { items: res.body, total: Number(res.headers['x-total-count'] ?? res.body.length) };
   }

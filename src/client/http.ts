@@ -116,7 +116,7 @@ export class HttpClient {
           const text = Buffer.concat(chunks).toString('utf8');
           let parsed: unknown = text;
           try {
-            parsed = text === '' ? null : JSON.parse(text);
+            parsed = text === '' ? null : JSON.parse(text, zeroTimeAsNull);
           } catch {
             // not JSON: keep the text
           }
@@ -166,7 +166,7 @@ export class HttpClient {
             pending = pending.slice(cut + 2);
             const event = /^event: (.*)$/m.exec(block)?.[1];
             const data = /^data: (.*)$/m.exec(block)?.[1];
-            if (event !== undefined && data !== undefined) onEvent(event, JSON.parse(data) as unknown);
+            if (event !== undefined && data !== undefined) onEvent(event, JSON.parse(data, zeroTimeAsNull) as unknown);
           }
         });
         res.on('error', reject);
@@ -183,6 +183,11 @@ export class HttpClient {
     if (res.status >= 200 && res.status < 300) return res;
     throw toApiError(res.status, res.body);
   }
+}
+
+/** dkron's zero `finished_at` (an unfinished execution on the wire) is null to the client's code. */
+function zeroTimeAsNull(key: string, value: unknown): unknown {
+  return key === 'finished_at' && typeof value === 'string' && value.startsWith('0001-01-01') ? null : value;
 }
 
 export function toApiError(status: number, body: unknown): ApiError {

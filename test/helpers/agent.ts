@@ -169,6 +169,14 @@ export interface ApiResponse<T = unknown> {
   headers: Headers;
 }
 
+/**
+ * The API sends an unfinished execution's `finished_at` as dkron's zero time; tests (like the
+ * Kairos UI and CLI) read it as null. test/e2e/api.test.ts checks the wire form itself.
+ */
+export function zeroTimeAsNull(key: string, value: unknown): unknown {
+  return key === 'finished_at' && typeof value === 'string' && value.startsWith('0001-01-01') ? null : value;
+}
+
 export async function api<T = unknown>(base: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResponse<T>> {
   const res = await fetch(`${base}${path}`, {
     method,
@@ -178,7 +186,7 @@ export async function api<T = unknown>(base: string, method: string, path: strin
   const text = await res.text();
   let parsed: unknown = text;
   try {
-    parsed = text === '' ? null : JSON.parse(text);
+    parsed = text === '' ? null : JSON.parse(text, zeroTimeAsNull);
   } catch {
     // non-JSON body stays text
   }

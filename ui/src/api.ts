@@ -73,7 +73,7 @@ export async function api<T = unknown>(method: string, path: string, o: ApiOptio
   let data: unknown = null;
   if (text !== '') {
     try {
-      data = JSON.parse(text);
+      data = JSON.parse(text, zeroTimeAsNull);
     } catch {
       data = text;
     }
@@ -88,6 +88,11 @@ export async function api<T = unknown>(method: string, path: string, o: ApiOptio
   }
   const total = res.headers.get('X-Total-Count');
   return { data: data as T, total: total === null ? null : Number(total), status: res.status };
+}
+
+/** dkron's zero `finished_at` (an unfinished execution on the wire) is null to the pages. */
+function zeroTimeAsNull(key: string, value: unknown): unknown {
+  return key === 'finished_at' && typeof value === 'string' && value.startsWith('0001-01-01') ? null : value;
 }
 
 export const jobPath = (name: string, rest = ''): string => `jobs/${encodeURIComponent(name)}${rest}`;
@@ -121,7 +126,7 @@ export function followExecution(
           const event = /^event: (.*)$/m.exec(block)?.[1];
           const data = /^data: (.*)$/m.exec(block)?.[1];
           if (!event || data === undefined) continue;
-          const parsed = JSON.parse(data) as unknown;
+          const parsed = JSON.parse(data, zeroTimeAsNull) as unknown;
           if (event === 'output') on.output((parsed as { text: string }).text);
           else if (event === 'end') on.end(parsed as Execution);
           else if (event === 'info') on.info?.((parsed as { message: string }).message);

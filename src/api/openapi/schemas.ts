@@ -4,7 +4,8 @@
  * when a schema and the TypeScript type the server returns drift apart.
  */
 import { z } from 'zod';
-import type { Execution, Job, NotificationRecord } from '../../job/types.js';
+import type { Job, NotificationRecord } from '../../job/types.js';
+import type { WireExecution } from '../wire.js';
 import type { AuditEntry, SkipRecord } from '../../store/types.js';
 import type { Member } from '../../cluster/types.js';
 import type { PluginListing } from '../context.js';
@@ -68,7 +69,7 @@ export const executionSchema = z.object({
   id: z.string(),
   job_name: z.string(),
   started_at: time,
-  finished_at: time.nullable(),
+  finished_at: time.describe('"0001-01-01T00:00:00Z" while it runs (dkron\'s zero time)'),
   success: z.boolean(),
   output: z.string(),
   node_name: z.string(),
@@ -142,7 +143,7 @@ type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 type Check<T extends true> = T;
 export type SchemaChecks = [
   Check<Same<z.infer<typeof jobSchema>, Job>>,
-  Check<Same<z.infer<typeof executionSchema>, Execution>>,
+  Check<Same<z.infer<typeof executionSchema>, WireExecution>>,
   Check<Same<z.infer<typeof notificationSchema>, NotificationRecord>>,
   Check<Same<z.infer<typeof memberSchema>, Member>>,
   Check<Same<z.infer<typeof skipSchema>, SkipRecord>>,

@@ -4,6 +4,7 @@ import type { ApiContext } from '../context.js';
 import { NotFoundError } from '../../core/errors.js';
 import { ValidationError } from '../../job/schema.js';
 import { intParam, pageParams } from '../paging.js';
+import { wireExecution, type WireExecution } from '../wire.js';
 import type { Execution } from '../../job/types.js';
 import { auditEntry, tagsInScope } from '../../core/audit.js';
 
@@ -13,9 +14,20 @@ type NameParams = { name: string };
 const SORTS = { id: 'started_at', started_at: 'started_at', finished_at: 'finished_at', attempt: 'attempt' } as const;
 
 /** Keep the last `limit` characters, as dkron's `output_size_limit` does. */
-function trimOutput(e: Execution, limit: number | undefined): Execution {
-  if (limit === undefined || e.output.length <= limit) return { ...e, output_truncated: false };
-  return { ...e, output: e.output.slice(e.output.length - limit), output_truncated: true };
+function trimOutput(e: Execution, limit: number | undefined): WireExecution {
+  if (limit === undefined || e.output.length <= limit) return wireExecution({ ...e, output_truncated: false });
+  return wireExecution({ ...e, output: e.output.slice(e.output.length - limit), output_truncated: true });
+}
+
+/**
+ * dkron returns every kept execution (its UI asks for `_end=25` but has no paginator, so honouring
+ * it would hide runs): `_start`/`_end` are ignored here; Kairos clients page with `offset`/`limit`.
+ */
+function executionPage(q: Query): { start?: number; end?: number } {
+  const offset = intParam(q, 'offset');
+  const limit = intParam(q, 'limit');
+  const start = offset ?? 0;
+  return { ...(offset !== undefined ? { start } : {}), ...(limit !== undefined ? { end: start + limit } : {}) };
 }
 
 export async function executionRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
@@ -28,7 +40,7 @@ export async function executionRoutes(app: FastifyInstance, ctx: ApiContext): Pr
     const orderRaw = Array.isArray(q._order) ? q._order[0] : q._order;
     const order = orderRaw === undefined || orderRaw.toUpperCase() === 'DESC' ? 'desc' : 'asc';
     const limit = intParam(q, 'output_size_limit');
-    const page = await ctx.store.listExecutions(request.params.name, { sort, order, ...pageParams(q) });
+    const page = await ctx.store.listExecutions(request.params.name, { sort, order, ...executionPage(q) });
     void reply.header('X-Total-Count', String(page.total));
     return page.items.map((e) => trimOutput(e, limit));
   });
@@ -48,7 +60,7 @@ export async function executionRoutes(app: FastifyInstance, ctx: ApiContext): Pr
     await ctx.jobs.getRaw(request.params.name, request.principal);
     const e = await ctx.store.getExecution(request.params.name, request.params.id);
     if (!e) throw new NotFoundError(`execution "${request.params.id}" of job "${request.params.name}" not found`, '', 'KAIROS_EXECUTION_NOT_FOUND');
-    return e;
+    return wireExecution(e);
   });
 
   // Ticks that did not run, and why (newest first): forbid overlaps, no matching agent, gaps with no leader...
@@ -71,6 +83,6 @@ export async function executionRoutes(app: FastifyInstance, ctx: ApiContext): Pr
       running = running.filter((e) => visible.has(e.job_name));
     }
     void reply.header('X-Total-Count', String(running.length));
-    return running;
+    return running.map(wireExecution);
   });
 }

@@ -81,7 +81,7 @@ export function Executions({ job, version, selected }: { job: string; version: n
     (signal) =>
       api<Execution[]>('GET', jobPath(job, '/executions'), {
         signal,
-        query: { output_size_limit: OUTPUT_LIMIT, _start: (page - 1) * PAGE, _end: page * PAGE },
+        query: { output_size_limit: OUTPUT_LIMIT, offset: (page - 1) * PAGE, limit: PAGE },
       }),
     [job, page, version],
     POLL_MS,

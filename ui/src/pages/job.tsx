@@ -43,7 +43,7 @@ export function JobPage({ name, query }: { name: string; query: URLSearchParams 
   const recent = useLoad(
     async (signal): Promise<Recent> => {
       const [executions, skips] = await Promise.all([
-        api<Execution[]>('GET', jobPath(name, '/executions'), { signal, query: { _start: 0, _end: RECENT, output_size_limit: 0 } }),
+        api<Execution[]>('GET', jobPath(name, '/executions'), { signal, query: { offset: 0, limit: RECENT, output_size_limit: 0 } }),
         api<SkipRecord[]>('GET', jobPath(name, '/skips'), { signal, query: { _start: 0, _end: RECENT } }).catch(() => ({ data: [] as SkipRecord[] })),
       ]);
       return { executions: executions.data, skips: skips.data };
