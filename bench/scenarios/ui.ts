@@ -116,8 +116,8 @@ export async function runUi(o: UiOptions): Promise<UiResult> {
     const refTimes: number[] = [];
     // One warm-up of each (the first navigation pays for the browser's own start-up), then samples.
     for (let i = 0; i <= o.samples; i++) {
-      const a = await timeTo(page, `${agent.url}/ui/#/jobs`, 'main table tbody tr', 25);
-      const b = await timeTo(page, `${agent.url}/ui/#/jobs/ui-bench-history`, '[data-section="executions"] tbody tr', 10);
+      const a = await timeTo(page, `${agent.url}/ui/#/jobs`, 'table.jobs-table tbody tr[data-job]', 25);
+      const b = await timeTo(page, `${agent.url}/ui/#/jobs/ui-bench-history`, 'table.executions tbody tr', 10);
       const c = await timeTo(page, reference.url, '#rows tr', 25);
       if (i === 0) continue;
       jobsPage.push(a);

@@ -29,10 +29,15 @@ class Session extends Emitter {
   identity: Identity | null = null;
   /** Set when the agent asked for a token: the sign-in screen shows, with this message. */
   signIn: { message: string } | null = null;
+  /** Whether /v1/auth/whoami has answered (or failed with something other than a 401). */
+  settled = false;
 
-  /** Whether the role allows `need`. Unknown identity: allow (the server decides). */
+  /**
+   * Whether the role allows `need`. Not asked yet: no (a read token must not see write controls
+   * while a reload asks who it is). Unknown because whoami failed: allow (the server decides).
+   */
   can(need: Role): boolean {
-    if (!this.identity) return true;
+    if (!this.identity) return this.settled;
     return (RANK[this.identity.role] ?? 0) >= RANK[need];
   }
 
@@ -49,6 +54,7 @@ class Session extends Emitter {
 
   setIdentity(identity: Identity | null): void {
     this.identity = identity;
+    this.settled = true;
     this.signIn = null;
     this.emit();
   }

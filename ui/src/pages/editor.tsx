@@ -39,6 +39,15 @@ export function EditorPage({ name }: { name: string | null }): JSX.Element {
   useEffect(() => {
     document.title = `${title} · Kairos`;
   }, [title]);
+  if (!session.identity && !session.settled) {
+    // Who is signed in is not known yet (a reload asks /v1/auth/whoami).
+    return (
+      <div>
+        <h1>{title}</h1>
+        <p class="muted">Loading…</p>
+      </div>
+    );
+  }
   if (!session.can('admin')) {
     return (
       <div>

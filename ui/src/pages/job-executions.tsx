@@ -5,7 +5,7 @@
  */
 import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
-import { api, jobPath, type Execution } from '../api.js';
+import { api, jobPath, type ApiResult, type Execution } from '../api.js';
 import { duration, ErrorPanel, Pager, Section, Time } from '../components/common.js';
 import { useLoad } from '../hooks.js';
 import { href } from '../router.js';
@@ -74,11 +74,30 @@ function Selected({ job, id }: { job: string; id: string }): JSX.Element {
   );
 }
 
+/**
+ * The first page, asked for while the job itself loads (JobPage calls this on mount): the table
+ * then renders one round trip sooner. Used once, within a few seconds, then dropped.
+ */
+let prefetched: { job: string; at: number; result: Promise<ApiResult<Execution[]>> } | null = null;
+
+export function prefetchExecutions(job: string): void {
+  const result = api<Execution[]>('GET', jobPath(job, '/executions'), { query: { output_size_limit: OUTPUT_LIMIT, offset: 0, limit: PAGE } });
+  result.catch(() => undefined);
+  prefetched = { job, at: Date.now(), result };
+}
+
+function takePrefetched(job: string): Promise<ApiResult<Execution[]>> | null {
+  const p = prefetched;
+  prefetched = null;
+  return p && p.job === job && Date.now() - p.at < 3000 ? p.result : null;
+}
+
 export function Executions({ job, version, selected }: { job: string; version: number; selected: string | null }): JSX.Element {
   const [page, setPage] = useState(1);
   const [open, setOpen] = useState<Set<string>>(new Set());
   const list = useLoad(
     (signal) =>
+      (page === 1 && version === 0 ? takePrefetched(job) : null) ??
       api<Execution[]>('GET', jobPath(job, '/executions'), {
         signal,
         query: { output_size_limit: OUTPUT_LIMIT, offset: (page - 1) * PAGE, limit: PAGE },

@@ -20,7 +20,7 @@ import { LiveOutput } from './job-live.js';
 import { RunStrip } from './job-strip.js';
 import { DurationChart } from './job-duration.js';
 import { ChainGraph } from './job-chain.js';
-import { Executions } from './job-executions.js';
+import { Executions, prefetchExecutions } from './job-executions.js';
 import { Skips } from './job-skips.js';
 import { Notifications } from './job-notifications.js';
 import { History } from './job-history.js';
@@ -37,6 +37,8 @@ export interface Recent {
 }
 
 export function JobPage({ name, query }: { name: string; query: URLSearchParams }): JSX.Element {
+  // Once per page (JobPage is keyed by name): the executions table's first page loads beside the job.
+  useState(() => prefetchExecutions(name));
   const [version, setVersion] = useState(0);
   const refresh = useCallback(() => setVersion((v) => v + 1), []);
   const job = useLoad((signal) => api<Job>('GET', jobPath(name), { signal }).then((r) => r.data), [name, version], POLL_MS);
