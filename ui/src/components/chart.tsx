@@ -8,7 +8,8 @@
  */
 import 'uplot/dist/uPlot.min.css';
 import './chart.css';
-import uPlot from 'uplot';
+// Types only here: uPlot's code (~20 KB gzipped) loads with the first chart, not with every page.
+import type uPlot from 'uplot';
 import type { JSX } from 'preact';
 import { useEffect, useRef } from 'preact/hooks';
 
@@ -47,12 +48,19 @@ export function Chart({ label, height = 200, data, options, summary, id }: Chart
   useEffect(() => {
     const el = box.current;
     if (!el) return;
+    let UPlot: typeof uPlot | null = null;
+    let gone = false;
     const build = (): void => {
+      if (!UPlot) return;
       plot.current?.destroy();
       const width = Math.max(120, Math.floor(el.clientWidth));
-      plot.current = new uPlot({ ...optionsRef.current(cssColor), width, height }, dataRef.current, el);
+      plot.current = new UPlot({ ...optionsRef.current(cssColor), width, height }, dataRef.current, el);
     };
-    build();
+    void import('uplot').then((m) => {
+      if (gone) return;
+      UPlot = m.default;
+      build();
+    });
     const resize = new ResizeObserver(() => {
       const width = Math.max(120, Math.floor(el.clientWidth));
       if (plot.current && Math.abs(plot.current.width - width) > 1) plot.current.setSize({ width, height });
@@ -64,6 +72,7 @@ export function Chart({ label, height = 200, data, options, summary, id }: Chart
     const media = window.matchMedia?.('(prefers-color-scheme: dark)');
     media?.addEventListener('change', build);
     return () => {
+      gone = true;
       resize.disconnect();
       themeWatch.disconnect();
       media?.removeEventListener('change', build);
