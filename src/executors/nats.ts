@@ -1,12 +1,11 @@
 import type { NatsConnection } from '@nats-io/transport-node';
-import { formatDuration, parseGoDuration } from '../util/duration.js';
+import { formatDuration } from '../util/duration.js';
 import { OutputBuffer } from './output-buffer.js';
+import { MASK, publishTimeout, redactUrl } from './publish-common.js';
 import type { ExecutionOutcome, ExecutionRequest, Executor } from './types.js';
 
 type Problem = { field: string; message: string };
 
-const DEFAULT_TIMEOUT_MS = 10_000;
-const MASK = '********';
 
 /**
  * dkron's `nats` executor: publishes `message` on `subject` and succeeds once
@@ -22,7 +21,7 @@ export class NatsExecutor implements Executor {
     if (typeof servers === 'string') return { field: 'executor_config.url', message: servers };
     const subjectProblem = checkSubject(config.subject);
     if (subjectProblem) return { field: 'executor_config.subject', message: subjectProblem };
-    const timeout = parseTimeout(config.timeout);
+    const timeout = publishTimeout(config.timeout);
     if (typeof timeout === 'string') return { field: 'executor_config.timeout', message: timeout };
     const hasUser = (config.userName ?? '') !== '';
     if (!hasUser && (config.password ?? '') !== '') {
@@ -49,7 +48,7 @@ export class NatsExecutor implements Executor {
     }
     const servers = parseServers(request.config.url) as string[];
     const subject = request.config.subject as string;
-    const timeoutMs = parseTimeout(request.config.timeout) as number;
+    const timeoutMs = publishTimeout(request.config.timeout) as number;
     const payload = Buffer.from(request.config.message ?? '', 'utf8');
 
     try {
@@ -196,27 +195,6 @@ function checkSubject(subject: string | undefined): string | null {
     return `subject "${subject}" contains a wildcard; messages are published to a literal subject`;
   }
   return null;
-}
-
-/** Milliseconds, or a message. Bare numbers are seconds (as the http executor's timeout). */
-function parseTimeout(raw: string | undefined): number | string {
-  if (raw === undefined || raw.trim() === '') return DEFAULT_TIMEOUT_MS;
-  let ms: number;
-  if (/^\s*\d+(\.\d+)?\s*$/.test(raw)) {
-    ms = Number(raw) * 1000;
-  } else {
-    try {
-      ms = parseGoDuration(raw);
-    } catch (err) {
-      return `timeout must be seconds or a Go duration: ${(err as Error).message}`;
-    }
-  }
-  if (!(ms > 0)) return `timeout must be positive, got "${raw}"`;
-  return ms;
-}
-
-function redactUrl(raw: string): string {
-  return raw.replace(/\/\/([^/@]*)@/, (_m, cred: string) => `//${cred.includes(':') ? `${cred.split(':')[0]}:${MASK}` : MASK}@`);
 }
 
 /** dkron's `debug` echoes the config; secrets are masked. */

@@ -1,11 +1,11 @@
 import type { ChannelModel, ConfirmChannel, Message } from 'amqplib';
-import { formatDuration, parseGoDuration } from '../util/duration.js';
+import { formatDuration } from '../util/duration.js';
 import { OutputBuffer } from './output-buffer.js';
+import { publishTimeout, redactUrl } from './publish-common.js';
 import type { ExecutionOutcome, ExecutionRequest, Executor } from './types.js';
 
 type Problem = { field: string; message: string };
 
-const DEFAULT_TIMEOUT_MS = 10_000;
 const BOOLEAN_KEYS = ['queue.create', 'queue.durable', 'queue.auto_delete', 'queue.exclusive'] as const;
 // Go's base64.StdEncoding: standard alphabet, padding required.
 const STD_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
@@ -47,7 +47,7 @@ export class RabbitMQExecutor implements Executor {
     if (b64 !== '' && !STD_BASE64.test(b64)) {
       return { field: 'executor_config.message.base64Body', message: 'message.base64Body is not valid padded base64' };
     }
-    const timeout = parseTimeout(config.timeout);
+    const timeout = publishTimeout(config.timeout);
     if (typeof timeout === 'string') return { field: 'executor_config.timeout', message: timeout };
     return null;
   }
@@ -84,7 +84,7 @@ export class RabbitMQExecutor implements Executor {
       contentType: (c['message.content_type'] ?? '') === '' ? 'text/plain' : (c['message.content_type'] as string),
       deliveryMode: mode === '' ? undefined : Number(mode),
       messageId: (c['message.messageId'] ?? '') === '' ? undefined : c['message.messageId'],
-      timeoutMs: parseTimeout(c.timeout) as number,
+      timeoutMs: publishTimeout(c.timeout) as number,
     };
     const target = `exchange ${exchange === '' ? '(default)' : `"${exchange}"`} with routing key "${queue}"`;
     try {
@@ -219,23 +219,3 @@ function checkUrl(raw: string | undefined): string | null {
   return null;
 }
 
-/** Milliseconds, or a message. Bare numbers are seconds (as the http executor's timeout). */
-function parseTimeout(raw: string | undefined): number | string {
-  if (raw === undefined || raw.trim() === '') return DEFAULT_TIMEOUT_MS;
-  let ms: number;
-  if (/^\s*\d+(\.\d+)?\s*$/.test(raw)) {
-    ms = Number(raw) * 1000;
-  } else {
-    try {
-      ms = parseGoDuration(raw);
-    } catch (err) {
-      return `timeout must be seconds or a Go duration: ${(err as Error).message}`;
-    }
-  }
-  if (!(ms > 0)) return `timeout must be positive, got "${raw}"`;
-  return ms;
-}
-
-function redactUrl(raw: string): string {
-  return raw.replace(/\/\/([^/@]*)@/, (_m, cred: string) => `//${cred.includes(':') ? `${cred.split(':')[0]}:********` : '********'}@`);
-}

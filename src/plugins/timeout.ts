@@ -4,7 +4,7 @@
  * slot) forever. A Go duration ("30s", "1m30s"); a bare number means seconds, as in dkron's
  * http and grpc executors, which plugins are often modelled on.
  */
-import { parseGoDuration } from '../util/duration.js';
+import { parseSecondsOrDuration } from '../util/duration.js';
 
 type Problem = { field: string; message: string };
 
@@ -13,14 +13,10 @@ export function pluginTimeout(config: Record<string, string>): number | null | P
   const raw = config.timeout;
   if (raw === undefined || raw.trim() === '') return null;
   let ms: number;
-  if (/^\s*\d+(\.\d+)?\s*$/.test(raw)) {
-    ms = Number(raw) * 1000;
-  } else {
-    try {
-      ms = parseGoDuration(raw);
-    } catch (err) {
-      return { field: 'executor_config.timeout', message: `invalid timeout: ${(err as Error).message}` };
-    }
+  try {
+    ms = parseSecondsOrDuration(raw);
+  } catch (err) {
+    return { field: 'executor_config.timeout', message: `invalid timeout: ${(err as Error).message}` };
   }
   if (!(ms > 0)) return { field: 'executor_config.timeout', message: `timeout must be positive, got "${raw}"` };
   return ms;

@@ -54,3 +54,11 @@ export function formatDuration(ms: number): string {
   const s = rest / 1000;
   return `${neg ? '-' : ''}${h ? `${h}h` : ''}${h || m ? `${m}m` : ''}${Number(s.toFixed(3))}s`;
 }
+
+/**
+ * dkron's executor timeouts: a bare number is seconds ("30", "1.5"), anything else a Go duration.
+ * Milliseconds; throws DurationError on a bad value.
+ */
+export function parseSecondsOrDuration(input: string): number {
+  return /^\s*\d+(\.\d+)?\s*$/.test(input) ? Number(input) * 1000 : parseGoDuration(input);
+}
