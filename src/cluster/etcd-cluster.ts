@@ -150,11 +150,16 @@ export class EtcdCluster implements Cluster {
     lastKeepAlive = Date.now();
 
     let published = '';
+    let publishedAt = 0;
     const publish = async (): Promise<void> => {
-      const record = JSON.stringify(this.memberRecord());
-      if (record === published) return;
-      await lease.put(`${MEMBERS}${this.o.nodeName}`).value(record).exec();
+      const { last_seen: _seen, ...rest } = this.memberRecord();
+      const record = JSON.stringify(rest);
+      // Rewritten when something changes, and at least every half TTL so `last_seen` stays recent.
+      if (record === published && Date.now() - publishedAt < (ttl * 1000) / 2) return;
+      const at = Date.now();
+      await lease.put(`${MEMBERS}${this.o.nodeName}`).value(JSON.stringify({ ...rest, last_seen: new Date(at).toISOString() })).exec();
       published = record;
+      publishedAt = at;
     };
     await publish();
     this.o.log.info({ lease: leaseId, ttl_s: ttl }, 'cluster: joined as a member');

@@ -30,5 +30,6 @@ export function describeSelf(o: SelfDescription): Member {
     load: Math.round((loadavg()[0] ?? 0) * 10) / 10,
     ...(o.executors ? { executors: o.executors() } : {}),
     ...(o.processors ? { processors: o.processors() } : {}),
+    last_seen: new Date().toISOString(),
   };
 }

@@ -20,6 +20,8 @@ export interface Member {
   /** Kairos: executors and processors this agent has (absent from agents older than plugins: assume any). */
   executors?: string[];
   processors?: string[];
+  /** When the agent last refreshed its membership (RFC 3339); its lease keeps it listed meanwhile. */
+  last_seen?: string;
 }
 
 export interface Cluster {

@@ -154,6 +154,9 @@ describe('web UI: dashboard, members, running', { skip }, () => {
     assert.match(text, /server/);
     assert.match(text, /alive/);
     await row.locator('.chip', { hasText: /^shell$/ }).waitFor();
+    // Last seen: a real, recent time (relative on screen, exact in datetime).
+    const seen = await row.locator('td[data-label="Last seen"] time').getAttribute('datetime');
+    assert.ok(seen && Math.abs(Date.now() - Date.parse(seen)) < 60_000, `last seen ${seen}`);
     await page.locator('#members-summary', { hasText: '1 agent, 1 alive' }).waitFor();
     await shoot(page, 'members');
   });

@@ -95,6 +95,7 @@ export const memberSchema = z.object({
   load: z.number(),
   executors: z.array(z.string()).optional(),
   processors: z.array(z.string()).optional(),
+  last_seen: time.optional(),
 });
 
 export const skipSchema = z.object({

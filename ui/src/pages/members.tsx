@@ -7,7 +7,7 @@ import type { JSX } from 'preact';
 import { useEffect } from 'preact/hooks';
 import { api, ApiError, type Member } from '../api.js';
 import { useLoad } from '../hooks.js';
-import { Badge, ErrorPanel, Section, Tags } from '../components/common.js';
+import { Badge, ErrorPanel, Section, Tags, Time } from '../components/common.js';
 import { memberStatusKind } from './dashboard-members.js';
 import './members.css';
 
@@ -73,6 +73,7 @@ function MembersTable({ members, leader }: { members: Member[]; leader: string |
           <th scope="col">Address</th>
           <th scope="col">Running</th>
           <th scope="col">Load</th>
+          <th scope="col">Last seen</th>
           <th scope="col">Version</th>
           <th scope="col">Tags</th>
           <th scope="col">Executors / processors</th>
@@ -98,6 +99,9 @@ function MembersTable({ members, leader }: { members: Member[]; leader: string |
             </td>
             <td data-label="Load" title="1-minute load average">
               {m.load}
+            </td>
+            <td data-label="Last seen" title="When the agent last refreshed its membership (it stays listed while its lease lives)">
+              <Time iso={m.last_seen ?? null} />
             </td>
             <td data-label="Version">{m.version}</td>
             <td data-label="Tags">{Object.keys(m.Tags ?? {}).length ? <Tags tags={m.Tags} /> : <span class="muted">none</span>}</td>
