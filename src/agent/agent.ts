@@ -90,7 +90,7 @@ export class Agent {
 
   /** Opens the configured store (etcd connects lazily, so an outage doesn't stop the agent starting). */
   static async open(config: AgentConfig, log: Logger): Promise<Agent> {
-    const store = await openStore(config);
+    const store = await openStore(config, log);
     const b = config.backendAuth;
     const credentials = b.tlsCa !== null || b.tlsCert !== null || b.username !== null;
     if (credentials && config.backend === 'etcd') {

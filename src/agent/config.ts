@@ -330,9 +330,14 @@ export function resolveConfig(flags: RawOptions, env: NodeJS.ProcessEnv): AgentC
 
   const backend = String(raw.backend);
   if (backend !== 'embedded' && backend !== 'etcd') {
-    const hint = ['consul', 'zk', 'zookeeper', 'redis', 'boltdb', 'dynamodb', 'etcdv3'].includes(backend)
-      ? ` (the ${backend} backend is not available yet; use embedded or etcd)`
-      : '';
+    // dkron's names: say what Kairos offers instead of a bare "unknown".
+    const hints: Record<string, string> = {
+      etcdv3: ' (Kairos speaks etcd v3 as "etcd")',
+      consul: ' (Consul is not supported: use etcd, or embedded for a single agent; see docs/clustering.md)',
+      zk: ' (ZooKeeper is planned, not available yet; use etcd)',
+      zookeeper: ' (ZooKeeper is planned, not available yet; use etcd)',
+    };
+    const hint = hints[backend] ?? (['redis', 'boltdb', 'dynamodb'].includes(backend) ? ` (the ${backend} backend is not supported; use embedded or etcd)` : '');
     throw new ConfigError(`option backend: unknown backend "${backend}"${hint}`);
   }
   const logFormat = String(raw['log-format']);

@@ -260,7 +260,7 @@ describe('precedence: flags > config file > environment > defaults', () => {
 
 describe('bad values are ConfigErrors with clear messages', () => {
   test('an unavailable backend says so', () => {
-    assertConfigError(() => resolve({ backend: 'consul' }), /backend "consul".*not available/);
+    assertConfigError(() => resolve({ backend: 'consul' }), /backend "consul".*Consul is not supported/);
     assertConfigError(() => resolve({ backend: 'nope' }), /option backend: unknown backend "nope"/);
   });
 
@@ -326,7 +326,10 @@ describe('the binary', () => {
     assert.equal(r.stdout, '');
     const consul = await run(['agent', '-backend=consul', '--data-dir', dataDir, '--http-addr', '127.0.0.1:0']);
     assert.equal(consul.code, 2);
-    assert.match(consul.stderr, /^kairos: option backend: unknown backend "consul" \(the consul backend is not available yet; use embedded or etcd\)\n$/);
+    assert.match(consul.stderr, /^kairos: option backend: unknown backend "consul" \(Consul is not supported: use etcd, or embedded for a single agent; see docs\/clustering.md\)\n$/);
+    const v3 = await run(['agent', '--backend', 'etcdv3', '--data-dir', dataDir, '--http-addr', '127.0.0.1:0']);
+    assert.equal(v3.code, 2);
+    assert.match(v3.stderr, /Kairos speaks etcd v3 as "etcd"/);
   });
 
   test('version prints the package version', async () => {
