@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { trackProcess } from './cleanup.js';
+import { zeroTimeAsNull } from '../../src/api/wire.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BIN = join(ROOT, 'bin', 'kairos.js');
@@ -185,7 +186,7 @@ export async function api<T = unknown>(
   let parsed: unknown = text;
   try {
     // An unfinished execution's finished_at is dkron's zero time on the wire; null here.
-    parsed = text === '' ? null : JSON.parse(text, (k: string, v: unknown) => (k === 'finished_at' && typeof v === 'string' && v.startsWith('0001-01-01') ? null : v));
+    parsed = text === '' ? null : JSON.parse(text, zeroTimeAsNull);
   } catch {
     // Error pages may be plain text; the caller reports them as they are.
   }

@@ -47,8 +47,10 @@ export interface RunnerOptions {
 interface Active {
   execution: Execution;
   controller: AbortController;
-  tail: string;
-  /** Output so far (the last outputLimit characters), for a viewer that connects mid-run. */
+  /**
+   * Output so far, at most 2 × outputLimit characters (trimmed in batches): /v1/busy shows its
+   * tail, a viewer that connects mid-run gets the last outputLimit characters.
+   */
   text: string;
   decoder: StringDecoder;
   followers: Set<(text: string) => void>;
@@ -77,12 +79,12 @@ export class Runner implements ExecutionSink {
     const a = this.active.get(id);
     if (!a) return null;
     a.followers.add(onText);
-    return { backlog: a.text, stop: () => a.followers.delete(onText) };
+    return { backlog: a.text.slice(-this.o.outputLimit), stop: () => a.followers.delete(onText) };
   }
 
   /** Running executions with their latest output, for /v1/busy. */
   busy(): Execution[] {
-    return [...this.active.values()].map((a) => ({ ...a.execution, output: a.tail }));
+    return [...this.active.values()].map((a) => ({ ...a.execution, output: a.text.slice(-RECENT_OUTPUT) }));
   }
 
   deliver(execution: Execution): void {
@@ -294,7 +296,7 @@ export class Runner implements ExecutionSink {
     const started = Date.now();
     const dispatchedAt = execution.started_at;
     execution.started_at = iso(started);
-    const active: Active = { execution, controller, tail: '', text: '', decoder: new StringDecoder('utf8'), followers: new Set() };
+    const active: Active = { execution, controller, text: '', decoder: new StringDecoder('utf8'), followers: new Set() };
     this.active.set(execution.id, active);
     try {
       // Spawn first, then record the start: the execution record already exists
@@ -312,7 +314,6 @@ export class Runner implements ExecutionSink {
           // One decoder per run: a multi-byte character split across chunks stays whole.
           const text = active.decoder.write(chunk);
           if (text === '') return;
-          active.tail = (active.tail + text).slice(-RECENT_OUTPUT);
           active.text += text;
           // Trimmed in batches, not per chunk: slicing a 256 KB string on every line would be quadratic.
           if (active.text.length > 2 * this.o.outputLimit) active.text = active.text.slice(-this.o.outputLimit);

@@ -6,6 +6,7 @@
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { readFileSync } from 'node:fs';
+import { takeSseEvents, zeroTimeAsNull } from '../api/wire.js';
 
 export const DEFAULT_ADDRESS = 'http://127.0.0.1:8080';
 
@@ -159,15 +160,9 @@ export class HttpClient {
         }
         let pending = '';
         res.on('data', (c: string) => {
-          pending += c;
-          let cut: number;
-          while ((cut = pending.indexOf('\n\n')) >= 0) {
-            const block = pending.slice(0, cut);
-            pending = pending.slice(cut + 2);
-            const event = /^event: (.*)$/m.exec(block)?.[1];
-            const data = /^data: (.*)$/m.exec(block)?.[1];
-            if (event !== undefined && data !== undefined) onEvent(event, JSON.parse(data, zeroTimeAsNull) as unknown);
-          }
+          const { events, rest } = takeSseEvents(pending + c);
+          pending = rest;
+          for (const e of events) onEvent(e.event, e.data);
         });
         res.on('error', reject);
         res.on('end', () => resolve());
@@ -183,11 +178,6 @@ export class HttpClient {
     if (res.status >= 200 && res.status < 300) return res;
     throw toApiError(res.status, res.body);
   }
-}
-
-/** dkron's zero `finished_at` (an unfinished execution on the wire) is null to the client's code. */
-function zeroTimeAsNull(key: string, value: unknown): unknown {
-  return key === 'finished_at' && typeof value === 'string' && value.startsWith('0001-01-01') ? null : value;
 }
 
 export function toApiError(status: number, body: unknown): ApiError {

@@ -5,35 +5,16 @@
  * sentence would be worse than none. Expects a schedule parseSchedule accepted.
  */
 import { parseRfc3339 } from '../job/time.js';
-
-const DESCRIPTOR_FIELDS: Readonly<Record<string, string>> = {
-  '@yearly': '0 0 0 1 1 *',
-  '@annually': '0 0 0 1 1 *',
-  '@monthly': '0 0 0 1 * *',
-  '@weekly': '0 0 0 * * 0',
-  '@daily': '0 0 0 * * *',
-  '@midnight': '0 0 0 * * *',
-  '@hourly': '0 0 * * * *',
-  '@minutely': '0 * * * * *',
-};
+import { DAY_NAMES, DESCRIPTORS, MONTH_NAMES, splitZonePrefix } from './schedule.js';
 
 const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
 const DAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
-const MONTH_NUM: Record<string, number> = { jan: 1, feb: 2, mar: 3, apr: 4, may: 5, jun: 6, jul: 7, aug: 8, sep: 9, oct: 10, nov: 11, dec: 12 };
-const DAY_NUM: Record<string, number> = { sun: 0, mon: 1, tue: 2, wed: 3, thu: 4, fri: 5, sat: 6 };
-
-/** Splits off a `TZ=zone` / `CRON_TZ=zone` prefix. */
-export function splitZonePrefix(spec: string): { zone: string | null; rest: string } {
-  const trimmed = spec.trim();
-  const m = /^(?:CRON_)?TZ=(\S+)\s+/.exec(trimmed);
-  return m ? { zone: m[1] as string, rest: trimmed.slice(m[0].length) } : { zone: null, rest: trimmed };
-}
 
 /** The six cron fields (second first) of a cron spec or descriptor; null for @every, @at, @manually. */
 export function cronFields(spec: string): string[] | null {
   const { rest } = splitZonePrefix(spec);
   if (rest.startsWith('@')) {
-    const fields = DESCRIPTOR_FIELDS[rest.split(/\s+/)[0] as string];
+    const fields = DESCRIPTORS[rest.split(/\s+/)[0] as string];
     return fields ? fields.split(' ') : null;
   }
   const raw = rest.split(/\s+/);
@@ -211,8 +192,8 @@ function cronInWords(fields: string[]): string | null {
     parseField(fields[1] as string),
     parseField(fields[2] as string),
     parseField(fields[3] as string),
-    parseField(fields[4] as string, MONTH_NUM),
-    parseField(fields[5] as string, DAY_NUM),
+    parseField(fields[4] as string, MONTH_NAMES),
+    parseField(fields[5] as string, DAY_NAMES),
   ];
   if (!sec || !min || !hour || !dom || !month || !dow) return null;
   const time = timeInWords(sec, min, hour);

@@ -6,8 +6,8 @@
  * first pass only, an interval job on both). Used by POST /v1/schedule/preview (the editor) and
  * GET /v1/jobs/NAME/next (the job page).
  */
-import { parseSchedule, type Schedule } from './schedule.js';
-import { cronFields, describeSchedule, isFixedTime, splitZonePrefix } from './describe.js';
+import { parseSchedule, splitZonePrefix, type Schedule } from './schedule.js';
+import { cronFields, describeSchedule, isFixedTime } from './describe.js';
 
 export type DstFlag = null | 'skipped' | 'repeated';
 

@@ -184,10 +184,10 @@ interface FieldSpec {
   readonly hash: (h: number) => number;
 }
 
-const MONTH_NAMES: Record<string, number> = {
+export const MONTH_NAMES: Readonly<Record<string, number>> = {
   jan: 1, feb: 2, mar: 3, apr: 4, may: 5, jun: 6, jul: 7, aug: 8, sep: 9, oct: 10, nov: 11, dec: 12,
 };
-const DAY_NAMES: Record<string, number> = { sun: 0, mon: 1, tue: 2, wed: 3, thu: 4, fri: 5, sat: 6 };
+export const DAY_NAMES: Readonly<Record<string, number>> = { sun: 0, mon: 1, tue: 2, wed: 3, thu: 4, fri: 5, sat: 6 };
 
 const FIELDS: readonly FieldSpec[] = [
   { name: 'second', min: 0, max: 59, hash: (h) => h % 60 },
@@ -287,7 +287,8 @@ function canonicalCron(spec: string, jobName: string | undefined, hashAllowed: b
 
 // --- spec parsing --------------------------------------------------------------
 
-const DESCRIPTORS: Readonly<Record<string, string>> = {
+/** dkron's descriptors as 6-field cron (second first); also read by describe.ts. */
+export const DESCRIPTORS: Readonly<Record<string, string>> = {
   '@yearly': '0 0 0 1 1 *',
   '@annually': '0 0 0 1 1 *',
   '@monthly': '0 0 0 1 * *',
@@ -331,17 +332,22 @@ function resolveZone(tz: string): string {
   return name;
 }
 
-export function parseSchedule(spec: string, options: ScheduleOptions = {}): Schedule {
-  let rest = spec.trim();
-  if (rest === '') throw new ScheduleError('empty schedule');
+/** Splits off dkron's `TZ=zone` / `CRON_TZ=zone` prefix (zone null when there is none; '' when empty). */
+export function splitZonePrefix(spec: string): { zone: string | null; rest: string } {
+  const trimmed = spec.trim();
+  const m = /^(?:CRON_)?TZ=(\S*)(?:\s+|$)/.exec(trimmed);
+  return m ? { zone: m[1] ?? '', rest: trimmed.slice(m[0].length) } : { zone: null, rest: trimmed };
+}
 
+export function parseSchedule(spec: string, options: ScheduleOptions = {}): Schedule {
+  if (spec.trim() === '') throw new ScheduleError('empty schedule');
+  const split = splitZonePrefix(spec);
+  let rest = split.rest;
   let zone: string | undefined;
-  const prefix = /^(?:CRON_)?TZ=(\S*)(?:\s+|$)/.exec(rest);
-  if (prefix) {
-    const tz = prefix[1] ?? '';
+  if (split.zone !== null) {
+    const tz = split.zone;
     if (tz === '') throw new ScheduleError('empty time zone in TZ= prefix');
     zone = resolveZone(tz);
-    rest = rest.slice(prefix[0].length);
     if (rest === '') throw new ScheduleError(`missing schedule after TZ=${tz}`);
   }
 

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { zeroTimeAsNull } from '../../src/api/wire.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const BIN = join(ROOT, 'bin', 'kairos.js');
@@ -169,14 +170,8 @@ export interface ApiResponse<T = unknown> {
   headers: Headers;
 }
 
-/**
- * The API sends an unfinished execution's `finished_at` as dkron's zero time; tests (like the
- * Kairos UI and CLI) read it as null. test/e2e/api.test.ts checks the wire form itself.
- */
-export function zeroTimeAsNull(key: string, value: unknown): unknown {
-  return key === 'finished_at' && typeof value === 'string' && value.startsWith('0001-01-01') ? null : value;
-}
-
+// The API sends an unfinished execution's `finished_at` as dkron's zero time; tests read it as null
+// with the reader the UI and CLI use (test/e2e/dkron-wire.test.ts checks the wire form itself).
 export async function api<T = unknown>(base: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResponse<T>> {
   const res = await fetch(`${base}${path}`, {
     method,

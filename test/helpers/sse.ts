@@ -1,4 +1,6 @@
 /** Reads a Server-Sent Events response (the execution stream) event by event, with arrival times. */
+import { takeSseEvents } from '../../src/api/wire.js';
+
 export interface SseEvent {
   event: string;
   data: unknown;
@@ -12,15 +14,10 @@ export async function readSse(url: string, headers: Record<string, string> = {},
   const decoder = new TextDecoder();
   let pending = '';
   for await (const chunk of res.body) {
-    pending += decoder.decode(chunk as Uint8Array, { stream: true });
-    let cut: number;
-    while ((cut = pending.indexOf('\n\n')) >= 0) {
-      const block = pending.slice(0, cut);
-      pending = pending.slice(cut + 2);
-      const event = /^event: (.*)$/m.exec(block)?.[1];
-      const data = /^data: (.*)$/m.exec(block)?.[1];
-      if (event && data !== undefined) events.push({ event, data: JSON.parse(data) as unknown, at: Date.now() });
-    }
+    const taken = takeSseEvents(pending + decoder.decode(chunk as Uint8Array, { stream: true }));
+    pending = taken.rest;
+    const at = Date.now();
+    for (const e of taken.events) events.push({ ...e, at });
   }
   return { status: res.status, events };
 }

@@ -6,6 +6,7 @@
 import type { Execution, Job } from '../../src/job/types.js';
 import type { SkipRecord } from '../../src/store/types.js';
 import type { Member } from '../../src/cluster/types.js';
+import { takeSseEvents, zeroTimeAsNull } from '../../src/api/wire.js';
 import { session } from './session.js';
 import { connection } from './connection.js';
 
@@ -90,11 +91,6 @@ export async function api<T = unknown>(method: string, path: string, o: ApiOptio
   return { data: data as T, total: total === null ? null : Number(total), status: res.status };
 }
 
-/** dkron's zero `finished_at` (an unfinished execution on the wire) is null to the pages. */
-function zeroTimeAsNull(key: string, value: unknown): unknown {
-  return key === 'finished_at' && typeof value === 'string' && value.startsWith('0001-01-01') ? null : value;
-}
-
 export const jobPath = (name: string, rest = ''): string => `jobs/${encodeURIComponent(name)}${rest}`;
 
 /**
@@ -118,18 +114,12 @@ export function followExecution(
       for (;;) {
         const { value, done } = await reader.read();
         if (done) break;
-        pending += value;
-        let cut: number;
-        while ((cut = pending.indexOf('\n\n')) >= 0) {
-          const block = pending.slice(0, cut);
-          pending = pending.slice(cut + 2);
-          const event = /^event: (.*)$/m.exec(block)?.[1];
-          const data = /^data: (.*)$/m.exec(block)?.[1];
-          if (!event || data === undefined) continue;
-          const parsed = JSON.parse(data, zeroTimeAsNull) as unknown;
-          if (event === 'output') on.output((parsed as { text: string }).text);
-          else if (event === 'end') on.end(parsed as Execution);
-          else if (event === 'info') on.info?.((parsed as { message: string }).message);
+        const { events, rest } = takeSseEvents(pending + value);
+        pending = rest;
+        for (const { event, data } of events) {
+          if (event === 'output') on.output((data as { text: string }).text);
+          else if (event === 'end') on.end(data as Execution);
+          else if (event === 'info') on.info?.((data as { message: string }).message);
         }
       }
     } catch (err) {

@@ -12,6 +12,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiContext } from '../context.js';
 import { NotFoundError } from '../../core/errors.js';
 import type { Execution } from '../../job/types.js';
+import { takeSseEvents } from '../wire.js';
 
 const HEARTBEAT_MS = 15_000;
 const CHECK_MS = 2000;
@@ -156,13 +157,10 @@ async function relay(ctx: ApiContext, request: FastifyRequest, sse: Sse, e: Exec
     const decoder = new TextDecoder();
     let pending = '';
     for await (const chunk of res.body) {
-      pending += decoder.decode(chunk as Uint8Array, { stream: true });
-      // Whole events only: a relay must not interleave a half event with its own heartbeat.
-      const cut = pending.lastIndexOf('\n\n');
-      if (cut < 0) continue;
-      const events = pending.slice(0, cut + 2);
-      pending = pending.slice(cut + 2);
-      writeRaw(sse, events);
+      const { events, rest } = takeSseEvents(pending + decoder.decode(chunk as Uint8Array, { stream: true }));
+      pending = rest;
+      // Whole events only, re-sent through send(): heartbeats and closing stay in one place.
+      for (const e of events) sse.send(e.event, e.data);
     }
     return true;
   } catch (err) {
@@ -171,12 +169,3 @@ async function relay(ctx: ApiContext, request: FastifyRequest, sse: Sse, e: Exec
   }
 }
 
-function writeRaw(sse: Sse, events: string): void {
-  // Re-emit event by event through send(), so heartbeats and closing stay in one place.
-  for (const block of events.split('\n\n')) {
-    if (block === '' || block.startsWith(':')) continue;
-    const event = /^event: (.*)$/m.exec(block)?.[1];
-    const data = /^data: (.*)$/m.exec(block)?.[1];
-    if (event && data !== undefined) sse.send(event, JSON.parse(data) as unknown);
-  }
-}

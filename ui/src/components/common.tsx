@@ -2,8 +2,6 @@
 import type { ComponentChildren, JSX } from 'preact';
 import type { ApiError } from '../api.js';
 
-const ZERO = '0001-01-01T00:00:00Z';
-
 export function isZeroTime(iso: string | null | undefined): boolean {
   return !iso || iso.startsWith('0001-01-01');
 }
@@ -29,7 +27,7 @@ export function relativeTime(ms: number, now = Date.now()): string {
 
 /** A relative time; the exact time with its zone on hover (and for screen readers, in datetime). */
 export function Time({ iso, zone }: { iso: string | null | undefined; zone?: string }): JSX.Element {
-  if (isZeroTime(iso) || iso === ZERO) return <span class="muted">never</span>;
+  if (isZeroTime(iso)) return <span class="muted">never</span>;
   const ms = Date.parse(iso as string);
   if (Number.isNaN(ms)) return <span>{iso}</span>;
   const tz = zone || Intl.DateTimeFormat().resolvedOptions().timeZone;
