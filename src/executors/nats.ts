@@ -1,7 +1,6 @@
 import type { NatsConnection } from '@nats-io/transport-node';
-import { formatDuration } from '../util/duration.js';
 import { OutputBuffer } from './output-buffer.js';
-import { MASK, publishTimeout, redactUrl } from './publish-common.js';
+import { AbortedError, DeadlineError, MASK, publishTimeout, redactUrl, withinDeadline } from './publish-common.js';
 import type { ExecutionOutcome, ExecutionRequest, Executor } from './types.js';
 
 type Problem = { field: string; message: string };
@@ -74,49 +73,25 @@ async function publish(
   // Loaded on first use: agents that never publish to NATS never load the client.
   const { connect } = await import('@nats-io/transport-node');
   let nc: NatsConnection | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  let onAbort: (() => void) | undefined;
-  // Set once the run is decided, so a connect that completes late publishes nothing.
-  let abandoned = false;
-  // connect()'s own timeout covers the handshake only; a server that stalls
-  // after it would hang flush(), so the whole run shares one deadline.
-  const bounded = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new DeadlineError(timeoutMs)), timeoutMs);
-    onAbort = () => reject(new AbortedError(signal));
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-  const work = (async (): Promise<void> => {
-    const userName = config.userName ?? '';
-    nc = await connect({
-      servers,
-      timeout: timeoutMs,
-      // One attempt per run: the scheduler's retries, not the client's, decide what happens next.
-      reconnect: false,
-      maxReconnectAttempts: 0,
-      name: 'kairos',
-      ...(userName !== '' ? { user: userName, pass: config.password ?? '' } : {}),
-    });
-    if (abandoned) return;
-    nc.publish(subject, payload);
-    // publish() only buffers; flush() round-trips a PING, so the server has the message.
-    await nc.flush();
-  })();
-  try {
-    await Promise.race([work, bounded]);
-  } finally {
-    abandoned = true;
-    clearTimeout(timer);
-    if (onAbort) signal.removeEventListener('abort', onAbort);
-    // The losing side of the race may still reject later; nobody waits for it.
-    work.catch(() => undefined);
-    bounded.catch(() => undefined);
-    await closeQuietly(nc);
-    // A connect still in flight when the deadline hit resolves later: close that one too.
-    void work.then(
-      () => closeQuietly(nc),
-      () => undefined,
-    );
-  }
+  await withinDeadline(
+    async (abandoned) => {
+      const userName = config.userName ?? '';
+      nc = await connect({
+        servers,
+        timeout: timeoutMs,
+        // One attempt per run: the scheduler's retries, not the client's, decide what happens next.
+        reconnect: false,
+        maxReconnectAttempts: 0,
+        name: 'kairos',
+        ...(userName !== '' ? { user: userName, pass: config.password ?? '' } : {}),
+      });
+      if (abandoned()) return;
+      nc.publish(subject, payload);
+      // publish() only buffers; flush() round-trips a PING, so the server has the message.
+      await nc.flush();
+    },
+    { timeoutMs, signal, close: () => closeQuietly(nc) },
+  );
 }
 
 async function closeQuietly(nc: NatsConnection | undefined): Promise<void> {
@@ -125,20 +100,6 @@ async function closeQuietly(nc: NatsConnection | undefined): Promise<void> {
     await nc.close();
   } catch {
     // Closing a broken connection can fail; the outcome is already decided.
-  }
-}
-
-class DeadlineError extends Error {
-  constructor(readonly ms: number) {
-    super(`timed out after ${formatDuration(ms)}`);
-  }
-}
-
-class AbortedError extends Error {
-  constructor(signal: AbortSignal) {
-    // The reason is whatever the agent aborted with; any value is printable.
-    const reason: unknown = signal.reason;
-    super(`killed: ${String(reason ?? 'aborted')}`);
   }
 }
 

@@ -1,7 +1,6 @@
 import type { ChannelModel, ConfirmChannel, Message } from 'amqplib';
-import { formatDuration } from '../util/duration.js';
 import { OutputBuffer } from './output-buffer.js';
-import { publishTimeout, redactUrl } from './publish-common.js';
+import { AbortedError, publishTimeout, redactUrl, withinDeadline } from './publish-common.js';
 import type { ExecutionOutcome, ExecutionRequest, Executor } from './types.js';
 
 type Problem = { field: string; message: string };
@@ -115,70 +114,50 @@ async function publish(plan: Plan, signal: AbortSignal): Promise<void> {
   // Loaded on first use: agents that never publish to RabbitMQ never load the client.
   const amqp = await import('amqplib');
   let conn: ChannelModel | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  let onAbort: (() => void) | undefined;
-  // Set once the run is decided, so a connect that completes late publishes nothing.
-  let abandoned = false;
   // The broker's own words (e.g. 404 NOT_FOUND - no exchange) arrive as a
   // channel 'error'; the confirm callback only says "channel closed".
   let brokerError: Error | undefined;
-  const bounded = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${formatDuration(plan.timeoutMs)}`)), plan.timeoutMs);
-    onAbort = () => reject(new AbortedError(signal));
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-  const work = (async (): Promise<void> => {
-    conn = await amqp.connect(plan.url, { timeout: plan.timeoutMs });
-    // Without listeners these events would be thrown as uncaught errors.
-    conn.on('error', (err: Error) => (brokerError ??= err));
-    if (abandoned) return;
-    const ch: ConfirmChannel = await conn.createConfirmChannel();
-    ch.on('error', (err: Error) => (brokerError ??= err));
-    let returned: Message | undefined;
-    ch.on('return', (msg: Message) => (returned = msg));
-    if (plan.declare) await ch.assertQueue(plan.queue, plan.declare);
-    if (abandoned) return;
-    await new Promise<void>((resolve, reject) => {
-      ch.publish(
-        plan.exchange,
-        plan.queue,
-        plan.body,
-        {
-          contentType: plan.contentType,
-          deliveryMode: plan.deliveryMode,
-          messageId: plan.messageId,
-          // dkron publishes non-mandatory, so a message nobody can receive is dropped
-          // and the run still succeeds; here the broker hands it back and the run fails.
-          mandatory: true,
-        },
-        (err: unknown) => {
-          if (err) reject(brokerError ?? (err instanceof Error ? err : new Error(String(err))));
-          else resolve();
-        },
-      );
-    });
-    // RabbitMQ sends basic.return before the confirm of the same message.
-    if (returned) throw new Error(describeReturn(returned));
-  })();
   try {
-    await Promise.race([work, bounded]);
+    await withinDeadline(
+      async (abandoned) => {
+        conn = await amqp.connect(plan.url, { timeout: plan.timeoutMs });
+        // Without listeners these events would be thrown as uncaught errors.
+        conn.on('error', (err: Error) => (brokerError ??= err));
+        if (abandoned()) return;
+        const ch: ConfirmChannel = await conn.createConfirmChannel();
+        ch.on('error', (err: Error) => (brokerError ??= err));
+        let returned: Message | undefined;
+        ch.on('return', (msg: Message) => (returned = msg));
+        if (plan.declare) await ch.assertQueue(plan.queue, plan.declare);
+        if (abandoned()) return;
+        await new Promise<void>((resolve, reject) => {
+          ch.publish(
+            plan.exchange,
+            plan.queue,
+            plan.body,
+            {
+              contentType: plan.contentType,
+              deliveryMode: plan.deliveryMode,
+              messageId: plan.messageId,
+              // dkron publishes non-mandatory, so a message nobody can receive is dropped
+              // and the run still succeeds; here the broker hands it back and the run fails.
+              mandatory: true,
+            },
+            (err: unknown) => {
+              if (err) reject(brokerError ?? (err instanceof Error ? err : new Error(String(err))));
+              else resolve();
+            },
+          );
+        });
+        // RabbitMQ sends basic.return before the confirm of the same message.
+        if (returned) throw new Error(describeReturn(returned));
+      },
+      { timeoutMs: plan.timeoutMs, signal, close: () => closeQuietly(conn) },
+    );
   } catch (err) {
     // amqplib reports a failed RPC (assertQueue) with its own wrapper; the broker's reason is more useful.
     if (brokerError && !(err instanceof AbortedError)) throw brokerError;
     throw err;
-  } finally {
-    abandoned = true;
-    clearTimeout(timer);
-    if (onAbort) signal.removeEventListener('abort', onAbort);
-    // The losing side of the race may still reject later; nobody waits for it.
-    work.catch(() => undefined);
-    bounded.catch(() => undefined);
-    await closeQuietly(conn);
-    // A connect still in flight when the deadline hit resolves later: close that one too.
-    void work.then(
-      () => closeQuietly(conn),
-      () => closeQuietly(conn),
-    );
   }
 }
 
@@ -196,14 +175,6 @@ function describeReturn(msg: Message): string {
   // basic.return carries replyCode/replyText, which amqplib's Message type omits.
   const fields = msg.fields as Message['fields'] & { replyCode?: number; replyText?: string };
   return `the broker could not route the message (${fields.replyCode ?? '?'} ${fields.replyText ?? 'returned'}): no queue is bound for it; set queue.create to "true" or bind a queue`;
-}
-
-class AbortedError extends Error {
-  constructor(signal: AbortSignal) {
-    // The reason is whatever the agent aborted with; any value is printable.
-    const reason: unknown = signal.reason;
-    super(`killed: ${String(reason ?? 'aborted')}`);
-  }
 }
 
 function checkUrl(raw: string | undefined): string | null {
