@@ -13,20 +13,10 @@ import { HttpAgentCache } from '../../src/executors/http-agents.js';
 import type { ExecutionRequest } from '../../src/executors/types.js';
 import { makeCerts } from '../helpers/certs.js';
 import type { TestCerts } from '../helpers/certs.js';
+import { executionRequest } from '../helpers/execution-request.js';
 
-function request(config: Record<string, string>, extra: Partial<ExecutionRequest> = {}): ExecutionRequest {
-  return {
-    jobName: 'job-1',
-    executionId: 'exec-1',
-    nodeName: 'node-a',
-    attempt: 1,
-    scheduledAt: new Date(),
-    config,
-    outputLimit: 64 * 1024,
-    signal: new AbortController().signal,
-    ...extra,
-  };
-}
+const request = (config: Record<string, string>, extra: Partial<ExecutionRequest> = {}): ExecutionRequest =>
+  executionRequest(config, { scheduledAt: new Date(), ...extra });
 
 interface Received {
   method: string;

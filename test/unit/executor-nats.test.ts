@@ -6,20 +6,10 @@ import { NatsExecutor } from '../../src/executors/nats.js';
 import type { ExecutionRequest } from '../../src/executors/types.js';
 import { freePort } from '../helpers/etcd.js';
 import { startNats, type NatsServer } from '../helpers/nats.js';
+import { executionRequest } from '../helpers/execution-request.js';
 
-function request(config: Record<string, string>, extra: Partial<ExecutionRequest> = {}): ExecutionRequest {
-  return {
-    jobName: 'job-nats',
-    executionId: 'exec-1',
-    nodeName: 'node-a',
-    attempt: 1,
-    scheduledAt: new Date(),
-    config,
-    outputLimit: 64 * 1024,
-    signal: new AbortController().signal,
-    ...extra,
-  };
-}
+const request = (config: Record<string, string>, extra: Partial<ExecutionRequest> = {}): ExecutionRequest =>
+  executionRequest(config, { jobName: 'job-nats', scheduledAt: new Date(), ...extra });
 
 /** Resolves with the first message on `subject`, or rejects after `ms`. */
 async function firstMessage(nc: NatsConnection, subject: string, ms = 5000): Promise<Msg> {

@@ -6,20 +6,10 @@ import { RabbitMQExecutor } from '../../src/executors/rabbitmq.js';
 import type { ExecutionRequest } from '../../src/executors/types.js';
 import { freePort } from '../helpers/etcd.js';
 import { startRabbit, type RabbitServer } from '../helpers/rabbitmq.js';
+import { executionRequest } from '../helpers/execution-request.js';
 
-function request(config: Record<string, string>, extra: Partial<ExecutionRequest> = {}): ExecutionRequest {
-  return {
-    jobName: 'job-rabbit',
-    executionId: 'exec-1',
-    nodeName: 'node-a',
-    attempt: 1,
-    scheduledAt: new Date(),
-    config,
-    outputLimit: 64 * 1024,
-    signal: new AbortController().signal,
-    ...extra,
-  };
-}
+const request = (config: Record<string, string>, extra: Partial<ExecutionRequest> = {}): ExecutionRequest =>
+  executionRequest(config, { jobName: 'job-rabbit', scheduledAt: new Date(), ...extra });
 
 const rabbitmq = new RabbitMQExecutor();
 let broker: RabbitServer;

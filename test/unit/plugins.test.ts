@@ -14,6 +14,7 @@ import { loadPlugins } from '../../src/plugins/load.js';
 import type { LoadPluginsOptions } from '../../src/plugins/load.js';
 import { resolveModule } from '../../src/plugins/resolve.js';
 import { isDead } from '../helpers/agent.js';
+import { executionRequest } from '../helpers/execution-request.js';
 
 const FIXTURES = resolve(dirname(fileURLToPath(import.meta.url)), '../fixtures/plugins');
 const BIN = join(FIXTURES, 'bin');
@@ -30,19 +31,8 @@ function options(extra: Partial<LoadPluginsOptions>): LoadPluginsOptions {
   return { modules: [], dir: null, baseDir: FIXTURES, nodeName: 'node-a', log: captureLog().log, ...extra };
 }
 
-function request(config: Record<string, string>, extra: Partial<ExecutionRequest> = {}): ExecutionRequest {
-  return {
-    jobName: 'job-1',
-    executionId: 'exec-42',
-    nodeName: 'node-a',
-    attempt: 1,
-    scheduledAt: new Date('2024-05-06T07:08:09.010Z'),
-    config,
-    outputLimit: 64 * 1024,
-    signal: new AbortController().signal,
-    ...extra,
-  };
-}
+const request = (config: Record<string, string>, extra: Partial<ExecutionRequest> = {}): ExecutionRequest =>
+  executionRequest(config, { executionId: 'exec-42', ...extra });
 
 /** Runs and records when each live chunk arrived relative to the outcome. */
 async function runLive(

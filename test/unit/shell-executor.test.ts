@@ -8,22 +8,12 @@ import { OutputBuffer } from '../../src/executors/output-buffer.js';
 import { ShellExecutor } from '../../src/executors/shell.js';
 import type { ExecutionRequest } from '../../src/executors/types.js';
 import { isDead } from '../helpers/agent.js';
+import { executionRequest } from '../helpers/execution-request.js';
 
 const SCHEDULED = new Date('2024-05-06T07:08:09.010Z');
 
-function request(config: Record<string, string>, extra: Partial<ExecutionRequest> = {}): ExecutionRequest {
-  return {
-    jobName: 'job-1',
-    executionId: 'exec-42',
-    nodeName: 'node-a',
-    attempt: 2,
-    scheduledAt: SCHEDULED,
-    config,
-    outputLimit: 64 * 1024,
-    signal: new AbortController().signal,
-    ...extra,
-  };
-}
+const request = (config: Record<string, string>, extra: Partial<ExecutionRequest> = {}): ExecutionRequest =>
+  executionRequest(config, { executionId: 'exec-42', attempt: 2, scheduledAt: SCHEDULED, ...extra });
 
 function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'kairos-shell-'));

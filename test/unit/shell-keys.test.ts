@@ -9,22 +9,12 @@ import { parsePayload } from '../../src/executors/shell-payload.js';
 import { parseSu, resolveSu, switchProblem } from '../../src/executors/shell-user.js';
 import type { ExecutionRequest } from '../../src/executors/types.js';
 import { isDead } from '../helpers/agent.js';
+import { executionRequest } from '../helpers/execution-request.js';
 
 // dkron's remaining shell keys: mem_limit, su, payload (and cwd failures).
 
-function request(config: Record<string, string>, extra: Partial<ExecutionRequest> = {}): ExecutionRequest {
-  return {
-    jobName: 'job-keys',
-    executionId: 'exec-1',
-    nodeName: 'node-a',
-    attempt: 1,
-    scheduledAt: new Date('2024-05-06T07:08:09.010Z'),
-    config,
-    outputLimit: 64 * 1024,
-    signal: new AbortController().signal,
-    ...extra,
-  };
-}
+const request = (config: Record<string, string>, extra: Partial<ExecutionRequest> = {}): ExecutionRequest =>
+  executionRequest(config, { jobName: 'job-keys', ...extra });
 
 async function assertDiesSoon(pid: number): Promise<void> {
   for (let i = 0; i < 200; i++) {
