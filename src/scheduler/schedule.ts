@@ -342,7 +342,7 @@ export function splitZonePrefix(spec: string): { zone: string | null; rest: stri
 export function parseSchedule(spec: string, options: ScheduleOptions = {}): Schedule {
   if (spec.trim() === '') throw new ScheduleError('empty schedule');
   const split = splitZonePrefix(spec);
-  let rest = split.rest;
+  const rest = split.rest;
   let zone: string | undefined;
   if (split.zone !== null) {
     const tz = split.zone;
