@@ -12,7 +12,7 @@ import { removeDir, tempDir, trackProcess } from '../lib/cleanup.js';
 import { jobDefinition } from '../lib/job-defs.js';
 import { summarize, type Summary } from '../lib/stats.js';
 import { procMemory, sleep, type PhaseConditions, type ProcMemory } from '../lib/system.js';
-import { SqliteStore } from '../../src/store/embedded/sqlite-store.js';
+import { SqliteStore } from '../../src/backends/embedded/sqlite-store.js';
 import { ExecutorRegistry } from '../../src/executors/registry.js';
 import { ShellExecutor } from '../../src/executors/shell.js';
 import { normalizeJobInput } from '../../src/job/schema.js';

@@ -11,7 +11,7 @@ import { removeDir, tempDir } from '../lib/cleanup.js';
 import { startBenchEtcd } from '../lib/etcd.js';
 import { summarize, type Summary } from '../lib/stats.js';
 import { sleep } from '../lib/system.js';
-import { EtcdStore } from '../../src/store/etcd/etcd-store.js';
+import { EtcdStore } from '../../src/backends/etcd/etcd-store.js';
 import type { Execution } from '../../src/job/types.js';
 
 export interface ReactionOptions {

@@ -9,11 +9,10 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from '../util/log.js';
 import type { AgentConfig } from './config.js';
-import { isLoopback } from './config.js';
+import { backendOptions, isLoopback } from './config.js';
+import { findBackend } from '../backends/catalog.js';
 import { VERSION } from './version.js';
 import type { FollowUp, Store } from '../store/types.js';
-import { EtcdStore } from '../store/etcd/etcd-store.js';
-import { EtcdCluster } from '../cluster/etcd-cluster.js';
 import { ExecutorRegistry } from '../executors/registry.js';
 import { builtinExecutors } from '../executors/builtin.js';
 import { ProcessorRegistry } from '../processors/registry.js';
@@ -21,7 +20,6 @@ import { builtinProcessors } from '../processors/builtin.js';
 import { Placement } from '../core/placement.js';
 import { describeSelf } from '../cluster/member.js';
 import type { PluginListing } from '../api/context.js';
-import { LocalCluster } from '../cluster/local-cluster.js';
 import type { Cluster } from '../cluster/types.js';
 import { Dispatcher } from '../cluster/dispatcher.js';
 import { Runner } from './runner.js';
@@ -33,7 +31,8 @@ import type { Executor } from '../executors/types.js';
 import type { Processor } from '../processors/types.js';
 import { buildServer } from '../api/server.js';
 import { loadHttpsOptions } from '../api/tls.js';
-import { openStore } from './store-factory.js';
+import { openBackend } from '../backends/open.js';
+import type { Backend } from '../backends/types.js';
 import { retry } from '../util/retry.js';
 import { ConflictError, NotFoundError } from '../core/errors.js';
 import type { ApiContext, HealthReport } from '../api/context.js';
@@ -88,28 +87,29 @@ export class Agent {
   readonly stopped: Promise<void>;
   private markStopped!: () => void;
 
-  /** Opens the configured store (etcd connects lazily, so an outage doesn't stop the agent starting). */
+  /** Opens the configured backend (cluster backends connect lazily, so an outage doesn't stop the agent starting). */
   static async open(config: AgentConfig, log: Logger): Promise<Agent> {
-    const store = await openStore(config, log);
+    const backend = await openBackend(config.backend, backendOptions(config), log);
     const b = config.backendAuth;
     const credentials = b.tlsCa !== null || b.tlsCert !== null || b.username !== null;
-    if (credentials && config.backend === 'etcd') {
-      log.info({ tls: b.tlsCa !== null || b.tlsCert !== null, client_cert: b.tlsCert !== null, user: b.username }, 'agent: etcd backend credentials configured');
+    const takesCredentials = findBackend(config.backend)?.options.includes('backend-username') ?? false;
+    if (credentials && takesCredentials) {
+      log.info({ tls: b.tlsCa !== null || b.tlsCert !== null, client_cert: b.tlsCert !== null, user: b.username }, `agent: ${config.backend} backend credentials configured`);
     } else if (credentials) {
-      log.warn('agent: --backend-tls-* and --backend-username apply to the etcd backend only; ignored');
+      log.warn(`agent: --backend-tls-* and --backend-username do not apply to the ${config.backend} backend; ignored`);
     }
-    return new Agent(config, log, store);
+    return new Agent(config, log, backend);
   }
 
   constructor(
     readonly config: AgentConfig,
     readonly log: Logger,
-    store: Store,
+    backend: Backend,
     private readonly tuning: AgentTuning = {},
   ) {
     this.stopped = new Promise((resolve) => (this.markStopped = resolve));
     this.events = new EventBus(log);
-    this.store = timedStore(store, this.events);
+    this.store = timedStore(backend.store, this.events);
     for (const e of builtinExecutors()) this.register('executor', e, { form: 'builtin', source: 'kairos', version: VERSION });
     for (const p of builtinProcessors({ logDir: config.plugins.logDir })) this.register('processor', p, { form: 'builtin', source: 'kairos', version: VERSION });
     this.runner = new Runner({
@@ -139,19 +139,8 @@ export class Agent {
       processors: () => this.processors.names(),
       log,
     };
-    if (store instanceof EtcdStore) {
-      const cluster = new EtcdCluster({
-        ...member,
-        ns: store.ns,
-        setFence: (fence) => store.setFence(fence),
-        leaseTtlSec: Math.ceil(config.leaseTtlMs / 1000),
-        events: this.events,
-      });
-      cluster.onMemberLost((name) => void this.reapLostAgent(name));
-      this.cluster = cluster;
-    } else {
-      this.cluster = new LocalCluster(member);
-    }
+    this.cluster = backend.cluster({ ...member, events: this.events });
+    this.cluster.onMemberLost((name) => void this.reapLostAgent(name));
     this.dispatcher = new Dispatcher(this.store, this.cluster, this.runner, log, this.events);
     this.placement = new Placement(this.executors, this.processors, () => this.cluster.members(), () => describeSelf(member));
     this.jobs = new JobService(this.store, this.placement, (job) => this.nextOf(job), {

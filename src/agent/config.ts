@@ -12,6 +12,10 @@ import { parse as parseYaml } from 'yaml';
 import { parseGoDuration } from '../util/duration.js';
 import { compileTemplate } from '../notify/template.js';
 import { TEMPLATE_FIELDS } from '../notify/report.js';
+import type { BackendAuthConfig, BackendOptions } from '../backends/types.js';
+import { backendNames, findBackend, UNSUPPORTED } from '../backends/catalog.js';
+
+export type { BackendAuthConfig };
 
 export type OptionKind = 'bool' | 'string' | 'list' | 'int' | 'duration';
 
@@ -126,7 +130,8 @@ export interface AgentConfig {
   httpAddr: HttpAddr;
   logLevel: string;
   logFormat: 'text' | 'json';
-  backend: 'embedded' | 'etcd';
+  /** A name from backends/catalog.ts (aliases resolved). */
+  backend: string;
   backendMachines: string[];
   keyspace: string;
   leaseTtlMs: number;
@@ -202,15 +207,6 @@ export interface SecurityConfig {
   auth: 'auto' | 'required';
   corsOrigins: string[];
   tls: { cert: string; key: string; clientCa: string | null } | null;
-}
-
-/** How to reach a backend that wants TLS or credentials (file paths, read by the backend). */
-export interface BackendAuthConfig {
-  tlsCa: string | null;
-  tlsCert: string | null;
-  tlsKey: string | null;
-  username: string | null;
-  password: string | null;
 }
 
 export class ConfigError extends Error {}
@@ -328,18 +324,13 @@ export function resolveConfig(flags: RawOptions, env: NodeJS.ProcessEnv): AgentC
     tags[t.slice(0, idx)] = t.slice(idx + 1);
   }
 
-  const backend = String(raw.backend);
-  if (backend !== 'embedded' && backend !== 'etcd') {
-    // dkron's names: say what Kairos offers instead of a bare "unknown".
-    const hints: Record<string, string> = {
-      etcdv3: ' (Kairos speaks etcd v3 as "etcd")',
-      consul: ' (Consul is not supported: use etcd, or embedded for a single agent; see docs/clustering.md)',
-      zk: ' (ZooKeeper is planned, not available yet; use etcd)',
-      zookeeper: ' (ZooKeeper is planned, not available yet; use etcd)',
-    };
-    const hint = hints[backend] ?? (['redis', 'boltdb', 'dynamodb'].includes(backend) ? ` (the ${backend} backend is not supported; use embedded or etcd)` : '');
-    throw new ConfigError(`option backend: unknown backend "${backend}"${hint}`);
+  const backendEntry = findBackend(String(raw.backend));
+  if (!backendEntry) {
+    const asked = String(raw.backend);
+    const why = UNSUPPORTED[asked];
+    throw new ConfigError(`option backend: unknown backend "${asked}"${why ? ` (${why})` : ''}; the supported backends are ${backendNames()}`);
   }
+  const backend = backendEntry.name;
   const logFormat = String(raw['log-format']);
   if (logFormat !== 'text' && logFormat !== 'json') throw new ConfigError(`option log-format: expected text or json, got "${logFormat}"`);
   const logLevel = String(raw['log-level']).toLowerCase();
@@ -451,7 +442,7 @@ export function resolveConfig(flags: RawOptions, env: NodeJS.ProcessEnv): AgentC
     logLevel,
     logFormat,
     backend,
-    backendMachines: backend === 'etcd' && backendMachines.length === 0 ? ['127.0.0.1:2379'] : backendMachines,
+    backendMachines: backendMachines.length === 0 && backendEntry.defaultMachine !== null ? [backendEntry.defaultMachine] : backendMachines,
     keyspace: String(raw.keyspace),
     leaseTtlMs: Math.max(2000, duration('lease-ttl')),
     join: toList(raw.join),
@@ -486,6 +477,11 @@ export function resolveConfig(flags: RawOptions, env: NodeJS.ProcessEnv): AgentC
     },
     ignored,
   };
+}
+
+/** The options of config that its backend reads. */
+export function backendOptions(config: AgentConfig): BackendOptions {
+  return { machines: config.backendMachines, keyspace: config.keyspace, leaseTtlMs: config.leaseTtlMs, auth: config.backendAuth, dataDir: config.dataDir };
 }
 
 function checkUrl(name: string, value: string): void {

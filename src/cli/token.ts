@@ -6,9 +6,9 @@
  */
 import { Command } from 'commander';
 import { userInfo } from 'node:os';
-import { ConfigError, resolveConfig } from '../agent/config.js';
+import { backendOptions, ConfigError, resolveConfig } from '../agent/config.js';
 import { addAgentOptions, agentFlags } from './agent-options.js';
-import { openStore } from '../agent/store-factory.js';
+import { openBackend } from '../backends/open.js';
 import { TokenService } from '../auth/token-service.js';
 import { KairosError } from '../errors/catalogue.js';
 import type { Store } from '../store/types.js';
@@ -22,7 +22,7 @@ function withStoreOptions(cmd: Command): Command {
 
 async function withStore<T>(opts: Record<string, unknown>, fn: (tokens: TokenService) => Promise<T>): Promise<T> {
   const config = resolveConfig(agentFlags(opts, STORE_OPTIONS), process.env);
-  const store: Store = await openStore(config);
+  const store: Store = (await openBackend(config.backend, backendOptions(config))).store;
   try {
     return await fn(new TokenService(store));
   } finally {

@@ -20,6 +20,10 @@ export class LocalCluster implements Cluster {
     return this.options.nodeName;
   }
 
+  onMemberLost(): void {
+    // One member: it can't lose another.
+  }
+
   async start(): Promise<void> {
     if (!this.options.server) return;
     this.options.log.info('agent: Running for election');

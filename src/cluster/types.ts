@@ -1,6 +1,6 @@
 /**
  * Membership and leadership. A single embedded agent is a cluster of one that
- * always leads (LocalCluster); the etcd cluster fills the same interface.
+ * always leads (LocalCluster); each backend's cluster fills the same interface.
  * Member objects keep dkron's Go-style field names for API compatibility.
  */
 
@@ -38,4 +38,6 @@ export interface Cluster {
   readonly leadershipChanges: number;
   /** Called with true when this agent gains leadership and false when it loses it. */
   onLeadershipChange(listener: (leader: boolean) => void): void;
+  /** Called with the name of every member that disappears (expired or left); a cluster of one never calls it. */
+  onMemberLost(listener: (name: string) => void): void;
 }

@@ -10,7 +10,7 @@
  * ack stands for.
  */
 import { pathToFileURL } from 'node:url';
-import { SqliteStore } from '../../src/store/embedded/sqlite-store.js';
+import { SqliteStore } from '../../src/backends/embedded/sqlite-store.js';
 import type { Execution, Job } from '../../src/job/types.js';
 import { T0, at, exec, job } from './fixtures.js';
 

@@ -10,7 +10,8 @@ import path from 'node:path';
 import { Agent, type AgentTuning } from '../../src/agent/agent.js';
 import { resolveConfig } from '../../src/agent/config.js';
 import { silentLogger } from '../../src/util/log.js';
-import { SqliteStore } from '../../src/store/embedded/sqlite-store.js';
+import { SqliteStore } from '../../src/backends/embedded/sqlite-store.js';
+import { embeddedBackend } from '../../src/backends/embedded/index.js';
 import type { Store } from '../../src/store/types.js';
 import type { Execution } from '../../src/job/types.js';
 import { faulty, outage, type FaultRule } from '../helpers/faulty-store.js';
@@ -27,7 +28,7 @@ async function withAgent(
   tuning: AgentTuning = {},
 ): Promise<void> {
   const f = faulty<Store>(SqliteStore.open(':memory:'), rule);
-  const agent = new Agent(config(extra), silentLogger(), f.store, tuning);
+  const agent = new Agent(config(extra), silentLogger(), embeddedBackend(f.store), tuning);
   await agent.start();
   try {
     await fn(agent, f);
@@ -118,7 +119,7 @@ void test('between a failed attempt and its retry the group never looks finished
     return undefined;
   });
   const marker = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'kairos-flaky-')), 'tried');
-  const agent = new Agent(config({ 'retry-backoff': '10ms' }), silentLogger(), f.store);
+  const agent = new Agent(config({ 'retry-backoff': '10ms' }), silentLogger(), embeddedBackend(f.store));
   await agent.start();
   try {
     await agent.jobs.upsert(
@@ -182,7 +183,7 @@ void test('children owed by a group whose agent crashed right after its result a
   const file = path.join(dataDir, 'kairos.db');
   // The crashed agent's last write: the parent's result, its outcome and the children it owes, in one step.
   const store = SqliteStore.open(file);
-  const agent0 = new Agent(config({ 'data-dir': dataDir }), silentLogger(), store);
+  const agent0 = new Agent(config({ 'data-dir': dataDir }), silentLogger(), embeddedBackend(store));
   await agent0.jobs.upsert(shellJob('parent', 'true', { schedule: '@manually' }));
   await agent0.jobs.upsert(shellJob('child', 'echo child', { schedule: '', parent_job: 'parent' }));
   const e = { id: 'p1', job_name: 'parent', started_at: new Date().toISOString(), finished_at: null, success: false, output: '', node_name: 'a1', group: 42, attempt: 1, exit_code: null, scheduled_at: new Date().toISOString(), trigger: 'manual' as const };
@@ -193,7 +194,7 @@ void test('children owed by a group whose agent crashed right after its result a
   await store.close();
 
   const f = faulty<Store>(SqliteStore.open(file));
-  const agent = new Agent(config({ 'data-dir': dataDir }), silentLogger(), f.store);
+  const agent = new Agent(config({ 'data-dir': dataDir }), silentLogger(), embeddedBackend(f.store));
   await agent.start();
   try {
     await until('the owed child to run', async () => (await f.store.listExecutions('child')).items.some((x) => x.output === 'child\n'));

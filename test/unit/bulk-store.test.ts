@@ -7,8 +7,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { SqliteStore } from '../../src/store/embedded/sqlite-store.js';
-import { EtcdStore } from '../../src/store/etcd/etcd-store.js';
+import { SqliteStore } from '../../src/backends/embedded/sqlite-store.js';
+import { EtcdStore } from '../../src/backends/etcd/etcd-store.js';
 import type { JobEvent, Store } from '../../src/store/types.js';
 import { auditEntry } from '../../src/core/audit.js';
 import { exec, job } from '../helpers/fixtures.js';

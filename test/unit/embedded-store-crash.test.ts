@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { SqliteStore } from '../../src/store/embedded/sqlite-store.js';
+import { SqliteStore } from '../../src/backends/embedded/sqlite-store.js';
 import { COUNTER_JOB, writerExecution, writerJob } from '../helpers/store-writer.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');

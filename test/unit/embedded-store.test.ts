@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { SCHEMA_VERSION, SqliteStore } from '../../src/store/embedded/sqlite-store.js';
+import { SCHEMA_VERSION, SqliteStore } from '../../src/backends/embedded/sqlite-store.js';
 import type { Job } from '../../src/job/types.js';
 import type { JobEvent } from '../../src/store/types.js';
 import { at, exec, job } from '../helpers/fixtures.js';

@@ -7,7 +7,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { EtcdStore, type EtcdStoreOptions } from '../../src/store/etcd/etcd-store.js';
+import { EtcdStore, type EtcdStoreOptions } from '../../src/backends/etcd/etcd-store.js';
 import type { Job } from '../../src/job/types.js';
 import type { JobEvent } from '../../src/store/types.js';
 import { freePort, startEtcd, type EtcdCluster } from '../helpers/etcd.js';

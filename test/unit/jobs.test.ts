@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { JobService, type JobQuery } from '../../src/core/jobs.js';
 import { parseJobQuery } from '../../src/api/routes/jobs.js';
-import { SqliteStore } from '../../src/store/embedded/sqlite-store.js';
+import { SqliteStore } from '../../src/backends/embedded/sqlite-store.js';
 import type { Store } from '../../src/store/types.js';
 import { ExecutorRegistry } from '../../src/executors/registry.js';
 import { ShellExecutor } from '../../src/executors/shell.js';

@@ -12,7 +12,8 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import type { Agent } from '../../src/agent/agent.js';
 import { resolveConfig } from '../../src/agent/config.js';
 import { silentLogger } from '../../src/util/log.js';
-import { SqliteStore } from '../../src/store/embedded/sqlite-store.js';
+import { SqliteStore } from '../../src/backends/embedded/sqlite-store.js';
+import { embeddedBackend } from '../../src/backends/embedded/index.js';
 import { servedRoutes } from '../../src/api/openapi/served.js';
 import { openapiPath } from '../../src/api/openapi/document.js';
 
@@ -28,7 +29,7 @@ before(async () => {
   process.env.KAIROS_UI_DIR = ui;
   const { Agent } = await import('../../src/agent/agent.js');
   const config = resolveConfig({ server: true, 'node-name': 'a1', 'http-addr': '127.0.0.1:0', 'data-dir': dataDir }, {});
-  agent = new Agent(config, silentLogger(), SqliteStore.open(':memory:'));
+  agent = new Agent(config, silentLogger(), embeddedBackend(SqliteStore.open(':memory:')));
   await agent.start();
   const res = await fetch(`http://127.0.0.1:${agent.httpPort}/v1/openapi.json`);
   assert.equal(res.status, 200);

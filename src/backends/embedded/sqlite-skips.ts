@@ -3,7 +3,7 @@
  * store's connection, inside its transactions (the job's counters change with them).
  */
 import type Database from 'better-sqlite3';
-import { SKIPS_KEPT, type Page, type SkipRecord } from '../types.js';
+import { SKIPS_KEPT, type Page, type SkipRecord } from '../../store/types.js';
 
 /** Schema version 3: skip records. */
 export const SKIPS_MIGRATION = `

@@ -10,11 +10,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Execution, Job } from '../../job/types.js';
-import { ExecutionClosedError, type AuditBuilder, type AuditEntry, type AuditQuery, type CompleteOptions, type DispatchOptions, type ExecutionQuery, type FollowUp, type JobBatch, type JobEvent, type JobUpdater, type JobsUpdater, type Page, type Activity, type ActivityQuery, type SkipRecord, type Store, type StoredToken } from '../types.js';
+import { ExecutionClosedError, type AuditBuilder, type AuditEntry, type AuditQuery, type CompleteOptions, type DispatchOptions, type ExecutionQuery, type FollowUp, type JobBatch, type JobEvent, type JobUpdater, type JobsUpdater, type Page, type Activity, type ActivityQuery, type SkipRecord, type Store, type StoredToken } from '../../store/types.js';
 import { ADMIN_MIGRATION, SqliteAdmin } from './sqlite-admin.js';
 import { SKIPS_MIGRATION, SqliteSkips } from './sqlite-skips.js';
 import { ACTIVITY_MIGRATION, sqliteActivity } from './sqlite-activity.js';
-import { countSkips } from '../skips.js';
+import { countSkips } from '../../store/skips.js';
 
 /** Bump together with a new entry in MIGRATIONS. */
 export const SCHEMA_VERSION = 5;

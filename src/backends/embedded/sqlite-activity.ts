@@ -4,8 +4,8 @@
  */
 import type Database from 'better-sqlite3';
 import type { Execution } from '../../job/types.js';
-import type { Activity, ActivityQuery } from '../types.js';
-import { ActivityCounter, skipIdFloor } from '../activity.js';
+import type { Activity, ActivityQuery } from '../../store/types.js';
+import { ActivityCounter, skipIdFloor } from '../../store/activity.js';
 
 /**
  * Schema version 5: the finished executions and the skips of every job by time. The executions

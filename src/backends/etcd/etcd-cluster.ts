@@ -10,10 +10,10 @@
  * is bounded by the TTL either way.
  */
 import type { Lease, Namespace, Watcher } from 'etcd3';
-import type { Logger } from '../util/log.js';
-import type { Cluster, Member } from './types.js';
-import { describeSelf, type SelfDescription } from './member.js';
-import type { EventBus } from '../events/bus.js';
+import type { Logger } from '../../util/log.js';
+import type { Cluster, Member } from '../../cluster/types.js';
+import { describeSelf, type SelfDescription } from '../../cluster/member.js';
+import type { EventBus } from '../../events/bus.js';
 
 export type Fence = { key: string; createRevision: string } | 'none' | null;
 

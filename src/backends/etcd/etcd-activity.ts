@@ -7,8 +7,8 @@
  * their outputs; the API caches the answer for a few seconds.
  */
 import type { Execution } from '../../job/types.js';
-import type { Activity, ActivityQuery, SkipRecord } from '../types.js';
-import { ActivityCounter, newestFailures, skipIdMs } from '../activity.js';
+import type { Activity, ActivityQuery, SkipRecord } from '../../store/types.js';
+import { ActivityCounter, newestFailures, skipIdMs } from '../../store/activity.js';
 
 /** What the store lends this module: reads relative to its keyspace, within one call's budget. */
 export interface ActivityReader {

@@ -52,8 +52,8 @@ import {
   type Watcher,
 } from 'etcd3';
 import type { Execution, Job } from '../../job/types.js';
-import { ExecutionClosedError, SKIPS_KEPT, type AuditBuilder, type AuditEntry, type AuditQuery, type CompleteOptions, type DispatchOptions, type ExecutionQuery, type FollowUp, type JobBatch, type JobEvent, type JobUpdater, type JobsUpdater, type Page, type Activity, type ActivityQuery, type SkipRecord, type Store, type StoredToken } from '../types.js';
-import { countSkips } from '../skips.js';
+import { ExecutionClosedError, SKIPS_KEPT, type AuditBuilder, type AuditEntry, type AuditQuery, type CompleteOptions, type DispatchOptions, type ExecutionQuery, type FollowUp, type JobBatch, type JobEvent, type JobUpdater, type JobsUpdater, type Page, type Activity, type ActivityQuery, type SkipRecord, type Store, type StoredToken } from '../../store/types.js';
+import { countSkips } from '../../store/skips.js';
 import { etcdActivity } from './etcd-activity.js';
 import { HostBreakers, isTransient, oncePolicy, watchBackoff } from './fault.js';
 import { BARE_CONNECT_FAILURE, explainConnectFailure } from './tls-diagnosis.js';

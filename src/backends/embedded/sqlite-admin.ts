@@ -4,7 +4,7 @@
  * write and its audit entry) commits both together or neither.
  */
 import type Database from 'better-sqlite3';
-import type { AuditEntry, AuditQuery, Page, StoredToken } from '../types.js';
+import type { AuditEntry, AuditQuery, Page, StoredToken } from '../../store/types.js';
 
 type Statement = Database.Statement;
 

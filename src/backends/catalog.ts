@@ -1,0 +1,58 @@
+/**
+ * The backends Kairos knows, by name. Each entry loads its module only when
+ * chosen, so a single-node agent never loads etcd3 and its gRPC stack (or a
+ * ZooKeeper client), and declares which agent options it reads (for
+ * `--help` and docs/configuration.md).
+ */
+import type { BackendModule } from './types.js';
+
+export interface BackendEntry {
+  name: string;
+  /** Other names accepted for it (dkron's among them). */
+  aliases: string[];
+  summary: string;
+  /** Agent options this backend reads, besides --backend. */
+  options: string[];
+  /** Address used when --backend-machine is not given (null: none needed). */
+  defaultMachine: string | null;
+  load: () => Promise<BackendModule>;
+}
+
+export const BACKENDS: readonly BackendEntry[] = [
+  {
+    name: 'embedded',
+    aliases: [],
+    summary: 'SQLite file in --data-dir; one agent',
+    options: ['data-dir'],
+    defaultMachine: null,
+    load: () => import('./embedded/index.js'),
+  },
+  {
+    name: 'etcd',
+    aliases: ['etcdv3'],
+    summary: 'etcd v3 cluster; any number of agents',
+    options: ['backend-machine', 'keyspace', 'lease-ttl', 'backend-tls-ca', 'backend-tls-cert', 'backend-tls-key', 'backend-username', 'backend-password'],
+    defaultMachine: '127.0.0.1:2379',
+    load: () => import('./etcd/index.js'),
+  },
+];
+
+/**
+ * Names Kairos recognises but cannot serve, with what to do instead. Consul:
+ * no server can be installed where Kairos is built and tested, and an untested
+ * backend is worse than none (docs/backends.md says what one would map to).
+ */
+export const UNSUPPORTED: Readonly<Record<string, string>> = {
+  consul: 'Consul is not supported: there is no Consul server to test it against; see docs/backends.md',
+  redis: 'the redis backend is not supported',
+  boltdb: 'the boltdb backend is not supported',
+  dynamodb: 'the dynamodb backend is not supported',
+};
+
+export function findBackend(name: string): BackendEntry | undefined {
+  return BACKENDS.find((b) => b.name === name || b.aliases.includes(name));
+}
+
+export function backendNames(): string {
+  return BACKENDS.map((b) => b.name).join(', ');
+}
