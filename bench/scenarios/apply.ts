@@ -70,11 +70,11 @@ export async function runApply(o: ApplyOptions): Promise<ApplyResult> {
   const agent = await startAgent({ dataDir: join(dir, 'data') });
   try {
     o.log(`apply: ${o.jobs} jobs in ${fileCount} YAML files`);
-    const first = await kairos(['apply', '-f', files, '--address', agent.url, '-o', 'json']);
+    const first = await kairos(['apply', '-f', files, '--address', agent.url]);
     if (first.code !== 0) throw new Error(`kairos apply exited ${first.code}: ${first.stderr.slice(0, 500)}`);
     const count = Number((await fetch(`${agent.url}/v1/jobs?_start=0&_end=1`)).headers.get('x-total-count'));
     if (count !== o.jobs) throw new Error(`apply stored ${count} jobs, expected ${o.jobs}`);
-    const second = await kairos(['apply', '-f', files, '--address', agent.url, '-o', 'json']);
+    const second = await kairos(['apply', '-f', files, '--address', agent.url]);
     if (second.code !== 0) throw new Error(`second kairos apply exited ${second.code}: ${second.stderr.slice(0, 500)}`);
     const round = (s: number): number => Math.round(s * 100) / 100;
     return { jobs: o.jobs, files: fileCount, createSeconds: round(first.seconds), unchangedSeconds: round(second.seconds), referenceSeconds: round(reference(o.jobs, dir)) };

@@ -330,10 +330,11 @@ export class Agent {
         this.unwatch?.();
         this.unwatch = this.store.watchJobs((event) => {
           if (event.type === 'delete') {
+            this.dequeueLoad(event.name);
             this.scheduler.remove(event.name);
             this.signatures.delete(event.name);
           } else {
-            void this.schedule(event.job);
+            this.enqueueLoad(event.job);
           }
         });
         const [jobs, ticks] = await Promise.all([this.store.listJobs(), this.store.listLastTicks()]);
@@ -356,6 +357,7 @@ export class Agent {
 
   private stopScheduling(): void {
     this.schedulingGeneration++;
+    for (const name of [...this.queuedLoads.keys()]) this.dequeueLoad(name);
     this.unwatch?.();
     this.unwatch = null;
     this.scheduler.stop();
@@ -365,6 +367,44 @@ export class Agent {
 
   /** Loads still under way per job: until one ends, `next` is computed from the store (see nextOf). */
   private readonly loading = new Map<string, Promise<void>>();
+  /** Watched changes not loaded yet, newest version per job (see enqueueLoad). */
+  private readonly queuedLoads = new Map<string, { job: Job; done: () => void }>();
+
+  /**
+   * A watched change is loaded on a later turn of the event loop, 500 at a time: a bulk save of
+   * 100k jobs emits 100k changes at once, and loading them all before yielding would hold the
+   * save's own HTTP answer (and every other request) for seconds. The job counts as loading
+   * meanwhile, so `next` is read from the store until its entry is in the scheduler.
+   */
+  private enqueueLoad(job: Job): void {
+    const queued = this.queuedLoads.get(job.name);
+    if (queued) {
+      queued.job = job;
+      return;
+    }
+    let done!: () => void;
+    this.loading.set(job.name, new Promise<void>((resolve) => (done = resolve)));
+    this.queuedLoads.set(job.name, { job, done });
+    if (this.queuedLoads.size === 1) setImmediate(() => this.drainLoads());
+  }
+
+  private dequeueLoad(name: string): void {
+    const queued = this.queuedLoads.get(name);
+    if (!queued) return;
+    this.queuedLoads.delete(name);
+    this.loading.delete(name);
+    queued.done();
+  }
+
+  private drainLoads(): void {
+    let n = 0;
+    for (const [name, queued] of this.queuedLoads) {
+      this.queuedLoads.delete(name);
+      void this.schedule(queued.job).finally(queued.done);
+      if (++n === 500) break;
+    }
+    if (this.queuedLoads.size > 0) setImmediate(() => this.drainLoads());
+  }
 
   private schedule(job: Job, knownLastTick?: string | null): Promise<void> {
     const task = this.load(job, knownLastTick);

@@ -1,7 +1,7 @@
 /** Typed calls of the /v1 API, shared by the `kairos` client commands. */
 import type { Execution, Job } from '../job/types.js';
 import type { SkipRecord } from '../store/types.js';
-import { HttpClient, type ClientOptions } from './http.js';
+import { HttpClient, JsonText, type ClientOptions } from './http.js';
 
 export interface PluginListing {
   name: string;
@@ -46,6 +46,8 @@ export interface BulkRequest {
   /** `{label: "key=value"}`: also delete stored jobs carrying that metadata label that the request does not name. */
   prune: { label: string } | null;
   dry_run: boolean;
+  /** full (default): definitions before/after in every change; diff: in updates only. */
+  detail?: 'full' | 'diff';
 }
 
 const enc = encodeURIComponent;
@@ -137,5 +139,10 @@ export class KairosClient {
 
   async bulk(request: BulkRequest): Promise<BulkResult> {
     return (await this.http.call<BulkResult>('POST', '/v1/jobs/bulk', request)).body;
+  }
+
+  /** bulk() with the request already as JSON text (a large apply's jobs are never objects here). */
+  async bulkText(request: string): Promise<BulkResult> {
+    return (await this.http.call<BulkResult>('POST', '/v1/jobs/bulk', new JsonText(request))).body;
   }
 }

@@ -99,7 +99,7 @@ export class HttpClient {
   /** Sends one request; resolves any status (the caller decides), rejects only when the agent can't be reached. */
   raw<T = unknown>(method: string, path: string, body?: unknown): Promise<HttpResponse<T>> {
     const url = new URL(path.replace(/^\//, ''), this.base.href.endsWith('/') ? this.base.href : `${this.base.href}/`);
-    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const payload = body === undefined ? undefined : Buffer.from(body instanceof JsonText ? body.text : JSON.stringify(body));
     const headers: Record<string, string> = { accept: 'application/json' };
     if (payload) {
       headers['content-type'] = 'application/json';
@@ -178,6 +178,11 @@ export class HttpClient {
     if (res.status >= 200 && res.status < 300) return res;
     throw toApiError(res.status, res.body);
   }
+}
+
+/** A request body that is JSON text already; sent as is. */
+export class JsonText {
+  constructor(readonly text: string) {}
 }
 
 export function toApiError(status: number, body: unknown): ApiError {

@@ -52,8 +52,9 @@ export function definitionOf(job: Job | null): Record<string, unknown> | null {
   if (job === null) return null;
   // A plain loop: a bulk save of 100k jobs calls this several times per job.
   const out: Record<string, unknown> = {};
-  for (const k in job) {
-    if (!SERVER_OWNED.has(k)) out[k] = (job as unknown as Record<string, unknown>)[k];
+  const fields = job as unknown as Record<string, unknown>;
+  for (const k of Object.keys(fields)) {
+    if (!SERVER_OWNED.has(k)) out[k] = fields[k];
   }
   return out;
 }
@@ -64,17 +65,20 @@ export function auditEntry(
   job: string | null,
   parts: { before?: Job | null; after?: Job | null; detail?: Record<string, unknown> | null } = {},
 ): AuditEntry {
+  return auditOfDefinitions(actor, action, job, definitionOf(parts.before ?? null), definitionOf(parts.after ?? null), parts.detail ?? null);
+}
+
+/** auditEntry for a caller that already has the definitions (a bulk save computes them for its diff). */
+export function auditOfDefinitions(
+  actor: Actor,
+  action: string,
+  job: string | null,
+  before: Record<string, unknown> | null,
+  after: Record<string, unknown> | null,
+  detail: Record<string, unknown> | null,
+): AuditEntry {
   const now = Date.now();
-  return {
-    id: auditId(now),
-    at: iso(now),
-    actor: actor.name,
-    action,
-    job,
-    before: definitionOf(parts.before ?? null),
-    after: definitionOf(parts.after ?? null),
-    detail: parts.detail ?? null,
-  };
+  return { id: auditId(now), at: iso(now), actor: actor.name, action, job, before, after, detail };
 }
 
 /** The audit builder of a job write: create, update or delete by what the store saw. */

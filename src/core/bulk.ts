@@ -11,7 +11,7 @@ import type { Job } from '../job/types.js';
 import type { AuditEntry, Store } from '../store/types.js';
 import { ConflictError, KairosError, ValidationError } from './errors.js';
 import { iso } from '../job/time.js';
-import { auditEntry, definitionOf, tagsInScope, type Actor } from './audit.js';
+import { auditOfDefinitions, definitionOf, tagsInScope, type Actor } from './audit.js';
 import { mergeJob, type JobLimits } from './jobs.js';
 
 export interface BulkProblem {
@@ -24,9 +24,12 @@ export interface BulkProblem {
 export interface BulkChange {
   name: string;
   action: 'create' | 'update' | 'delete';
-  /** Job definitions (definitionOf): null before a create, after a delete. */
-  before: Record<string, unknown> | null;
-  after: Record<string, unknown> | null;
+  /**
+   * Job definitions (definitionOf): null before a create, after a delete. With `detail: "diff"`
+   * only updates carry them (a create's definition is what the client sent, a delete's is gone).
+   */
+  before?: Record<string, unknown> | null;
+  after?: Record<string, unknown> | null;
 }
 
 export interface BulkResult {
@@ -55,6 +58,7 @@ interface BulkRequest {
   jobs: unknown[];
   prune: { key: string; value: string; label: string } | null;
   dryRun: boolean;
+  detail: 'full' | 'diff';
 }
 
 const PRUNE_LABEL = 'prune.label must be "key=value" (a metadata label, e.g. "managed-by=kairos-apply")';
@@ -68,6 +72,10 @@ export const bulkRequestSchema = z.object({
     .optional()
     .describe('delete stored jobs carrying this metadata label that the request does not list'),
   dry_run: z.boolean({ error: 'dry_run must be true or false' }).optional().describe('validate and report, write nothing'),
+  detail: z
+    .enum(['full', 'diff'], { error: 'detail must be "full" or "diff"' })
+    .optional()
+    .describe('full (default): every change carries the definitions before and after; diff: only updates do (a 100k-job create answers in names, not 80 MB of definitions)'),
 });
 
 function parseRequest(body: unknown): BulkRequest {
@@ -85,19 +93,32 @@ function parseRequest(body: unknown): BulkRequest {
     const eq = label.indexOf('=');
     prune = { key: label.slice(0, eq), value: label.slice(eq + 1), label };
   }
-  return { jobs: b.jobs, prune, dryRun: b.dry_run === true };
+  return { jobs: b.jobs, prune, dryRun: b.dry_run === true, detail: b.detail ?? 'full' };
 }
 
-/** JSON with sorted keys: equal definitions compare equal whatever their key order. */
-export function canonical(v: unknown): string {
-  return JSON.stringify(v, (_k, x: unknown) =>
-    x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : x,
-  );
-}
-
-/** Equal definitions; the plain serialisation first (the usual case: same key order), then key-order blind. */
-function sameDefinition(a: Record<string, unknown> | null, b: Record<string, unknown> | null): boolean {
-  return JSON.stringify(a) === JSON.stringify(b) || canonical(a) === canonical(b);
+/**
+ * Equal as JSON: key order ignored, an undefined field equal to a missing one. Walks both values
+ * without serialising them; an apply that changes nothing compares 100k pairs (node's
+ * isDeepStrictEqual was slower than two JSON.stringify calls here, and stricter than JSON).
+ */
+export function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameJson(a[i] ?? null, b[i] ?? null)) return false;
+    return true;
+  }
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  let defined = 0;
+  for (const k of Object.keys(x)) {
+    if (x[k] === undefined) continue;
+    defined++;
+    if (!sameJson(x[k], y[k])) return false;
+  }
+  for (const k of Object.keys(y)) if (y[k] !== undefined) defined--;
+  return defined === 0;
 }
 
 function sameList(a: string[] | null, b: string[] | null): boolean {
@@ -197,17 +218,18 @@ export async function applyBulk(store: Store, executors: ExecutorCatalog, limits
   const result: BulkResult = { dry_run: req.dryRun, created: [], updated: [], unchanged: [], deleted: [], changes: [] };
   const puts = new Map<string, Job>();
   const audit: AuditEntry[] = [];
+  const full = req.detail === 'full';
   for (const [name, { current, job }] of merged) {
     const before = definitionOf(current);
     const after = definitionOf(job);
-    if (current && sameDefinition(before, after)) {
+    if (current && sameJson(before, after)) {
       result.unchanged.push(name);
       continue;
     }
     puts.set(name, job);
     (current ? result.updated : result.created).push(name);
-    result.changes.push({ name, action: current ? 'update' : 'create', before, after });
-    audit.push(auditEntry(actor, current ? 'job.update' : 'job.create', name, { before: current, after: job, detail: { via: 'apply' } }));
+    result.changes.push(current || full ? { name, action: current ? 'update' : 'create', before, after } : { name, action: 'create' });
+    audit.push(auditOfDefinitions(actor, current ? 'job.update' : 'job.create', name, before, after, { via: 'apply' }));
   }
   // dependent_jobs, as upsert's linkChild/unlinkChild keep them (no audit entry: server-owned).
   for (const [name, job] of final) {
@@ -216,9 +238,10 @@ export async function applyBulk(store: Store, executors: ExecutorCatalog, limits
     if (!sameList(base.dependent_jobs ?? null, want)) puts.set(name, { ...base, dependent_jobs: want });
   }
   for (const job of pruned) {
+    const before = definitionOf(job);
     result.deleted.push(job.name);
-    result.changes.push({ name: job.name, action: 'delete', before: definitionOf(job), after: null });
-    audit.push(auditEntry(actor, 'job.delete', job.name, { before: job, detail: { via: 'apply', prune: req.prune?.label ?? '' } }));
+    result.changes.push(full ? { name: job.name, action: 'delete', before, after: null } : { name: job.name, action: 'delete' });
+    audit.push(auditOfDefinitions(actor, 'job.delete', job.name, before, null, { via: 'apply', prune: req.prune?.label ?? '' }));
   }
   if (!req.dryRun && (puts.size > 0 || pruned.length > 0)) {
     await store.writeJobs({ put: [...puts.values()], delete: pruned.map((j) => j.name), audit });

@@ -158,6 +158,7 @@ export type JobsUpdater = (current: ReadonlyMap<string, Job | null>) => Map<stri
 
 /** What `Store.writeJobs` writes; `audit[i]` may name any job of the batch. */
 export interface JobBatch {
+  /** Whole jobs to store as given; the store may hand these objects to watchers, so don't change them afterwards. */
   put: Job[];
   delete: string[];
   audit: AuditEntry[];

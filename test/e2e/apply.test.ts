@@ -219,6 +219,41 @@ test('bulk honours --max-jobs, all or nothing', async () => {
   for (const j of many.slice(1)) assert.equal((await api(agent!.url, 'DELETE', `/v1/jobs/${String(j.name)}`)).status, 200);
 });
 
+test('large file sets are parsed on worker threads: a YAML error names its file and line; detail "diff" answers creates by name', async () => {
+  // Over 4 MB of files takes the worker path; comments make them big without making jobs.
+  const big = join(dir, 'big');
+  mkdirSync(big);
+  const padding = `# ${'x'.repeat(78)}\n`.repeat(30_000);
+  writeFileSync(join(big, 'a.yaml'), `${padding}${stringify(shellJob('big-a', 'true'))}`);
+  writeFileSync(join(big, 'b.yaml'), `${padding}name: big-b\nexecutor: [shell\n`);
+  const bad = await kairos(['apply', '-f', big, ...A]);
+  assert.equal(bad.code, 2, bad.stderr);
+  assert.match(bad.stderr, new RegExp(`${join(big, 'b.yaml').replace(/[.]/g, '\\.')}:30003: `));
+  assert.equal((await jobs()).some((j) => j.name === 'big-a'), false, 'nothing sent');
+
+  writeFileSync(join(big, 'b.yaml'), `${padding}${stringify(shellJob('big-b', 'true'))}`);
+  const ok = (await kairosOk(['apply', '-f', big, ...A])).stdout;
+  assert.match(ok, /\+ create big-a/);
+  assert.match(ok, /2 created, 0 updated, 0 deleted/);
+
+  // The API's detail "diff": a create and a delete by name, an update with both definitions.
+  const r = await api<{ changes: Record<string, unknown>[] }>(agent!.url, 'POST', '/v1/jobs/bulk', {
+    jobs: [{ ...shellJob('big-a', 'false'), metadata: { 'managed-by': 'kairos-apply' } }, { ...shellJob('big-c', 'true'), metadata: { 'managed-by': 'kairos-apply' } }],
+    prune: { label: 'managed-by=kairos-apply' },
+    dry_run: true,
+    detail: 'diff',
+  });
+  assert.equal(r.status, 200);
+  const byName = new Map(r.body.changes.map((c) => [c.name, c]));
+  assert.deepEqual(byName.get('big-c'), { name: 'big-c', action: 'create' });
+  assert.deepEqual(byName.get('big-b'), { name: 'big-b', action: 'delete' });
+  const update = byName.get('big-a') as { action: string; before: { executor_config: { command: string } }; after: { executor_config: { command: string } } };
+  assert.equal(update.action, 'update');
+  assert.equal(update.before.executor_config.command, 'true');
+  assert.equal(update.after.executor_config.command, 'false');
+  for (const name of ['big-a', 'big-b']) assert.equal((await api(agent!.url, 'DELETE', `/v1/jobs/${name}`)).status, 200);
+});
+
 const CRONTAB = [
   'MAILTO=cron@example.com', // 1
   'GREETING=hi', // 2

@@ -9,6 +9,7 @@
 import type { Execution } from '../../job/types.js';
 import type { Activity, ActivityQuery, SkipRecord } from '../../store/types.js';
 import { ActivityCounter, newestFailures, skipIdMs } from '../../store/activity.js';
+import { EXECUTIONS, GROUPS, SKIPS } from './keys.js';
 
 /** What the store lends this module: reads relative to its keyspace, within one call's budget. */
 export interface ActivityReader {
@@ -17,10 +18,6 @@ export interface ActivityReader {
   /** The values of these relative keys that exist (batched). */
   read(keys: string[]): Promise<string[]>;
 }
-
-const GROUPS = 'groups/';
-const EXECUTIONS = 'executions/';
-const SKIPS = 'skips/';
 
 export async function etcdActivity(query: ActivityQuery, r: ActivityReader): Promise<Activity> {
   const c = new ActivityCounter(query);

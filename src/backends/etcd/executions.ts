@@ -1,0 +1,275 @@
+/**
+ * Execution records: storing them (with their index entries, see
+ * execution-index.ts), completing one together with its job and its group's
+ * outcome, listing, and pruning old history.
+ */
+import { CompareTarget, type ICompare, type IRequestOp } from 'etcd3';
+import type { Execution, Job } from '../../job/types.js';
+import { ExecutionClosedError, type CompleteOptions, type DispatchOptions, type ExecutionQuery, type JobUpdater, type Page } from '../../store/types.js';
+import { EXECUTION_PAGE, JOB_PAGE, MAX_CAS_ATTEMPTS, parseBody, type Budget, type EtcdCalls } from './calls.js';
+import type { ExecutionIndex } from './execution-index.js';
+import { assertId, assertName, EXECUTIONS, FOLLOWUPS, GROUPS, groupKey, isRunning, JOBS, parseRunning, RUNNING, splitJobAndId, toMillis, type GroupEntry } from './keys.js';
+import { auditOps } from './records.js';
+
+/** Larger than any Date (8.64e15 ms), so running executions sort after finished ones. */
+const RUNNING_SORT_KEY = 9e15;
+
+/** Clamp a slice bound; non-numbers fall back to the default. */
+function bound(value: number | undefined, fallback: number, total: number): number {
+  if (value === undefined || !Number.isFinite(value)) return fallback;
+  return Math.min(Math.max(Math.trunc(value), 0), total);
+}
+
+/** SQLite's BINARY collation (the embedded store's order) compares UTF-8 bytes; so do etcd keys. */
+function compareBytes(a: string, b: string): number {
+  if (a === b) return 0;
+  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+}
+
+export class Executions {
+  constructor(
+    private readonly calls: EtcdCalls,
+    private readonly index: ExecutionIndex,
+  ) {}
+
+  async putExecution(execution: Execution): Promise<void> {
+    this.calls.assertOpen();
+    const ops = this.index.executionOps([execution], false);
+    // A finished execution has a group entry: a start record arriving after the execution was
+    // closed (agent lost) finds it and must not reopen the execution.
+    const compares = isRunning(execution)
+      ? [this.calls.cmp(groupKey(execution.job_name, execution.group, execution.id), CompareTarget.Version, { version: 0 })]
+      : [];
+    // Re-sending the same puts is harmless (and the compare still holds), so this write may retry like a read.
+    const res = await this.calls.txn(this.calls.budget(), 'putExecution', compares, ops, [], true);
+    if (!res.succeeded) throw new ExecutionClosedError(execution.job_name, execution.id);
+  }
+
+  async dispatchExecutions(executions: Execution[], options: DispatchOptions = {}): Promise<boolean> {
+    this.calls.assertOpen();
+    const first = executions[0];
+    if (first === undefined) return true;
+    const ops = [...this.index.executionOps(executions, true), ...(options.audit ? auditOps(this.calls, options.audit) : [])];
+    this.calls.assertTxnSize(ops.length, 'dispatchExecutions', executions.length);
+    const compares = options.exclusive ? [this.index.cmpNoneRunning(first.job_name)] : [];
+    // Re-sending the same puts is harmless only when nothing is compared.
+    const res = await this.calls.txn(this.calls.budget(), 'dispatchExecutions', compares, ops, [], !options.exclusive);
+    return res.succeeded;
+  }
+
+  async completeExecution(execution: Execution, fn: JobUpdater, options: CompleteOptions = {}): Promise<Job | null> {
+    this.calls.assertOpen();
+    const name = execution.job_name;
+    const execOps = this.index.executionOps(options.next ? [execution, options.next] : [execution], false);
+    const execBody = JSON.stringify(execution);
+    const b = this.calls.budget();
+    const key = JOBS + name;
+    const execKey = `${EXECUTIONS}${name}/${execution.id}`;
+    for (let attempt = 1; attempt <= MAX_CAS_ATTEMPTS; attempt++) {
+      // Job and execution read at one revision: the write below is conditional on both.
+      const read = await this.calls.txn(b, 'completeExecution', [], [this.calls.opRead(key), this.calls.opRead(execKey)], [], true);
+      const cur = this.calls.keyState(read.responses[0]?.response_range?.kvs[0]);
+      const stored = this.calls.keyState(read.responses[1]?.response_range?.kvs[0]);
+      const current = cur.value === null ? null : parseBody<Job>(cur.value, `job "${name}"`);
+      if (stored.value !== null && !isRunning(parseBody<Execution>(stored.value, `execution "${name}/${execution.id}"`))) {
+        // Our own write whose reply was lost (or a retried call): done already, count nothing.
+        if (stored.value === execBody) return current;
+        throw new ExecutionClosedError(name, execution.id);
+      }
+      const next = fn(current);
+      const ops = [...execOps];
+      const compares = [this.calls.cmpMod(key, cur.mod), this.calls.cmpMod(execKey, stored.mod)];
+      let result: Job | null = current;
+      if (next === null) {
+        if (cur.value !== null) ops.push(this.calls.opDelete(key));
+        result = null;
+      } else if (next !== undefined) {
+        if (next.name !== name) {
+          throw new Error(`completeExecution("${name}"): updater returned a job named "${next.name}"`);
+        }
+        result = JSON.parse(JSON.stringify(next)) as Job;
+      }
+      if (options.group && result !== null) {
+        const revision = BigInt(read.header.revision);
+        const members = await this.index.groupAt(b, name, execution.group, revision);
+        const after = [...members.filter((m) => m.id !== execution.id && m.id !== options.next?.id), execution];
+        if (options.next) after.push(options.next);
+        const decided = options.group(result, after);
+        if (decided !== undefined) {
+          if (decided.job.name !== name) throw new Error(`completeExecution("${name}"): group outcome names job "${decided.job.name}"`);
+          result = JSON.parse(JSON.stringify(decided.job)) as Job;
+          if (decided.followUp !== undefined) {
+            const body = JSON.stringify({ node: execution.node_name, children: decided.followUp });
+            ops.push(this.calls.opPut(`${FOLLOWUPS}${name}/${String(execution.group)}`, body));
+          }
+        }
+        // The outcome holds only if the group didn't change since it was read: no member
+        // finished, started or retried meanwhile (their index keys would be newer).
+        compares.push(
+          this.index.cmpRangeUnchanged(`${GROUPS}${name}/${String(execution.group)}/`, revision),
+          this.index.cmpRangeUnchanged(`${RUNNING}${name}/`, revision),
+        );
+      }
+      if (result !== null) {
+        const body = JSON.stringify(result);
+        if (body !== cur.value) ops.push(this.calls.opPut(key, body));
+      }
+      try {
+        // The job compare holds even when the job is untouched, so the returned job is the one the
+        // execution was stored against; the execution compare makes a close that raced us win.
+        const res = await this.calls.txn(b, 'completeExecution', compares, ops, [], false);
+        if (res.succeeded) return result;
+      } catch (err) {
+        // Whether it landed is read back on the next round: finding our result means job and execution both did.
+        if (!this.calls.mayRetryWrite(err, b)) throw err;
+        continue;
+      }
+      await this.calls.conflictPause(attempt);
+    }
+    throw new Error(`completeExecution("${name}"): still conflicting with concurrent writers after ${MAX_CAS_ATTEMPTS} attempts`);
+  }
+
+  async getExecution(jobName: string, id: string): Promise<Execution | null> {
+    this.calls.assertOpen();
+    assertName(jobName);
+    assertId(id);
+    const cur = await this.calls.read(this.calls.budget(), 'getExecution', `${EXECUTIONS}${jobName}/${id}`);
+    return cur.value === null ? null : parseBody<Execution>(cur.value, `execution "${jobName}/${id}"`);
+  }
+
+  async listExecutions(jobName: string, query: ExecutionQuery = {}): Promise<Page<Execution>> {
+    this.calls.assertOpen();
+    assertName(jobName);
+    const sort = query.sort ?? 'started_at';
+    const order = query.order ?? 'desc';
+    if (!['started_at', 'finished_at', 'attempt'].includes(sort) || !['asc', 'desc'].includes(order)) {
+      throw new Error(`listExecutions: unsupported sort "${String(sort)}" / order "${String(order)}"`);
+    }
+    const all = await this.jobExecutions(this.calls.budget(), 'listExecutions', jobName);
+    const total = all.length;
+    const start = bound(query.start, 0, total);
+    const end = bound(query.end, total, total);
+    if (start >= end) return { items: [], total };
+    const sortKey = (e: Execution): number => {
+      if (sort === 'attempt') return e.attempt;
+      if (sort === 'finished_at') return toMillis(e.finished_at) ?? RUNNING_SORT_KEY;
+      return toMillis(e.started_at) ?? 0;
+    };
+    const dir = order === 'asc' ? 1 : -1;
+    const decorated = all.map((e) => ({ e, k: sortKey(e) }));
+    decorated.sort((a, b) => dir * (a.k - b.k || compareBytes(a.e.id, b.e.id)));
+    return { items: decorated.slice(start, end).map((d) => d.e), total };
+  }
+
+  async listGroup(jobName: string, group: number): Promise<Execution[]> {
+    this.calls.assertOpen();
+    assertName(jobName);
+    const b = this.calls.budget();
+    if (!(await this.index.groupIndexComplete(b, 'listGroup', jobName))) await this.index.reindexGroups(b, jobName);
+    const prefix = `${GROUPS}${jobName}/${String(group)}/`;
+    const finished = await this.calls.scan(b, 'listGroup', prefix, JOB_PAGE, true);
+    const keys = finished.kvs.map((kv) => `${EXECUTIONS}${jobName}/${this.calls.rel(kv.key).slice(prefix.length)}`);
+    // A job has few running executions, and their index values are small.
+    const running = await this.calls.scan(b, 'listGroup', `${RUNNING}${jobName}/`, JOB_PAGE);
+    for (const kv of running.kvs) {
+      const entry = parseRunning(kv.value);
+      // An entry without a group (written by an older version) is read to find out.
+      if (entry === null || entry.group === group) {
+        keys.push(`${EXECUTIONS}${jobName}/${this.calls.rel(kv.key).slice(RUNNING.length + jobName.length + 1)}`);
+      }
+    }
+    const members = (await this.index.readExecutions(b, 'listGroup', [...new Set(keys)])).filter((e) => e.group === group);
+    return members
+      .map((e) => ({ e, s: toMillis(e.started_at) ?? 0 }))
+      .sort((a, c) => a.e.attempt - c.e.attempt || a.s - c.s || compareBytes(a.e.id, c.e.id))
+      .map((d) => d.e);
+  }
+
+  async listRunning(jobName?: string): Promise<Execution[]> {
+    this.calls.assertOpen();
+    if (jobName !== undefined) assertName(jobName);
+    const b = this.calls.budget();
+    const indexPrefix = jobName === undefined ? RUNNING : `${RUNNING}${jobName}/`;
+    const { kvs } = await this.calls.scan(b, 'listRunning', indexPrefix, JOB_PAGE, true);
+    const keys: string[] = [];
+    for (const kv of kvs) {
+      const ref = splitJobAndId(this.calls.rel(kv.key).slice(RUNNING.length));
+      if (ref !== null) keys.push(`${EXECUTIONS}${ref.job}/${ref.id}`);
+    }
+    // Ones deleted since the index was read are skipped; ones finished meanwhile are dropped here.
+    const found = (await this.index.readExecutions(b, 'listRunning', keys)).filter(isRunning);
+    return found
+      .map((e) => ({ e, s: toMillis(e.started_at) ?? 0 }))
+      .sort((a, b) => a.s - b.s || compareBytes(a.e.job_name, b.e.job_name) || compareBytes(a.e.id, b.e.id))
+      .map((d) => d.e);
+  }
+
+  async deleteExecutions(jobName: string): Promise<number> {
+    this.calls.assertOpen();
+    assertName(jobName);
+    const res = await this.calls.txn(
+      this.calls.budget(),
+      'deleteExecutions',
+      [],
+      [
+        this.calls.opDeletePrefix(`${EXECUTIONS}${jobName}/`),
+        this.calls.opDeletePrefix(`${RUNNING}${jobName}/`),
+        this.calls.opDeletePrefix(`${GROUPS}${jobName}/`),
+      ],
+      [],
+      true,
+    );
+    return Number(res.responses[0]?.response_delete_range?.deleted ?? 0);
+  }
+
+  async pruneExecutions(jobName: string, keep: number): Promise<number> {
+    this.calls.assertOpen();
+    assertName(jobName);
+    const n = Number.isFinite(keep) ? Math.max(0, Math.trunc(keep)) : 0;
+    const b = this.calls.budget();
+    // Runs after every finished execution: count first, so the common case (history not full) reads nothing more.
+    const counted = await this.calls.range(b, 'pruneExecutions', { ...this.calls.prefixRange(`${EXECUTIONS}${jobName}/`), count_only: true });
+    if (Number(counted.count) <= n) return 0;
+    if (!(await this.index.groupIndexComplete(b, 'pruneExecutions', jobName))) await this.index.reindexGroups(b, jobName);
+    // The group index carries start time and state: victims are chosen without reading any output.
+    const { kvs } = await this.calls.scan(b, 'pruneExecutions', `${GROUPS}${jobName}/`, JOB_PAGE);
+    const entries = kvs.flatMap((kv) => {
+      const rel = this.calls.rel(kv.key);
+      const id = rel.slice(rel.indexOf('/', GROUPS.length + jobName.length + 1) + 1);
+      const entry = parseBody<GroupEntry>(kv.value, `group entry "${rel}"`);
+      return [{ id, s: entry.s, key: rel, mod: kv.mod_revision }];
+    });
+    entries.sort((a, c) => c.s - a.s || compareBytes(c.id, a.id));
+    // Only finished executions are indexed here: running ones are never pruned (their agent will
+    // still write the result) and don't count.
+    const victims = entries.slice(n);
+    let deleted = 0;
+    const perOp = 2;
+    const size = Math.max(1, Math.floor(this.calls.maxTxnOps / perOp));
+    for (let i = 0; i < victims.length; i += size) {
+      const chunk = victims.slice(i, i + size);
+      const ops = (v: (typeof chunk)[number]): IRequestOp[] => [this.calls.opDelete(v.key), this.calls.opDelete(`${EXECUTIONS}${jobName}/${v.id}`)];
+      // Conditional on the entry being unchanged since it was read (it is rewritten with each result)
+      // and on the execution not running again (a running one has no say in the entry).
+      const cmps = (v: (typeof chunk)[number]): ICompare[] => [
+        this.calls.cmpMod(v.key, v.mod),
+        this.calls.cmp(`${RUNNING}${jobName}/${v.id}`, CompareTarget.Version, { version: 0 }),
+      ];
+      const res = await this.calls.txn(b, 'pruneExecutions', chunk.flatMap(cmps), chunk.flatMap(ops), [], true);
+      if (res.succeeded) {
+        deleted += chunk.length;
+        continue;
+      }
+      for (const v of chunk) {
+        const one = await this.calls.txn(b, 'pruneExecutions', cmps(v), ops(v), [], true);
+        if (one.succeeded) deleted += 1;
+      }
+    }
+    return deleted;
+  }
+
+  private async jobExecutions(b: Budget, what: string, jobName: string): Promise<Execution[]> {
+    const { kvs } = await this.calls.scan(b, what, `${EXECUTIONS}${jobName}/`, EXECUTION_PAGE);
+    return kvs.map((kv) => parseBody<Execution>(kv.value, `execution of "${jobName}"`));
+  }
+}

@@ -1,0 +1,176 @@
+/**
+ * The work queue of each agent (assign/<node>/...): consumeAssignments hands
+ * every execution routed to a node to its handler exactly once, claiming each
+ * by deleting its queue key. And the follow-ups (followups/...): dependents
+ * still to run for a group that succeeded.
+ */
+import { CompareResult, CompareTarget, type IKeyValue, type ITxnResponse } from 'etcd3';
+import type { Execution } from '../../job/types.js';
+import type { FollowUp } from '../../store/types.js';
+import { EtcdUnavailableError, JOB_PAGE, messageOf, parseBody, type Budget, type EtcdCalls } from './calls.js';
+import { ASSIGN, assertName, EXECUTIONS, FOLLOWUPS, nodeSegment, splitJobAndId } from './keys.js';
+import type { StoreReport } from './report.js';
+import { pause, type Watches } from './watches.js';
+
+export class Queue {
+  constructor(
+    private readonly calls: EtcdCalls,
+    private readonly watches: Watches,
+    private readonly report: StoreReport,
+  ) {}
+
+  consumeAssignments(node: string, handler: (execution: Execution) => void): () => void {
+    if (this.calls.closed) return () => undefined;
+    const prefix = `${ASSIGN}${nodeSegment(node)}/`;
+    const sub = this.watches.subscribe();
+    const inFlight = new Set<string>();
+
+    const deliver = (execution: Execution): void => {
+      try {
+        handler(execution);
+      } catch (err) {
+        this.report.listenerError(err);
+      }
+    };
+
+    const deliverStored = async (b: Budget, job: string, id: string): Promise<void> => {
+      const cur = await this.calls.read(b, 'consumeAssignments', `${EXECUTIONS}${job}/${id}`);
+      if (cur.value === null) {
+        this.report.warn({ node, job, execution: id }, 'etcd store: assigned execution no longer exists (job deleted?); skipped');
+        return;
+      }
+      const execution = parseBody<Execution>(cur.value, `execution "${job}/${id}"`);
+      if (execution.finished_at !== null) return; // closed meanwhile (recovery, or the leader's lost-agent check)
+      deliver(execution);
+    };
+
+    const claim = async (key: string): Promise<void> => {
+      if (sub.stopped || inFlight.has(key)) return;
+      const ref = splitJobAndId(key.slice(prefix.length));
+      if (ref === null) return;
+      inFlight.add(key);
+      let unsure = false;
+      let delay = 100;
+      try {
+        while (!sub.stopped) {
+          const b = this.calls.budget();
+          try {
+            if (unsure) {
+              // One consumer per node: if the key vanished after our claim's reply was lost, the claim was ours.
+              const still = await this.calls.read(b, 'consumeAssignments', key);
+              if (still.value === null) {
+                await deliverStored(b, ref.job, ref.id);
+                return;
+              }
+              unsure = false;
+            }
+            const execKey = `${EXECUTIONS}${ref.job}/${ref.id}`;
+            let res: ITxnResponse;
+            try {
+              // Claim and read in one txn: whoever deletes the key gets the execution, exactly once.
+              res = await this.calls.txn(
+                b,
+                'consumeAssignments',
+                [this.calls.cmp(key, CompareTarget.Version, { version: 0 }, CompareResult.Greater)],
+                [this.calls.opDelete(key), this.calls.opRead(execKey)],
+                [],
+                false,
+              );
+            } catch (err) {
+              if (err instanceof EtcdUnavailableError) unsure = true;
+              throw err;
+            }
+            if (!res.succeeded) return; // another consumer claimed it
+            const kv = res.responses[1]?.response_range?.kvs[0];
+            if (kv === undefined) {
+              this.report.warn({ node, job: ref.job, execution: ref.id }, 'etcd store: assigned execution no longer exists (job deleted?); skipped');
+              return;
+            }
+            deliver(parseBody<Execution>(kv.value, `execution "${ref.job}/${ref.id}"`));
+            return;
+          } catch (err) {
+            if (sub.stopped) return;
+            if (!(err instanceof EtcdUnavailableError)) {
+              this.report.warn({ node, key, err: messageOf(err) }, 'etcd store: cannot take an assigned execution');
+              return;
+            }
+            if (!(await pause(delay, sub.abort.signal))) return;
+            delay = Math.min(delay * 2, 2000);
+          }
+        }
+      } finally {
+        inFlight.delete(key);
+      }
+    };
+
+    const relist = async (): Promise<bigint> => {
+      const { kvs, revision } = await this.calls.scan(this.calls.budget(), 'consumeAssignments', prefix, JOB_PAGE, true);
+      for (const kv of kvs) this.report.background(claim(this.calls.rel(kv.key)), 'claiming an assignment');
+      return revision;
+    };
+
+    const start = async (): Promise<void> => {
+      let delay = 100;
+      while (!sub.stopped) {
+        try {
+          const revision = await relist();
+          if (sub.stopped) return;
+          const from = revision + 1n;
+          const watcher = this.calls.ns
+            .watch()
+            .prefix(prefix)
+            .only('put')
+            .startRevision(from.toString())
+            // watcher() rather than create(): create() never settles while etcd is down, and
+            // gives no handle to cancel meanwhile.
+            .watcher();
+          sub.watcher = watcher;
+          watcher.on('put', (kv: IKeyValue) => {
+            this.report.background(claim(kv.key.toString()), 'claiming an assignment');
+          });
+          this.watches.watchHealth(sub, watcher, from, `assignments of ${node}`, () => {
+            // Events are replayed from the last revision; the re-list covers keys the replay can't (compaction).
+            relist().catch((err: unknown) => {
+              this.report.warn({ node, err: messageOf(err) }, 'etcd store: re-listing assignments after reconnect failed');
+            });
+          }, () => {
+            this.report.background(start(), 'restarting the assignment watch');
+          });
+          return;
+        } catch (err) {
+          if (sub.stopped) return;
+          this.report.warn({ node, err: messageOf(err), retry_ms: delay }, 'etcd store: cannot list assignments; retrying');
+          if (!(await pause(delay, sub.abort.signal))) return;
+          delay = Math.min(delay * 2, 2000);
+        }
+      }
+    };
+
+    this.report.background(start(), 'starting the assignment watch');
+    return () => {
+      this.report.background(this.watches.unsubscribe(sub), 'cancelling the assignment watch');
+    };
+  }
+
+  // ---- follow-ups ----
+
+  async listFollowUps(node?: string): Promise<FollowUp[]> {
+    this.calls.assertOpen();
+    const { kvs } = await this.calls.scan(this.calls.budget(), 'listFollowUps', FOLLOWUPS, JOB_PAGE);
+    const out: FollowUp[] = [];
+    for (const kv of kvs) {
+      const rel = this.calls.rel(kv.key).slice(FOLLOWUPS.length);
+      const slash = rel.lastIndexOf('/');
+      const body = parseBody<{ node: string; children: string[] }>(kv.value, `follow-up "${rel}"`);
+      if (node !== undefined && body.node !== node) continue;
+      out.push({ job: rel.slice(0, slash), group: Number(rel.slice(slash + 1)), node: body.node, children: body.children });
+    }
+    return out;
+  }
+
+  async deleteFollowUp(job: string, group: number): Promise<void> {
+    this.calls.assertOpen();
+    assertName(job);
+    await this.calls.txn(this.calls.budget(), 'deleteFollowUp', [], [this.calls.opDelete(`${FOLLOWUPS}${job}/${String(group)}`)], [], true);
+  }
+}
