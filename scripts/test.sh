@@ -10,5 +10,5 @@ npm run --silent lint
 
 # Node 20's --test does not expand globs itself; the shell does it here.
 shopt -s nullglob
-files=(test/unit/*.test.ts test/e2e/*.test.ts test/fault/*.test.ts)
+files=(test/unit/*.test.ts test/contract/*.test.ts test/e2e/*.test.ts test/fault/*.test.ts)
 node --import tsx --test --test-reporter=spec --test-timeout=300000 "${files[@]}"

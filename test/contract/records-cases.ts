@@ -1,12 +1,13 @@
 /**
- * Store contract for API tokens, the audit log and skip records, run against every backend:
- * tokens are create-only, and an audit entry lands in the same atomic step as
- * the change it records (or not at all when nothing changed).
+ * Contract cases: API tokens, the audit log, skip records and activity. Tokens are
+ * create-only, and an audit entry lands in the same atomic step as the change it
+ * records (or not at all when nothing changed).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SKIPS_KEPT, type AuditEntry, type SkipRecord, type Store, type StoredToken } from '../../src/store/types.js';
-import { exec, job, running } from './fixtures.js';
+import { SKIPS_KEPT, type AuditEntry, type SkipRecord, type StoredToken } from '../../src/store/types.js';
+import { exec, job, running } from '../helpers/fixtures.js';
+import { withStore, type ContractHarness } from './harness.js';
 
 let seq = 0;
 function entry(action: string, jobName: string | null): AuditEntry {
@@ -43,8 +44,9 @@ function skip(jobName: string, tickMs: number, extra: Partial<SkipRecord> = {}):
   };
 }
 
-export function recordsContract(label: string, withStore: (fn: (store: Store) => Promise<void>) => () => Promise<void>): void {
-  void test(`${label}: tokens are create-only and revoked with their audit entry`, withStore(async (store) => {
+export function recordsCases(h: ContractHarness): void {
+  const label = h.label;
+  void test(`${label}: tokens are create-only and revoked with their audit entry`, withStore(h, async (store) => {
     assert.deepEqual(await store.listTokens(), []);
     assert.equal(await store.createToken(token('ci'), entry('token.create', null)), true);
     assert.equal(await store.createToken({ ...token('ci'), role: 'admin' }, entry('token.create', null)), false, 'a taken name is refused');
@@ -55,7 +57,7 @@ export function recordsContract(label: string, withStore: (fn: (store: Store) =>
     assert.deepEqual(actions, ['token.revoke', 'token.create'], 'refused writes leave no audit entry');
   }));
 
-  void test(`${label}: job writes carry their audit entry atomically; no change, no entry`, withStore(async (store) => {
+  void test(`${label}: job writes carry their audit entry atomically; no change, no entry`, withStore(h, async (store) => {
     const audit = (action: string) => (before: unknown, after: unknown) => ({ ...entry(action, 'a'), before: before as AuditEntry['before'], after: after as AuditEntry['after'] });
     await store.updateJob('a', () => job('a'), audit('job.create'));
     await store.updateJob('a', (j) => (j ? { ...j, schedule: '@every 2s' } : undefined), audit('job.update'));
@@ -82,7 +84,7 @@ export function recordsContract(label: string, withStore: (fn: (store: Store) =>
     assert.equal((await store.listAudit({ job: 'missing' })).total, 0);
   }));
 
-  void test(`${label}: an updater that throws writes neither the job nor its audit entry`, withStore(async (store) => {
+  void test(`${label}: an updater that throws writes neither the job nor its audit entry`, withStore(h, async (store) => {
     await assert.rejects(
       store.updateJob('x', () => {
         throw new Error('refused');
@@ -93,7 +95,7 @@ export function recordsContract(label: string, withStore: (fn: (store: Store) =>
     assert.equal((await store.listAudit()).total, 0);
   }));
 
-  void test(`${label}: skip records count on the job once each, page newest first, and go with the job`, withStore(async (store) => {
+  void test(`${label}: skip records count on the job once each, page newest first, and go with the job`, withStore(h, async (store) => {
     assert.equal(await store.recordSkips('none', [skip('none', 1000)]), null, 'no job, nothing written');
     assert.equal((await store.listSkips('none')).total, 0);
     await store.updateJob('s', () => job('s'));
@@ -114,7 +116,7 @@ export function recordsContract(label: string, withStore: (fn: (store: Store) =>
     assert.equal((await store.listSkips('s')).total, 0, 'a deleted job takes its skips with it');
   }));
 
-  void test(`${label}: only the newest ${SKIPS_KEPT} skip records are kept`, withStore(async (store) => {
+  void test(`${label}: only the newest ${SKIPS_KEPT} skip records are kept`, withStore(h, async (store) => {
     await store.updateJob('p', () => job('p'));
     const base = Date.parse('2026-01-01T00:00:00Z');
     for (let batch = 0; batch < 11; batch++) {
@@ -127,7 +129,7 @@ export function recordsContract(label: string, withStore: (fn: (store: Store) =>
     assert.equal((await store.getJob('p'))?.skip_count, 1100, 'the count keeps every skip');
   }));
 
-  void test(`${label}: activity counts results and skips per bucket across jobs, newest failures first`, withStore(async (store) => {
+  void test(`${label}: activity counts results and skips per bucket across jobs, newest failures first`, withStore(h, async (store) => {
     const since = Date.now() - 150 * 60_000;
     const t = (min: number): string => new Date(since + min * 60_000).toISOString();
     await store.updateJob('a', () => job('a'));
