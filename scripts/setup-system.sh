@@ -7,6 +7,8 @@ need=()
 [ -x /usr/games/cowsay ] || need+=(cowsay)
 command -v etcd >/dev/null 2>&1 || need+=(etcd-server)
 command -v etcdctl >/dev/null 2>&1 || need+=(etcd-client)
+# The zookeeper backend's tests start a real ensemble (Debian's ZooKeeper 3.8; the package pulls a JRE).
+[ -x /usr/share/zookeeper/bin/zkServer.sh ] || need+=(zookeeper)
 # The web UI's end-to-end test drives Debian's Chromium through playwright-core (no browser download).
 [ -x /usr/bin/chromium ] || need+=(chromium)
 # The TLS tests generate their certificates with openssl.

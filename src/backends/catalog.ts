@@ -35,6 +35,14 @@ export const BACKENDS: readonly BackendEntry[] = [
     defaultMachine: '127.0.0.1:2379',
     load: () => import('./etcd/index.js'),
   },
+  {
+    name: 'zookeeper',
+    aliases: ['zk'],
+    summary: 'ZooKeeper ensemble; any number of agents',
+    options: ['backend-machine', 'keyspace', 'lease-ttl'],
+    defaultMachine: '127.0.0.1:2181',
+    load: () => import('./zookeeper/index.js'),
+  },
 ];
 
 /**

@@ -8,26 +8,27 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { api, eventually, removeDir, tempDir, type AgentHandle } from '../helpers/agent.js';
-import { startEtcd, type EtcdCluster } from '../helpers/etcd.js';
+import { CLUSTER_BACKENDS, startBackendServers, type BackendServers } from '../helpers/backend-servers.js';
 import { agreedLeader, randomKeyspace, startClusterAgent } from '../helpers/cluster.js';
 import { assertEveryTickOnce, tickerJob, ticksIn } from '../helpers/ticks.js';
 
 const KILLS = Number(process.env.KAIROS_CHAOS_KILLS ?? 10);
 
-let etcd: EtcdCluster | undefined;
+let backendServers: BackendServers | undefined;
 const live = new Map<string, AgentHandle>();
 const dir = tempDir('kairos-chaos-');
 
 after(async () => {
   await Promise.all([...live.values()].map((a) => a.stop('SIGKILL').catch(() => undefined)));
-  await etcd?.stop();
+  await backendServers?.stop();
   removeDir(dir);
 });
 
-test(`leader killed ${KILLS} times: every tick runs exactly once`, async (t) => {
-  etcd = await startEtcd(3);
+for (const backend of CLUSTER_BACKENDS) test(`${backend}: leader killed ${KILLS} times: every tick runs exactly once`, async (t) => {
+  const started = await startBackendServers(backend, 3);
+  backendServers = started;
   const keyspace = randomKeyspace();
-  const common = { endpoints: etcd.endpoints, keyspace };
+  const common = { backend, endpoints: started.endpoints, keyspace };
   const start = async (name: string): Promise<AgentHandle> => {
     const a = await startClusterAgent({ ...common, name });
     live.set(name, a);
@@ -75,5 +76,9 @@ test(`leader killed ${KILLS} times: every tick runs exactly once`, async (t) => 
   const sorted = assertEveryTickOnce(ticksIn(file));
   gaps.sort((a, b) => a - b);
   const p50 = gaps[Math.floor(gaps.length / 2)];
-  t.diagnostic(`ticks checked: ${sorted.length}; failover gap (kill → next dispatch) ms: min ${gaps[0]}, p50 ${p50}, max ${gaps[gaps.length - 1]}`);
+  t.diagnostic(`${backend}: ticks checked: ${sorted.length}; failover gap (kill → next dispatch) ms: min ${gaps[0]}, p50 ${p50}, max ${gaps[gaps.length - 1]}`);
+  await Promise.all([...live.values()].map((a) => a.stop('SIGKILL').catch(() => undefined)));
+  live.clear();
+  await started.stop();
+  backendServers = undefined;
 });

@@ -1,10 +1,13 @@
 /**
- * A Kairos cluster for tests: agents (real processes) on a real etcd cluster.
+ * A Kairos cluster for tests: agents (real processes) on a real etcd cluster
+ * or ZooKeeper ensemble.
  */
 import { randomBytes } from 'node:crypto';
 import { api, eventually, startAgent, type AgentHandle } from './agent.js';
 
 export interface ClusterAgentOptions {
+  /** default etcd */
+  backend?: 'etcd' | 'zookeeper';
   endpoints: string[];
   keyspace: string;
   name: string;
@@ -19,7 +22,7 @@ export function randomKeyspace(): string {
 
 export async function startClusterAgent(o: ClusterAgentOptions): Promise<AgentHandle> {
   const args = [
-    '--backend', 'etcd',
+    '--backend', o.backend ?? 'etcd',
     '--backend-machine', o.endpoints.join(','),
     '--keyspace', o.keyspace,
     '--node-name', o.name,

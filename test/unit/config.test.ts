@@ -327,11 +327,11 @@ describe('the binary', () => {
     const dataDir = join(dir, 'never-created');
     const r = await run(['agent', '--backend', 'nope', '--data-dir', dataDir, '--http-addr', '127.0.0.1:0']);
     assert.equal(r.code, 2);
-    assert.equal(r.stderr.trim(), 'kairos: option backend: unknown backend "nope"; the supported backends are embedded, etcd');
+    assert.equal(r.stderr.trim(), 'kairos: option backend: unknown backend "nope"; the supported backends are embedded, etcd, zookeeper');
     assert.equal(r.stdout, '');
     const consul = await run(['agent', '-backend=consul', '--data-dir', dataDir, '--http-addr', '127.0.0.1:0']);
     assert.equal(consul.code, 2);
-    assert.match(consul.stderr, /^kairos: option backend: unknown backend "consul" \(Consul is not supported: there is no Consul server to test it against; see docs\/backends.md\); the supported backends are embedded, etcd\n$/);
+    assert.match(consul.stderr, /^kairos: option backend: unknown backend "consul" \(Consul is not supported: there is no Consul server to test it against; see docs\/backends.md\); the supported backends are embedded, etcd, zookeeper\n$/);
   });
 
   test('version prints the package version', async () => {

@@ -1,0 +1,101 @@
+/**
+ * The backend contract on ZooKeeper: one real standalone server for the whole
+ * file, a random root znode (keyspace) per store, and backends reached through
+ * a proxy each, so a case can cut one off (closing a client would end its
+ * session at once: a goodbye, not a crash). ZooKeeper-specific cases follow
+ * the shared contract.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { ZkStore } from '../../src/backends/zookeeper/zk-store.js';
+import { open } from '../../src/backends/zookeeper/index.js';
+import type { Backend } from '../../src/backends/types.js';
+import type { Store } from '../../src/store/types.js';
+import { silentLogger } from '../../src/util/log.js';
+import { CreateMode } from '../../src/backends/zookeeper/session.js';
+import { at, running } from '../helpers/fixtures.js';
+import { eventually } from '../helpers/agent.js';
+import { startZookeeper, type ZookeeperEnsemble } from '../helpers/zookeeper.js';
+import { backendContract, type StoreOptions } from './backend-contract.js';
+import { tcpProxy, type TcpProxy } from './tcp-proxy.js';
+
+let zk: ZookeeperEnsemble;
+before(async () => {
+  zk = await startZookeeper(1);
+});
+after(async () => {
+  await zk?.stopAll();
+});
+
+const quiet = { warn: () => undefined, info: () => undefined };
+const keyspaces = new WeakMap<Store, string>();
+const proxies = new Map<Backend, TcpProxy>();
+const TTL = 2000;
+
+async function connect(keyspace: string, options: StoreOptions = {}): Promise<Store> {
+  const store = await ZkStore.connect({ servers: zk.endpoints, keyspace, sessionTimeoutMs: TTL, log: quiet, ...options });
+  keyspaces.set(store, keyspace);
+  return store;
+}
+
+backendContract({
+  label: 'zookeeper',
+  openStore: (options) => connect(`t-${randomUUID()}`, options),
+  openPeer: (store) => connect(keyspaces.get(store) ?? `t-${randomUUID()}`),
+  restartServer: async (whileDown) => {
+    await zk.kill(0);
+    try {
+      await whileDown?.();
+    } finally {
+      await zk.start(0);
+    }
+  },
+  cluster: {
+    leaseTtlMs: TTL,
+    openBackend: async (keyspace) => {
+      const proxy = await tcpProxy(zk.endpoints[0] ?? '');
+      const auth = { tlsCa: null, tlsCert: null, tlsKey: null, username: null, password: null };
+      const backend = await open({ machines: [proxy.endpoint], keyspace, leaseTtlMs: TTL, auth, dataDir: '' }, { log: silentLogger() });
+      proxies.set(backend, proxy);
+      return backend;
+    },
+    sever: async (backend) => {
+      await proxies.get(backend)?.sever();
+    },
+    closeBackend: async (backend) => {
+      await backend.store.close();
+      await proxies.get(backend)?.sever();
+      proxies.delete(backend);
+    },
+  },
+});
+
+void test('zookeeper: a tick commit fenced by a leader\'s election node is refused once that leader\'s session expired', async () => {
+  const keyspace = `t-${randomUUID()}`;
+  const proxy = await tcpProxy(zk.endpoints[0] ?? '');
+  const leader = await ZkStore.connect({ servers: [proxy.endpoint], keyspace, sessionTimeoutMs: TTL, log: quiet });
+  // Another connection still holding the old fence: a deposed leader that has not noticed yet.
+  const stale = await ZkStore.connect({ servers: zk.endpoints, keyspace, sessionTimeoutMs: TTL, log: quiet });
+  try {
+    const s = leader.session;
+    await s.ensure(s.budget(), leader.layout.election);
+    // The election node as the cluster makes it: ephemeral sequential, on the leader's session.
+    const node = await s.create(s.budget(), 'test', `${leader.layout.election}/n_test_`, Buffer.from('{"name":"old"}'), CreateMode.EPHEMERAL_SEQUENTIAL, false);
+    stale.setFence({ path: node });
+    assert.equal(await stale.commitTick('job', at(60), [running('job', 'while-leading')]), true);
+    await proxy.sever();
+    const cut = Date.now();
+    await eventually('the election node to go with the expired session', async () => ((await stale.session.exists(stale.session.budget(), 'test', node)) === null ? true : undefined), TTL * 3 + 5000);
+    const expiredAfter = Date.now() - cut;
+    assert.equal(await stale.commitTick('job', at(120), [running('job', 'after-expiry')]), false, 'the fence refuses');
+    assert.equal(await stale.getLastTick('job'), at(60), 'nothing written');
+    assert.equal(await stale.getExecution('job', 'after-expiry'), null);
+    assert.deepEqual(await stale.listRunning('job').then((r) => r.map((e) => e.id)), ['while-leading']);
+    process.stdout.write(`# zookeeper: the leader's election node went ${expiredAfter} ms after the cut (session timeout ${TTL} ms)\n`);
+  } finally {
+    await leader.close();
+    await stale.close();
+    await proxy.sever();
+  }
+});
