@@ -9,12 +9,14 @@
  *   BENCH_JOBS           job definitions in the memory scenario (default 100000)
  *   BENCH_API_SAMPLE     jobs created through the API first (default 5000)
  *   BENCH_API_BUDGET     seconds the API may take for all jobs before the rest is seeded (default 300)
- *   BENCH_FAILOVERS      leader kills in the etcd scenario (default 5)
+ *   BENCH_FAILOVERS      leader kills in each cluster scenario, etcd and zookeeper (default 5)
  *   BENCH_APPLY_JOBS     job definitions applied by `kairos apply` in the apply scenario (default 100000)
  *   BENCH_UI_JOBS        jobs stored for the ui scenario (default 100000)
  *   BENCH_UI_SAMPLES     page loads measured per page in the ui scenario (default 5)
- *   BENCH_SCENARIOS      comma list of lateness, etcd, memory, reaction, apply, ui (default all; they always
- *                        run in that order, so etcd can reuse the lateness scenario's reference)
+ *   BENCH_STARTUP_SAMPLES  agent starts measured in the startup scenario (default 10)
+ *   BENCH_SCENARIOS      comma list of lateness, etcd, zookeeper, memory, reaction, apply, ui, startup (default all;
+ *                        they always run in that order, so the cluster scenarios (etcd, zookeeper) reuse the
+ *                        lateness scenario's reference, or without it zookeeper reuses etcd's)
  *   BENCH_REACTION_SAMPLES  samples of each reaction (timeout kill, shutdown, etcd lost; default 5)
  *   BENCH_QUIET_WAIT     seconds to wait, before each measured phase, for the machine to be
  *                        nearly idle (default 0: just record how busy it was)
@@ -27,23 +29,32 @@ import { load1, machineInfo, waitForQuiet, type MachineInfo, type PhaseCondition
 import { round, type Summary } from './lib/stats.js';
 import { runLateness, type LatenessResult, type Ratios, type RunFigures } from './scenarios/lateness.js';
 import { runMemory, type MemoryResult } from './scenarios/memory.js';
-import { runEtcd, type EtcdResult } from './scenarios/etcd-cluster.js';
+import {
+  backendName,
+  CLUSTER_BACKENDS,
+  runCluster,
+  type ClusterResult,
+  type SharedReference,
+} from './scenarios/cluster.js';
 import { runReaction, type ReactionResult } from './scenarios/reaction.js';
 import { runUi, type UiResult } from './scenarios/ui.js';
 import { runApply, type ApplyResult } from './scenarios/apply.js';
+import { runStartup, type StartupResult } from './scenarios/startup.js';
 
-const SCENARIOS = ['lateness', 'etcd', 'memory', 'reaction', 'apply', 'ui'] as const;
+const SCENARIOS = ['lateness', 'etcd', 'zookeeper', 'memory', 'reaction', 'apply', 'ui', 'startup'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 interface Results {
   machine: MachineInfo;
   config: Record<string, number | string>;
   lateness?: LatenessResult;
-  etcd?: EtcdResult;
+  etcd?: ClusterResult;
+  zookeeper?: ClusterResult;
   memory?: MemoryResult;
   reaction?: ReactionResult;
   ui?: UiResult;
   apply?: ApplyResult;
+  startup?: StartupResult;
   durationSeconds?: number;
 }
 
@@ -95,13 +106,14 @@ function latenessTable(r: LatenessResult): string {
 
 function applyTable(a: ApplyResult): string {
   return [
-    `### kairos apply — ${a.jobs} jobs in ${a.files} YAML files, embedded store`,
+    `### kairos apply — ${a.jobs} jobs in ${a.files} files, embedded store`,
     '',
-    '| step | seconds |',
-    '|---|---|',
-    `| apply: create all (one bulk request, one transaction) | ${a.createSeconds} |`,
-    `| apply again: nothing changes | ${a.unchangedSeconds} |`,
-    `| reference: bare better-sqlite3, same rows, one transaction | ${a.referenceSeconds} |`,
+    '| step (seconds) | create all (one bulk request, one transaction) | again: nothing changes |',
+    '|---|---|---|',
+    `| \`kairos apply -f DIR\`, YAML files | ${a.yaml.createSeconds} | ${a.yaml.unchangedSeconds} |`,
+    `| \`kairos apply -f DIR\`, the same jobs as JSON files | ${a.json.createSeconds} | ${a.json.unchangedSeconds} |`,
+    `| the bulk endpoint alone: one POST of the same body | ${a.endpoint.createSeconds} | ${a.endpoint.unchangedSeconds} |`,
+    `| reference: bare better-sqlite3, same rows, one transaction | ${a.referenceSeconds} | — |`,
   ].join('\n');
 }
 
@@ -121,6 +133,19 @@ function uiTable(u: UiResult): string {
   ].join('\n');
 }
 
+function startupTable(r: StartupResult): string {
+  const row = (what: string, v: Summary): string => `| ${what} | ${ms(v.min)} / ${ms(v.p50)} / ${ms(v.max)} |`;
+  return [
+    `### Start-up of a single-node agent, empty embedded store — ${r.samples} samples`,
+    '',
+    '| spawn → (ms) | min / p50 / max |',
+    '|---|---|',
+    row('`api: HTTP server listening`', r.listeningMs),
+    row('`scheduler: started`', r.schedulerStartedMs),
+    row('reference: bare Node listening on HTTP', r.referenceMs),
+  ].join('\n');
+}
+
 function reactionTable(r: ReactionResult): string {
   const row = (what: string, v: Summary): string => `| ${what} | ${ms(v.min)} / ${ms(v.p50)} / ${ms(v.max)} |`;
   return [
@@ -134,7 +159,48 @@ function reactionTable(r: ReactionResult): string {
   ].join('\n');
 }
 
-function etcdTable(r: EtcdResult): string {
+/** The cluster scenarios side by side: one column per backend that ran, and the shared reference. */
+function clusterComparisonTable(rs: ClusterResult[]): string {
+  const three = (v: Summary): string => `${ms(v.p50)} / ${ms(v.p99)} / ${ms(v.max)}`;
+  const q = (v: Ratios): string => `${x(v.p50)} / ${x(v.p99)} / ${x(v.max)}`;
+  const two = (v: Summary): string => `${round(v.p50, 0)} / ${round(v.max, 0)}`;
+  const ref = rs[0]?.lateness;
+  const sameReference = rs.every((r) => r.lateness.reference === ref?.reference);
+  const refCell = (cell: string): string => (sameReference ? cell : 'see each backend');
+  const row = (what: string, cell: (r: ClusterResult) => string, reference: string): string =>
+    `| ${what} | ${rs.map(cell).join(' | ')} | ${reference} |`;
+  const fo = (r: ClusterResult): string => `${r.failover.kills.length} kills`;
+  return [
+    `### Cluster backends side by side — ${rs.map((r) => backendName(r.backend)).join(' vs ')}`,
+    '',
+    `Each: ${rs[0]?.servers.members ?? 3} servers of the backend on loopback, agents ${rs[0]?.agents.servers.join(', ') ?? ''} + worker ${rs[0]?.agents.worker ?? ''}, ` +
+      `lease TTL ${rs[0]?.agents.leaseTtlSeconds ?? ''} s; lateness: ${ref?.jobs ?? ''} jobs \`@every 1s\` on the worker for ${ref?.seconds ?? ''} s.`,
+    '',
+    `| figure | ${rs.map((r) => `${backendName(r.backend)} ${r.servers.version}`).join(' | ')} | reference |`,
+    `|---|${rs.map(() => '---|').join('')}---|`,
+    row('**process start** lateness p50 / p99 / max (ms)', (r) => three(r.lateness.cluster.start), ref ? refCell(three(ref.reference.start)) : ''),
+    row('process start ÷ reference p50 / p99 / max', (r) => `**${q(r.lateness.ratio.start)}**`, '—'),
+    row('dispatch (`started_at`) p50 / p99 / max (ms); reference: timer callback', (r) => three(r.lateness.cluster.dispatch), ref ? refCell(three(ref.reference.dispatch)) : ''),
+    row('runs seen (probe lines / expected); missed-tick lines', (r) => `${r.lateness.cluster.observed}/${r.lateness.cluster.expected}; ${r.lateness.cluster.missedTicksLogged}`, '—'),
+    row('failover: kill → new leader p50 / max (ms)', (r) => `${two(r.failover.election)} (${fo(r)})`, '—'),
+    row('failover: **kill → next dispatch** p50 / max (ms)', (r) => `**${two(r.failover.dispatch)}** (${fo(r)})`, '—'),
+    row(
+      'ticks duplicated / lost (ticks checked)',
+      (r) => `**${r.failover.ticks.duplicates} / ${r.failover.ticks.lost}** (${r.failover.ticks.ticks})`,
+      '—',
+    ),
+    row('other processes\' cores during lateness / kills', (r) => `${r.lateness.cluster.otherCoresDuring} / ${r.failover.otherCoresDuring}`, '—'),
+    '',
+    `Reference: ${sameReference ? (ref ? referenceText(ref.referenceFrom) : '') : 'not the same for every backend; see each one below.'}`,
+  ].join('\n');
+}
+
+function referenceText(from: ClusterResult['lateness']['referenceFrom']): string {
+  return from === 'lateness scenario' ? 'the lateness scenario\'s, from this run.' : `measured by the ${from} after its cluster was stopped.`;
+}
+
+function clusterTable(r: ClusterResult): string {
+  const name = backendName(r.backend);
   const three = (v: Summary): string => `${ms(v.p50)} / ${ms(v.p99)} / ${ms(v.max)}`;
   const q = (v: Ratios): string => `${x(v.p50)} / ${x(v.p99)} / ${x(v.max)}`;
   const during = (f: RunFigures): string =>
@@ -146,11 +212,11 @@ function etcdTable(r: EtcdResult): string {
   const mmm = (v: Summary): string => `${round(v.min, 0)} / ${round(v.p50, 0)} / ${round(v.max, 0)}`;
   const ticksOk = t.duplicates === 0 && t.lost === 0 && t.offPhase === 0;
   return [
-    `### etcd cluster — ${r.etcd.members} etcd members (etcd ${r.etcd.version}), servers ${r.agents.servers.join(', ')} + worker ${r.agents.worker}, lease TTL ${r.agents.leaseTtlSeconds} s`,
+    `### ${name} cluster — ${r.servers.members} ${name} members (${name} ${r.servers.version}), servers ${r.agents.servers.join(', ')} + worker ${r.agents.worker}, lease TTL ${r.agents.leaseTtlSeconds} s`,
     '',
     `#### Lateness — ${l.jobs} jobs \`@every 1s\` on the worker, ${l.seconds} s`,
     '',
-    '| lateness (ms) | etcd cluster p50 / p99 / max | embedded agent (scenario 1) | reference | cluster ÷ reference |',
+    `| lateness (ms) | ${name} cluster p50 / p99 / max | embedded agent (scenario 1) | reference | cluster ÷ reference |`,
     '|---|---|---|---|---|',
     `| **process start**: \`date\` in the job − scheduled | ${three(l.cluster.start)} | ${embedded(l.embedded?.start)} | ${three(l.reference.start)} | ${q(l.ratio.start)} |`,
     `| dispatch: \`started_at\` (reference: timer callback) | ${three(l.cluster.dispatch)} | ${embedded(l.embedded?.dispatch)} | ${three(l.reference.dispatch)} | ${q(l.ratio.dispatch)} |`,
@@ -159,7 +225,9 @@ function etcdTable(r: EtcdResult): string {
       `${l.cluster.missedTicksLogged} missed-tick, skipped-run or failed-dispatch log lines. ` +
       (l.referenceFrom === 'lateness scenario'
         ? 'Reference: the lateness scenario\'s, from this run.'
-        : 'Reference: measured after the cluster was stopped.'),
+        : l.referenceFrom === `${r.backend} scenario`
+          ? 'Reference: measured after the cluster was stopped.'
+          : `Reference: ${referenceText(l.referenceFrom)}`),
     `Machine: cluster side ${during(l.cluster)}.`,
     ...(l.cluster.otherCoresDuring > NOISY_CORES
       ? ['', `**Noisy run**: other processes used more than ${NOISY_CORES} cores during the cluster side.`]
@@ -252,20 +320,25 @@ async function main(): Promise<void> {
   }
 
   // Every wait inside is bounded too; this is the backstop for anything that isn't.
-  // etcd: its own reference side unless the lateness scenario ran; ~30 s of bounded steps per kill
-  // in the worst case, several times over.
-  const etcdReference = scenarios.has('etcd') && !scenarios.has('lateness');
+  // etcd, zookeeper: ~30 s of bounded steps per kill in the worst case, several times over; one
+  // reference side between them unless the lateness scenario ran (zookeeper reuses etcd's);
+  // ZooKeeper's JVMs may take up to 120 s to serve on a busy machine.
+  const clusterScenarios = CLUSTER_BACKENDS.filter((b) => scenarios.has(b));
+  const clusterReference = clusterScenarios.length > 0 && !scenarios.has('lateness');
   const phases =
-    (scenarios.has('lateness') ? 2 : 0) + (scenarios.has('memory') ? 1 : 0) + (scenarios.has('etcd') ? 2 + (etcdReference ? 1 : 0) : 0);
+    (scenarios.has('lateness') ? 2 : 0) + (scenarios.has('memory') ? 1 : 0) + clusterScenarios.length * 2 + (clusterReference ? 1 : 0);
   const budgetSeconds =
     phases * (quietWait + 10) +
     (scenarios.has('lateness') ? 2 * seconds + 180 : 0) +
     (scenarios.has('memory') ? apiBudget + 900 : 0) +
-    (scenarios.has('etcd') ? seconds + 400 + failovers * 200 + (etcdReference ? seconds + 90 : 0) : 0) +
+    clusterScenarios.length * (seconds + 400 + failovers * 200) +
+    (scenarios.has('zookeeper') ? 120 : 0) +
+    (clusterReference ? seconds + 90 : 0) +
     // reaction: three bounded loops of short runs (30 s waits at most each).
     (scenarios.has('reaction') ? 120 + envInt('BENCH_REACTION_SAMPLES', 5) * 3 * 30 : 0) +
     (scenarios.has('ui') ? 900 : 0) +
-    (scenarios.has('apply') ? 600 : 0);
+    (scenarios.has('apply') ? 900 : 0) +
+    (scenarios.has('startup') ? 20 * envInt('BENCH_STARTUP_SAMPLES', 10) : 0);
   const watchdog = setTimeout(() => {
     log(`watchdog: the bench ran longer than ${budgetSeconds} s; stopping`);
     cleanupAll();
@@ -283,9 +356,14 @@ async function main(): Promise<void> {
   if (scenarios.has('lateness')) {
     results.lateness = await runLateness({ jobs: latenessJobs, seconds, log, settle });
   }
-  if (scenarios.has('etcd')) {
-    results.etcd = await runEtcd({ jobs: latenessJobs, seconds, failovers, log, settle, lateness: results.lateness });
+  // Without the lateness scenario, the first cluster scenario measures the reference and the next reuses it.
+  let sharedReference: SharedReference | undefined;
+  for (const backend of clusterScenarios) {
+    const r = await runCluster({ backend, jobs: latenessJobs, seconds, failovers, log, settle, lateness: results.lateness, reference: sharedReference });
+    results[backend] = r;
+    sharedReference ??= { jobs: r.lateness.jobs, seconds: r.lateness.seconds, figures: r.lateness.reference, from: r.lateness.referenceFrom };
   }
+  const clusters = CLUSTER_BACKENDS.flatMap((b) => results[b] ?? []);
   if (scenarios.has('memory')) {
     results.memory = await runMemory({ jobs, apiSample, apiBudgetSeconds: apiBudget, concurrency: 8, idleSeconds: 5, log, settle });
   }
@@ -298,6 +376,9 @@ async function main(): Promise<void> {
   if (scenarios.has('ui')) {
     results.ui = await runUi({ jobs: envInt('BENCH_UI_JOBS', 100_000), executions: 100, samples: envInt('BENCH_UI_SAMPLES', 5), log });
   }
+  if (scenarios.has('startup')) {
+    results.startup = await runStartup({ samples: envInt('BENCH_STARTUP_SAMPLES', 10), log });
+  }
   results.durationSeconds = Math.round((performance.now() - started) / 1000);
 
   const m = results.machine;
@@ -307,11 +388,13 @@ async function main(): Promise<void> {
     `${m.nproc} × ${m.cpuModel}, ${m.memTotalMiB} MiB RAM, Node ${m.node}, ${m.platform}, kernel ${m.kernel}; took ${results.durationSeconds} s.`,
     '',
     ...(results.lateness ? [latenessTable(results.lateness), ''] : []),
-    ...(results.etcd ? [etcdTable(results.etcd), ''] : []),
+    ...(clusters.length > 0 ? [clusterComparisonTable(clusters), ''] : []),
+    ...clusters.flatMap((c) => [clusterTable(c), '']),
     ...(results.memory ? [memoryTable(results.memory), ''] : []),
     ...(results.reaction ? [reactionTable(results.reaction), ''] : []),
     ...(results.apply ? [applyTable(results.apply), ''] : []),
     ...(results.ui ? [uiTable(results.ui), ''] : []),
+    ...(results.startup ? [startupTable(results.startup), ''] : []),
   ].join('\n');
   process.stdout.write(`${out}\n`);
 
@@ -320,9 +403,13 @@ async function main(): Promise<void> {
   writeFileSync(join(dir, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
   log(`results written to ${join(dir, 'latest.json')}`);
   clearTimeout(watchdog);
-  const ticks = results.etcd?.failover.ticks;
-  if (ticks && (ticks.duplicates > 0 || ticks.lost > 0 || ticks.offPhase > 0)) {
-    throw new Error(`etcd failover: ${ticks.duplicates} duplicated, ${ticks.lost} lost, ${ticks.offPhase} off-phase ticks (expected none)`);
+  const failed = clusters.filter(({ failover: { ticks: t } }) => t.duplicates > 0 || t.lost > 0 || t.offPhase > 0);
+  if (failed.length > 0) {
+    throw new Error(
+      failed
+        .map(({ backend, failover: { ticks: t } }) => `${backend} failover: ${t.duplicates} duplicated, ${t.lost} lost, ${t.offPhase} off-phase ticks (expected none)`)
+        .join('; '),
+    );
   }
 }
 

@@ -158,7 +158,8 @@ export function normalizeJobInput(body: unknown, executors: ExecutorCatalog): Jo
     throw new ValidationError('', 'job must be a JSON object');
   }
   // dkron ignores JSON null in a job: its UI sends `"timezone": null` once a field is cleared.
-  const present = Object.fromEntries(Object.entries(body).filter(([, v]) => v !== null));
+  // (Copied only when there is a null: a bulk save validates 100k jobs, most with none.)
+  const present = Object.values(body).includes(null) ? Object.fromEntries(Object.entries(body).filter(([, v]) => v !== null)) : body;
   const parsed = jobInputSchema.safeParse(present);
   if (!parsed.success) throw zodToValidationError(parsed.error);
   const input = parsed.data;

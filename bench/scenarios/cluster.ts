@@ -1,10 +1,11 @@
 /**
- * Scenario 3: a cluster on a real 3-member etcd — three server agents (leader candidates, no
+ * Scenario 3: a cluster on a real 3-member backend — etcd (scenario `etcd`) or a ZooKeeper ensemble
+ * (scenario `zookeeper`), the same steps on both — with three server agents (leader candidates, no
  * worker tag) and one non-server agent tagged role=worker that runs every job.
  *
- * (a) Lateness: scenario 1's measurement with the jobs on the worker. Here dispatch crosses etcd:
- *     the leader commits the tick with its execution records, the worker picks them up through its
- *     assignment watch, and only then spawns.
+ * (a) Lateness: scenario 1's measurement with the jobs on the worker. Here dispatch crosses the
+ *     backend: the leader commits the tick with its execution records, the worker picks them up
+ *     through its assignment watch, and only then spawns.
  * (b) Failover: while a `@every 1s` job (catch_up all) runs on the worker, the leader is SIGKILLed
  *     N times; per kill, kill → new leader and kill → next dispatch, then the killed agent is
  *     restarted under its name. Afterwards the job's execution history must hold every tick of the
@@ -15,7 +16,8 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { AgentError, api, apiOk, startAgent, type AgentHandle } from '../lib/agent.js';
 import { removeDir, tempDir } from '../lib/cleanup.js';
-import { startBenchEtcd, type BenchEtcd } from '../lib/etcd.js';
+import { startBenchEtcd } from '../lib/etcd.js';
+import { startBenchZookeeper } from '../lib/zookeeper.js';
 import { summarize, type Summary } from '../lib/stats.js';
 import { machineCpu, otherCores, ownTreeCpuTicks, sleep, type PhaseConditions } from '../lib/system.js';
 import {
@@ -29,11 +31,20 @@ import {
   type ReferenceFigures,
 } from './lateness.js';
 
-const ETCD_MEMBERS = 3;
+export type ClusterBackend = 'etcd' | 'zookeeper';
+export const CLUSTER_BACKENDS: readonly ClusterBackend[] = ['etcd', 'zookeeper'];
+const BACKEND_NAMES: Record<ClusterBackend, string> = { etcd: 'etcd', zookeeper: 'ZooKeeper' };
+export const backendName = (b: ClusterBackend): string => BACKEND_NAMES[b];
+
+const MEMBERS = 3;
 const SERVERS = ['s1', 's2', 's3'] as const;
 const WORKER = 'w1';
 const WORKER_TAGS = { role: 'worker' };
-/** The lease TTL of test/helpers/cluster.ts: what a dead leader costs is bounded by it. */
+/**
+ * The lease TTL of test/helpers/cluster.ts: what a dead leader costs is bounded by it. On ZooKeeper
+ * it is the session timeout, which the ensemble grants because its tickTime is 500 ms (ZooKeeper
+ * clamps session timeouts to 2–20 × tickTime).
+ */
 const LEASE_TTL_S = 2;
 const TICKER = 'failover-ticker';
 /** After a kill, each surviving agent's /v1/leader is polled this often: the election figure's resolution. */
@@ -43,7 +54,8 @@ const EXECUTIONS_POLL_MS = 100;
 /** Per kill: election, dispatch, restart and rejoin are each bounded by this. */
 const STEP_TIMEOUT_MS = 30_000;
 
-export interface EtcdOptions {
+export interface ClusterOptions {
+  backend: ClusterBackend;
   jobs: number;
   seconds: number;
   failovers: number;
@@ -51,7 +63,21 @@ export interface EtcdOptions {
   settle: () => Promise<PhaseConditions>;
   /** Scenario 1's result when it ran in the same bench: its reference is reused, its figures shown beside. */
   lateness?: LatenessResult;
+  /**
+   * Without scenario 1: the reference another cluster scenario of this bench measured (the etcd
+   * one's, for ZooKeeper), reused when it covered the same jobs and seconds.
+   */
+  reference?: SharedReference;
 }
+
+export interface SharedReference {
+  jobs: number;
+  seconds: number;
+  figures: ReferenceFigures;
+  from: ReferenceFrom;
+}
+
+export type ReferenceFrom = 'lateness scenario' | 'etcd scenario' | 'zookeeper scenario';
 
 export interface KillFigures {
   killed: string;
@@ -86,8 +112,10 @@ export interface TickCheck {
   notOnWorker: number;
 }
 
-export interface EtcdResult {
-  etcd: { members: number; version: string };
+export interface ClusterResult {
+  backend: ClusterBackend;
+  /** The backend's servers: how many, and the version they report. */
+  servers: { members: number; version: string };
   agents: { servers: string[]; worker: string; leaseTtlSeconds: number };
   lateness: {
     jobs: number;
@@ -96,7 +124,7 @@ export interface EtcdResult {
     /** Scenario 1's single embedded agent, when it ran in the same bench. */
     embedded: KairosFigures | null;
     reference: ReferenceFigures;
-    referenceFrom: 'lateness scenario' | 'etcd scenario';
+    referenceFrom: ReferenceFrom;
     ratio: { start: Ratios; dispatch: Ratios };
   };
   failover: {
@@ -211,8 +239,35 @@ export function checkTicks(records: readonly ExecutionRecord[], historyLimit: nu
   };
 }
 
+/** The backend's servers as the scenario needs them, whichever backend it is. */
+interface BackendServers {
+  endpoints: string[];
+  version: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * What a restarted server agent logs once it takes part in the election again: on etcd it names the
+ * leader it follows; ZooKeeper's election has every candidate watch only its predecessor, so an
+ * agent only logs that it runs (and the scenario then waits for its /v1/leader to name the leader).
+ */
+const REJOINED: Record<ClusterBackend, RegExp> = {
+  etcd: /agent: following leader|agent: Cluster leadership acquired/,
+  zookeeper: /agent: Running for election|agent: Cluster leadership acquired/,
+};
+
+async function startBackend(backend: ClusterBackend): Promise<BackendServers> {
+  if (backend === 'etcd') {
+    const etcd = await startBenchEtcd(MEMBERS);
+    return { endpoints: etcd.endpoints, version: etcd.version, stop: () => etcd.stop() };
+  }
+  const zk = await startBenchZookeeper(MEMBERS);
+  return { endpoints: zk.endpoints, version: zk.version, stop: () => zk.stop() };
+}
+
 interface Cluster {
-  etcd: BenchEtcd;
+  backend: ClusterBackend;
+  servers: BackendServers;
   agents: Map<string, AgentHandle>;
   start(name: string): Promise<AgentHandle>;
   worker(): AgentHandle;
@@ -221,21 +276,21 @@ interface Cluster {
   logs(): string[];
 }
 
-async function startCluster(dir: string, log: (msg: string) => void): Promise<Cluster> {
-  const etcd = await startBenchEtcd(ETCD_MEMBERS);
-  log(`etcd ${etcd.version}: ${ETCD_MEMBERS} members on ${etcd.endpoints.join(', ')}`);
+async function startCluster(backend: ClusterBackend, dir: string, log: (msg: string) => void): Promise<Cluster> {
+  const servers = await startBackend(backend);
+  log(`${backend} ${servers.version}: ${MEMBERS} members on ${servers.endpoints.join(', ')}`);
   const keyspace = `kairos-bench-${randomBytes(4).toString('hex')}`;
   const agents = new Map<string, AgentHandle>();
   const start = async (name: string): Promise<AgentHandle> => {
     const isWorker = name === WORKER;
     const a = await startAgent({
-      // Unused with the etcd backend, but a restarted agent gets its own dir back, as on a real host.
+      // Unused with a cluster backend, but a restarted agent gets its own dir back, as on a real host.
       dataDir: join(dir, name),
       server: !isWorker,
       nodeName: name,
       args: [
-        '--backend', 'etcd',
-        '--backend-machine', etcd.endpoints.join(','),
+        '--backend', backend,
+        '--backend-machine', servers.endpoints.join(','),
         '--keyspace', keyspace,
         '--lease-ttl', `${LEASE_TTL_S}s`,
         ...(isWorker ? Object.entries(WORKER_TAGS).flatMap(([k, v]) => ['--tag', `${k}=${v}`]) : []),
@@ -245,7 +300,8 @@ async function startCluster(dir: string, log: (msg: string) => void): Promise<Cl
     return a;
   };
   const cluster: Cluster = {
-    etcd,
+    backend,
+    servers,
     agents,
     start,
     worker: () => {
@@ -263,11 +319,11 @@ async function stopCluster(cluster: Cluster, log: (msg: string) => void): Promis
   await Promise.all(
     [...cluster.agents.entries()].map(async ([name, a]) => {
       const code = await a.stop(30_000).catch((err: unknown) => (err instanceof Error ? err.message : String(err)));
-      if (code !== 0) log(`etcd: agent ${name} exited with ${code}`);
+      if (code !== 0) log(`${cluster.backend}: agent ${name} exited with ${code}`);
     }),
   );
   cluster.agents.clear();
-  await cluster.etcd.stop();
+  await cluster.servers.stop();
 }
 
 async function waitForMembers(cluster: Cluster, names: readonly string[]): Promise<void> {
@@ -282,19 +338,19 @@ async function waitForMembers(cluster: Cluster, names: readonly string[]): Promi
   );
 }
 
-async function runClusterLateness(cluster: Cluster, opts: EtcdOptions, dir: string): Promise<KairosFigures> {
+async function runClusterLateness(cluster: Cluster, opts: ClusterOptions, dir: string): Promise<KairosFigures> {
   const before = await opts.settle();
   const missed = cluster.live().map((a) => a.countLines(MISSED_TICKS));
   const figures = await measureKairos(
     {
       url: cluster.worker().url,
       tags: WORKER_TAGS,
-      // One etcd transaction per job, and the leader's scheduler learns of them through a watch.
+      // One backend transaction per job, and the leader's scheduler learns of them through a watch.
       leadMs: 3000,
       ownCpuTicks: ownTreeCpuTicks,
       missedTicks: () => missed.reduce((n, count) => n + count(), 0),
       logs: () => cluster.logs(),
-      log: (msg) => opts.log(`etcd lateness: ${msg}`),
+      log: (msg) => opts.log(`${opts.backend} lateness: ${msg}`),
     },
     opts.jobs,
     opts.seconds,
@@ -330,7 +386,7 @@ function killPhaseMs(round: number, rounds: number): number {
   return (100 + Math.round(((round - 1) * 1000) / rounds)) % 1000;
 }
 
-async function killLeader(cluster: Cluster, opts: EtcdOptions, round: number): Promise<KillFigures> {
+async function killLeader(cluster: Cluster, opts: ClusterOptions, round: number): Promise<KillFigures> {
   const leaderName = await agreedLeader(cluster.live());
   const leader = cluster.agents.get(leaderName);
   if (!leader || leaderName === WORKER) throw new Error(`unexpected leader "${leaderName}"`);
@@ -367,7 +423,15 @@ async function killLeader(cluster: Cluster, opts: EtcdOptions, round: number): P
 
   const restartedAt = performance.now();
   const restarted = await cluster.start(leaderName);
-  await restarted.waitForLog(/agent: following leader|agent: Cluster leadership acquired/, STEP_TIMEOUT_MS);
+  await restarted.waitForLog(REJOINED[cluster.backend], STEP_TIMEOUT_MS);
+  if (cluster.backend === 'zookeeper') {
+    await until(
+      `${leaderName} to name a leader after its restart`,
+      async () => ((await leaderSeenBy(restarted)) !== undefined ? true : undefined),
+      STEP_TIMEOUT_MS,
+      100,
+    );
+  }
   await waitForMembers(cluster, [leaderName]);
   const rejoinMs = Math.round(performance.now() - restartedAt);
   const figures: KillFigures = {
@@ -381,7 +445,7 @@ async function killLeader(cluster: Cluster, opts: EtcdOptions, round: number): P
     rejoinMs,
   };
   opts.log(
-    `etcd failover ${round}: killed ${leaderName} → ${elected.name} leads after ${figures.electionMs} ms; ` +
+    `${opts.backend} failover ${round}: killed ${leaderName} → ${elected.name} leads after ${figures.electionMs} ms; ` +
       `next dispatch after ${figures.dispatchMs} ms (${first.trigger}); ${leaderName} rejoined in ${rejoinMs} ms`,
   );
   // Back to steady state before the next kill: everyone agrees and ticks run on time again.
@@ -390,7 +454,7 @@ async function killLeader(cluster: Cluster, opts: EtcdOptions, round: number): P
   return figures;
 }
 
-async function runFailover(cluster: Cluster, opts: EtcdOptions): Promise<EtcdResult['failover']> {
+async function runFailover(cluster: Cluster, opts: ClusterOptions): Promise<ClusterResult['failover']> {
   const before = await opts.settle();
   const worker = cluster.worker();
   // Generous: each kill round is bounded to a few STEP_TIMEOUT_MS, and a truncated history
@@ -432,7 +496,7 @@ async function runFailover(cluster: Cluster, opts: EtcdOptions): Promise<EtcdRes
   if (!(Date.parse(ticks.first) < firstKillTick - 1000)) {
     throw new Error(`the history of ${TICKER} starts at ${ticks.first}, after the first kill: raise its history_limit`);
   }
-  opts.log(`etcd failover: ${ticks.ticks} ticks checked, ${ticks.duplicates} duplicated, ${ticks.lost} lost`);
+  opts.log(`${opts.backend} failover: ${ticks.ticks} ticks checked, ${ticks.duplicates} duplicated, ${ticks.lost} lost`);
   return {
     before,
     otherCoresDuring,
@@ -444,37 +508,42 @@ async function runFailover(cluster: Cluster, opts: EtcdOptions): Promise<EtcdRes
   };
 }
 
-export async function runEtcd(opts: EtcdOptions): Promise<EtcdResult> {
-  const dir = tempDir('kairos-bench-etcd-');
+export async function runCluster(opts: ClusterOptions): Promise<ClusterResult> {
+  const b = opts.backend;
+  const dir = tempDir(`kairos-bench-${b}-`);
   let cluster: Cluster | null = null;
   try {
-    opts.log(`etcd: ${ETCD_MEMBERS} etcd members, servers ${SERVERS.join(', ')}, worker ${WORKER}`);
-    const c = await startCluster(dir, opts.log);
+    opts.log(`${b}: ${MEMBERS} ${backendName(b)} members, servers ${SERVERS.join(', ')}, worker ${WORKER}`);
+    const c = await startCluster(b, dir, opts.log);
     cluster = c;
     for (const name of [...SERVERS, WORKER]) await c.start(name);
     await agreedLeader(c.live());
     await waitForMembers(c, [...SERVERS, WORKER]);
 
-    opts.log(`etcd lateness: ${opts.jobs} jobs @every 1s on ${WORKER} for ${opts.seconds} s`);
+    opts.log(`${b} lateness: ${opts.jobs} jobs @every 1s on ${WORKER} for ${opts.seconds} s`);
     const clusterFigures = await runClusterLateness(c, opts, dir);
-    opts.log(`etcd failover: ${opts.failovers} leader kills (lease TTL ${LEASE_TTL_S} s)`);
+    opts.log(`${b} failover: ${opts.failovers} leader kills (lease TTL ${LEASE_TTL_S} s)`);
     const failover = await runFailover(c, opts);
     cluster = null;
     await stopCluster(c, opts.log);
 
     let reference: ReferenceFigures;
-    let referenceFrom: EtcdResult['lateness']['referenceFrom'];
+    let referenceFrom: ReferenceFrom;
     if (opts.lateness && opts.lateness.jobs === opts.jobs && opts.lateness.seconds === opts.seconds) {
       reference = opts.lateness.reference;
       referenceFrom = 'lateness scenario';
+    } else if (opts.reference && opts.reference.jobs === opts.jobs && opts.reference.seconds === opts.seconds) {
+      reference = opts.reference.figures;
+      referenceFrom = opts.reference.from;
     } else {
       await sleep(2000);
-      opts.log(`etcd: reference spawner, ${opts.jobs} jobs every 1 s for ${opts.seconds} s`);
+      opts.log(`${b}: reference spawner, ${opts.jobs} jobs every 1 s for ${opts.seconds} s`);
       reference = await runReference(opts, dir);
-      referenceFrom = 'etcd scenario';
+      referenceFrom = `${b} scenario`;
     }
     return {
-      etcd: { members: ETCD_MEMBERS, version: c.etcd.version },
+      backend: b,
+      servers: { members: MEMBERS, version: c.servers.version },
       agents: { servers: [...SERVERS], worker: WORKER, leaseTtlSeconds: LEASE_TTL_S },
       lateness: {
         jobs: opts.jobs,
@@ -492,7 +561,7 @@ export async function runEtcd(opts: EtcdOptions): Promise<EtcdResult> {
     if (cluster && !(err instanceof AgentError)) throw new AgentError(err instanceof Error ? err.message : String(err), cluster.logs());
     throw err;
   } finally {
-    if (cluster) await stopCluster(cluster, opts.log).catch((err: unknown) => opts.log(`etcd: teardown: ${String(err)}`));
+    if (cluster) await stopCluster(cluster, opts.log).catch((err: unknown) => opts.log(`${b}: teardown: ${String(err)}`));
     removeDir(dir);
   }
 }
