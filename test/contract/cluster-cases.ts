@@ -1,7 +1,8 @@
 /**
  * Contract cases for a backend's cluster: election (exactly one leader, handover),
  * the leadership fence as the store enforces it (only the leader's store commits
- * ticks), and a member whose connection dies going away within about the lease TTL.
+ * ticks), a member whose connection dies going away within about the lease TTL, and
+ * a member cut off past its lease/session coming back by itself once it can.
  * Skipped where the agent is a cluster of its own (no `cluster` in the harness).
  */
 import { test } from 'node:test';
@@ -9,7 +10,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import type { Backend } from '../../src/backends/types.js';
 import type { Cluster } from '../../src/cluster/types.js';
-import { at, running } from '../helpers/fixtures.js';
+import { at, job, running } from '../helpers/fixtures.js';
 import { eventually } from '../helpers/agent.js';
 import { Collector, member, type ClusterHarness, type ContractHarness } from './harness.js';
 
@@ -118,6 +119,94 @@ export function clusterCases(h: ContractHarness): void {
       assert.deepEqual(dead.leadership.items, [true, false]);
       assert.equal(await survivor.backend.store.commitTick('job', at(60), []), true);
       process.stdout.write(`# ${h.label}: a severed member was lost ${lostAfter} ms after the cut (TTL ${ttl} ms)\n`);
+    });
+  });
+
+  const noPartition = skip || (c?.partition ? false : 'the harness cannot partition a backend (no ClusterHarness.partition)');
+  void test(t('a partitioned member whose lease/session expired comes back by itself'), { skip: noPartition }, async () => {
+    // Bounded waits for what takes a reconnect (client backoffs) on a busy machine.
+    const slow = ttl * 5 + 20_000;
+    await withAgents(c!, ['agent-1', 'agent-2'], async (agents) => {
+      const { leader: a, others: [b] } = await oneLeader(agents, ttl * 3 + 5000);
+      assert.ok(b);
+      await eventually('both members listed', async () => (await memberNames(b)).length === 2);
+      // A job watch on A from before the cut: it has to follow on across the new lease/session.
+      // Its events start after what A's store last read (the contract), so A reads first.
+      assert.deepEqual(await a.backend.store.listJobs(), []);
+      const seen = new Collector<string>();
+      a.backend.store.watchJobs((e) => seen.push(e.type === 'put' ? `put:${e.job.name}` : `delete:${e.name}`));
+      await b.backend.store.updateJob('before', () => job('before'));
+      await eventually(`${a.name}'s watch to see a job written through ${b.name}`, async () => seen.items.includes('put:before'), slow);
+
+      // When A stopped leading and B started (logged: A should step down before B takes over).
+      let aSteppedDown = 0;
+      let bLed = 0;
+      a.cluster.onLeadershipChange((leading) => {
+        if (!leading && aSteppedDown === 0) aSteppedDown = Date.now();
+      });
+      b.cluster.onLeadershipChange((leading) => {
+        if (leading && bLed === 0) bLed = Date.now();
+      });
+      const cut = Date.now();
+      let heal: (() => Promise<void>) | null = await c!.partition!(a.backend);
+      try {
+        assert.deepEqual(await b.lost.waitFor(1, ttl * 3 + 5000, `${a.name} to be lost`), [a.name]);
+        const lostAfter = Date.now() - cut;
+        assert.deepEqual(await b.leadership.waitFor(1, ttl * 3 + 5000, `${b.name} to lead`), [true]);
+        assert.equal(b.cluster.isLeader(), true);
+        assert.deepEqual(await memberNames(b), [b.name]);
+        // The cut-off leader stepped down by its own clock.
+        await eventually(`${a.name} to step down`, async () => !a.cluster.isLeader(), ttl * 2 + 5000);
+        assert.deepEqual(a.leadership.items, [true, false]);
+        // Written while A cannot hear: its watch must catch up on it after the heal.
+        await b.backend.store.updateJob('during-cut', () => job('during-cut'));
+        // Keep the partition well past the expiry (B leading already says A's lease/session is gone).
+        const until = cut + ttl * 2 + 1500;
+        if (Date.now() < until) await new Promise((r) => setTimeout(r, until - Date.now()));
+        const cutFor = Date.now() - cut;
+
+        const healed = Date.now();
+        await heal();
+        heal = null;
+        await eventually(`${a.name} to be listed again by ${b.name}`, async () => (await memberNames(b)).includes(a.name), slow);
+        const listedAfter = Date.now() - healed;
+        await eventually(`${a.name} to list both members`, async () => (await memberNames(a)).length === 2, slow);
+        assert.deepEqual(await memberNames(a), [a.name, b.name].sort());
+
+        // A's store serves reads and writes again.
+        assert.equal((await a.backend.store.getJob('before'))?.name, 'before');
+        assert.equal((await a.backend.store.updateJob('from-a', () => job('from-a', { owner: 'a' })))?.owner, 'a');
+        assert.equal((await b.backend.store.getJob('from-a'))?.owner, 'a');
+        // A's watch followed on: the job written during the cut, then one written after the heal, in order.
+        await eventually(`${a.name}'s watch to catch up on the job written during the cut`, async () => seen.items.includes('put:during-cut'), slow);
+        await b.backend.store.updateJob('after-heal', () => job('after-heal'));
+        await eventually(`${a.name}'s watch to see a job written after the heal`, async () => seen.items.includes('put:after-heal'), slow);
+        const watchedAfter = Date.now() - healed;
+        assert.ok(seen.items.indexOf('put:during-cut') < seen.items.lastIndexOf('put:after-heal'), JSON.stringify(seen.items));
+
+        // B still leads (A came back as a follower: its store's commits are refused).
+        const { leader } = await oneLeader(agents, slow);
+        assert.equal(leader, b);
+        assert.deepEqual(a.leadership.items, [true, false]);
+        assert.equal(await a.backend.store.commitTick('job', at(60), [running('job', 'from-follower')]), false, 'a follower\'s store refuses');
+        assert.equal(await b.backend.store.commitTick('job', at(60), []), true);
+
+        // B leaves: A leads on its new lease/session, and its fence lets its commits through.
+        await b.cluster.stop();
+        assert.deepEqual(await a.leadership.waitFor(3, slow, `${a.name} to lead again`), [true, false, true]);
+        await oneLeader([a], slow);
+        assert.deepEqual(await a.lost.waitFor(1, slow, `${b.name} to be lost`), [b.name]);
+        assert.equal(await a.backend.store.commitTick('job', at(120), [running('job', 'after-partition')]), true, 'the returned leader\'s store commits');
+        assert.equal(await b.backend.store.getLastTick('job'), at(120));
+        assert.ok(await b.backend.store.getExecution('job', 'after-partition'));
+        assert.equal(await b.backend.store.getExecution('job', 'from-follower'), null);
+        process.stdout.write(
+          `# ${h.label}: partitioned ${cutFor} ms: the cut-off leader stepped down ${aSteppedDown - cut} ms, the other led ${bLed - cut} ms and lost it ${lostAfter} ms after the cut; ` +
+            `listed again ${listedAfter} ms and its watch caught up ${watchedAfter} ms after the heal (TTL ${ttl} ms)\n`,
+        );
+      } finally {
+        await heal?.();
+      }
     });
   });
 }

@@ -6,13 +6,11 @@
 import { after, before } from 'node:test';
 import { randomUUID } from 'node:crypto';
 import { EtcdStore } from '../../src/backends/etcd/etcd-store.js';
-import { open } from '../../src/backends/etcd/index.js';
-import type { Backend } from '../../src/backends/types.js';
+import * as backendModule from '../../src/backends/etcd/index.js';
 import type { Store } from '../../src/store/types.js';
-import { silentLogger } from '../../src/util/log.js';
 import { startEtcd, type EtcdCluster } from '../helpers/etcd.js';
 import { backendContract, type StoreOptions } from './backend-contract.js';
-import { tcpProxy, type TcpProxy } from './tcp-proxy.js';
+import { proxiedCluster } from './proxied-cluster.js';
 
 let etcd: EtcdCluster;
 before(async () => {
@@ -24,7 +22,6 @@ after(async () => {
 
 const quiet = { warn: () => undefined, info: () => undefined };
 const keyspaces = new WeakMap<Store, string>();
-const proxies = new Map<Backend, TcpProxy>();
 
 async function connect(keyspace: string, options: StoreOptions = {}): Promise<Store> {
   const store = await EtcdStore.connect({ endpoints: etcd.endpoints, keyspace, log: quiet, ...options });
@@ -44,22 +41,5 @@ backendContract({
       await etcd.startMember(0);
     }
   },
-  cluster: {
-    leaseTtlMs: 2000,
-    openBackend: async (keyspace) => {
-      const proxy = await tcpProxy(etcd.endpoints[0] ?? '');
-      const auth = { tlsCa: null, tlsCert: null, tlsKey: null, username: null, password: null };
-      const backend = await open({ machines: [proxy.endpoint], keyspace, leaseTtlMs: 2000, auth, dataDir: '' }, { log: silentLogger() });
-      proxies.set(backend, proxy);
-      return backend;
-    },
-    sever: async (backend) => {
-      await proxies.get(backend)?.sever();
-    },
-    closeBackend: async (backend) => {
-      await backend.store.close();
-      await proxies.get(backend)?.sever();
-      proxies.delete(backend);
-    },
-  },
+  cluster: proxiedCluster(backendModule, () => etcd.endpoints[0] ?? '', 2000),
 });

@@ -41,6 +41,12 @@ export interface ClusterHarness {
   readonly leaseTtlMs: number;
   /** Cuts `backend`'s connection as a crash or a partition does: no goodbye (no lease revoke, no session close). */
   sever(backend: Backend): Promise<void>;
+  /**
+   * Cuts `backend` off as a network partition does (every connection dropped, new ones
+   * refused; no goodbye) and resolves with a function that lets it reach the server again.
+   * Absent: the partition cases are skipped.
+   */
+  partition?(backend: Backend): Promise<() => Promise<void>>;
   /** Releases a backend after its clusters stopped. Default: closes its store. */
   closeBackend?(backend: Backend): Promise<void>;
 }

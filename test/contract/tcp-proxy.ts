@@ -2,15 +2,24 @@
  * A loopback TCP proxy a harness puts between one backend and its server, so
  * ClusterHarness.sever can cut that backend's connection as a crash or a
  * partition would (closing a client is a goodbye: etcd3 keeps its lease
- * stream, ZooKeeper ends its session at once).
+ * stream, ZooKeeper ends its session at once), and ClusterHarness.partition
+ * can cut it for a while and let it back.
  */
 import { connect, createServer, type Socket } from 'node:net';
 
 export interface TcpProxy {
   /** host:port to give the backend instead of `target`. */
   readonly endpoint: string;
-  /** Drops every connection and refuses new ones. */
+  /** Drops every connection and refuses new ones, for good. */
   sever(): Promise<void>;
+  /**
+   * Drops every connection and refuses new ones until heal(): the listener stays,
+   * so the port is not reused meanwhile, and a connection it accepts is destroyed
+   * at once (the client sees a reset, as against a partitioned server).
+   */
+  cut(): void;
+  /** Accepts connections again after cut(). */
+  heal(): void;
 }
 
 export async function tcpProxy(target: string): Promise<TcpProxy> {
@@ -18,7 +27,13 @@ export async function tcpProxy(target: string): Promise<TcpProxy> {
   const host = target.slice(0, colon).replace(/^\w+:\/\//, '');
   const port = Number(target.slice(colon + 1));
   const sockets = new Set<Socket>();
+  let refusing = false;
   const server = createServer((client) => {
+    if (refusing) {
+      client.on('error', () => undefined);
+      client.destroy();
+      return;
+    }
     const upstream = connect(port, host);
     sockets.add(client);
     sockets.add(upstream);
@@ -45,11 +60,19 @@ export async function tcpProxy(target: string): Promise<TcpProxy> {
   return {
     endpoint,
     sever: () => {
+      refusing = true;
       severed ??= new Promise<void>((resolve) => {
         server.close(() => resolve());
         for (const s of sockets) s.destroy();
       });
       return severed;
+    },
+    cut: () => {
+      refusing = true;
+      for (const s of sockets) s.destroy();
+    },
+    heal: () => {
+      if (severed === null) refusing = false;
     },
   };
 }

@@ -9,16 +9,15 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { ZkStore } from '../../src/backends/zookeeper/zk-store.js';
-import { open } from '../../src/backends/zookeeper/index.js';
-import type { Backend } from '../../src/backends/types.js';
+import * as backendModule from '../../src/backends/zookeeper/index.js';
 import type { Store } from '../../src/store/types.js';
-import { silentLogger } from '../../src/util/log.js';
 import { CreateMode } from '../../src/backends/zookeeper/session.js';
 import { at, running } from '../helpers/fixtures.js';
 import { eventually } from '../helpers/agent.js';
 import { startZookeeper, type ZookeeperEnsemble } from '../helpers/zookeeper.js';
 import { backendContract, type StoreOptions } from './backend-contract.js';
-import { tcpProxy, type TcpProxy } from './tcp-proxy.js';
+import { proxiedCluster } from './proxied-cluster.js';
+import { tcpProxy } from './tcp-proxy.js';
 
 let zk: ZookeeperEnsemble;
 before(async () => {
@@ -30,7 +29,6 @@ after(async () => {
 
 const quiet = { warn: () => undefined, info: () => undefined };
 const keyspaces = new WeakMap<Store, string>();
-const proxies = new Map<Backend, TcpProxy>();
 const TTL = 2000;
 
 async function connect(keyspace: string, options: StoreOptions = {}): Promise<Store> {
@@ -51,24 +49,7 @@ backendContract({
       await zk.start(0);
     }
   },
-  cluster: {
-    leaseTtlMs: TTL,
-    openBackend: async (keyspace) => {
-      const proxy = await tcpProxy(zk.endpoints[0] ?? '');
-      const auth = { tlsCa: null, tlsCert: null, tlsKey: null, username: null, password: null };
-      const backend = await open({ machines: [proxy.endpoint], keyspace, leaseTtlMs: TTL, auth, dataDir: '' }, { log: silentLogger() });
-      proxies.set(backend, proxy);
-      return backend;
-    },
-    sever: async (backend) => {
-      await proxies.get(backend)?.sever();
-    },
-    closeBackend: async (backend) => {
-      await backend.store.close();
-      await proxies.get(backend)?.sever();
-      proxies.delete(backend);
-    },
-  },
+  cluster: proxiedCluster(backendModule, () => zk.endpoints[0] ?? '', TTL),
 });
 
 void test('zookeeper: a tick commit fenced by a leader\'s election node is refused once that leader\'s session expired', async () => {

@@ -10,6 +10,7 @@ import type { Execution } from '../../job/types.js';
 import type { Activity, ActivityQuery, SkipRecord } from '../../store/types.js';
 import { ActivityCounter, newestFailures, skipIdMs } from '../../store/activity.js';
 import { EXECUTIONS, GROUPS, SKIPS } from './keys.js';
+import { groupEntryStartedMs } from '../../store/kv-shared.js';
 
 /** What the store lends this module: reads relative to its keyspace, within one call's budget. */
 export interface ActivityReader {
@@ -30,7 +31,7 @@ export async function etcdActivity(query: ActivityQuery, r: ActivityReader): Pro
     const job = parts[0] ?? '';
     const id = parts.slice(2).join('/');
     if (!id || !c.wants(job)) continue;
-    const s = startedMs(value);
+    const s = groupEntryStartedMs(value);
     if (s >= c.sinceMs && s <= c.untilMs) inWindow.push(`${EXECUTIONS}${job}/${id}`);
   }
   const failures: Execution[] = [];
@@ -60,13 +61,4 @@ export async function etcdActivity(query: ActivityQuery, r: ActivityReader): Pro
     if (bucket) bucket.skipped += s.count;
   }
   return { buckets: c.buckets, recentFailures: newestFailures(failures, query.failures) };
-}
-
-function startedMs(value: string): number {
-  try {
-    const s = (JSON.parse(value) as { s?: unknown }).s;
-    return typeof s === 'number' ? s : -1;
-  } catch {
-    return -1;
-  }
 }

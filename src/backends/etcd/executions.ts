@@ -8,23 +8,9 @@ import type { Execution, Job } from '../../job/types.js';
 import { ExecutionClosedError, type CompleteOptions, type DispatchOptions, type ExecutionQuery, type JobUpdater, type Page } from '../../store/types.js';
 import { EXECUTION_PAGE, JOB_PAGE, MAX_CAS_ATTEMPTS, parseBody, type Budget, type EtcdCalls } from './calls.js';
 import type { ExecutionIndex } from './execution-index.js';
+import { checkExecutionQuery, compareBytes, pageExecutions } from '../../store/kv-shared.js';
 import { assertId, assertName, EXECUTIONS, FOLLOWUPS, GROUPS, groupKey, isRunning, JOBS, parseRunning, RUNNING, splitJobAndId, toMillis, type GroupEntry } from './keys.js';
 import { auditOps } from './records.js';
-
-/** Larger than any Date (8.64e15 ms), so running executions sort after finished ones. */
-const RUNNING_SORT_KEY = 9e15;
-
-/** Clamp a slice bound; non-numbers fall back to the default. */
-function bound(value: number | undefined, fallback: number, total: number): number {
-  if (value === undefined || !Number.isFinite(value)) return fallback;
-  return Math.min(Math.max(Math.trunc(value), 0), total);
-}
-
-/** SQLite's BINARY collation (the embedded store's order) compares UTF-8 bytes; so do etcd keys. */
-function compareBytes(a: string, b: string): number {
-  if (a === b) return 0;
-  return Buffer.compare(Buffer.from(a), Buffer.from(b));
-}
 
 export class Executions {
   constructor(
@@ -140,25 +126,9 @@ export class Executions {
   async listExecutions(jobName: string, query: ExecutionQuery = {}): Promise<Page<Execution>> {
     this.calls.assertOpen();
     assertName(jobName);
-    const sort = query.sort ?? 'started_at';
-    const order = query.order ?? 'desc';
-    if (!['started_at', 'finished_at', 'attempt'].includes(sort) || !['asc', 'desc'].includes(order)) {
-      throw new Error(`listExecutions: unsupported sort "${String(sort)}" / order "${String(order)}"`);
-    }
-    const all = await this.jobExecutions(this.calls.budget(), 'listExecutions', jobName);
-    const total = all.length;
-    const start = bound(query.start, 0, total);
-    const end = bound(query.end, total, total);
-    if (start >= end) return { items: [], total };
-    const sortKey = (e: Execution): number => {
-      if (sort === 'attempt') return e.attempt;
-      if (sort === 'finished_at') return toMillis(e.finished_at) ?? RUNNING_SORT_KEY;
-      return toMillis(e.started_at) ?? 0;
-    };
-    const dir = order === 'asc' ? 1 : -1;
-    const decorated = all.map((e) => ({ e, k: sortKey(e) }));
-    decorated.sort((a, b) => dir * (a.k - b.k || compareBytes(a.e.id, b.e.id)));
-    return { items: decorated.slice(start, end).map((d) => d.e), total };
+    // Refused before any read, as the embedded store's SQL refuses it.
+    checkExecutionQuery(query);
+    return pageExecutions(await this.jobExecutions(this.calls.budget(), 'listExecutions', jobName), query);
   }
 
   async listGroup(jobName: string, group: number): Promise<Execution[]> {

@@ -6,11 +6,12 @@
  */
 import { CompareTarget, type IRequestOp, type ITxnResponse } from 'etcd3';
 import type { Execution, Job } from '../../job/types.js';
-import type { AuditBuilder, AuditEntry, DispatchOptions, JobBatch, JobUpdater, JobsUpdater } from '../../store/types.js';
+import type { AuditBuilder, DispatchOptions, JobBatch, JobUpdater, JobsUpdater } from '../../store/types.js';
 import { JOB_PAGE, MAX_CAS_ATTEMPTS, parseBody, type Budget, type EtcdCalls } from './calls.js';
 import type { ExecutionIndex } from './execution-index.js';
 import { assertName, EXECUTIONS, GROUPS, JOBS, parseTick, RUNNING, SKIPS, TICKS } from './keys.js';
 import { auditOps } from './records.js';
+import { auditByJob } from '../../store/kv-shared.js';
 
 /** Leadership fence for commitTick: see setFence. */
 export type TickFence = { key: string; createRevision: string } | 'none' | null;
@@ -185,18 +186,8 @@ export class Jobs {
    */
   async writeJobs(batch: JobBatch): Promise<void> {
     this.calls.assertOpen();
-    const byJob = new Map<string, AuditEntry[]>();
-    const loose: AuditEntry[] = [];
-    const named = new Set([...batch.put.map((j) => j.name), ...batch.delete]);
-    for (const entry of batch.audit) {
-      if (entry.job !== null && named.has(entry.job)) byJob.set(entry.job, [...(byJob.get(entry.job) ?? []), entry]);
-      else loose.push(entry);
-    }
-    const auditFor = (name: string): IRequestOp[] => {
-      const entries = byJob.get(name) ?? [];
-      byJob.delete(name);
-      return entries.flatMap((e) => auditOps(this.calls, e));
-    };
+    const { take, loose } = auditByJob(batch);
+    const auditFor = (name: string): IRequestOp[] => take(name).flatMap((e) => auditOps(this.calls, e));
     const groups: IRequestOp[][] = [];
     for (const job of batch.put) {
       assertName(job.name);

@@ -38,12 +38,7 @@ export const SKIPS = 'skips/';
 export const AUDIT_ALL = 'audit/all/';
 export const AUDIT_JOB = 'audit/job/';
 
-export function toMillis(value: string | null | undefined): number | null {
-  if (value === null || value === undefined) return null;
-  const ms = Date.parse(value);
-  // An unparseable time must still be a finished/started record; 0 sorts it as the oldest.
-  return Number.isNaN(ms) ? 0 : ms;
-}
+export { toMillis } from '../../store/kv-shared.js';
 
 /** The group index entry of a finished execution: what prune needs, never the output. */
 export interface GroupEntry {

@@ -11,15 +11,9 @@ import { JOB_PAGE, messageOf, parseBody, type EtcdCalls } from './calls.js';
 import { JOBS } from './keys.js';
 import type { StoreReport } from './report.js';
 
-/** Waits, but wakes early (resolving false) when the signal aborts. */
-export async function pause(ms: number, signal?: AbortSignal): Promise<boolean> {
-  try {
-    await sleep(ms, undefined, signal ? { signal } : undefined);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { pause } from '../../util/retry.js';
+
+export { pause };
 
 /** A live watch subscription (watchJobs or consumeAssignments). */
 export interface Subscription {

@@ -75,24 +75,8 @@ export function assertId(id: string): void {
   if (typeof id !== 'string' || id === '') throw new Error(`zookeeper store: invalid execution id "${String(id)}"`);
 }
 
-/** SQLite's BINARY collation (the embedded store's order) compares UTF-8 bytes. */
-export function compareBytes(a: string, b: string): number {
-  if (a === b) return 0;
-  return Buffer.compare(Buffer.from(a), Buffer.from(b));
-}
-
-/** Clamp a slice bound; non-numbers fall back to the default. */
-export function bound(value: number | undefined, fallback: number, total: number): number {
-  if (value === undefined || !Number.isFinite(value)) return fallback;
-  return Math.min(Math.max(Math.trunc(value), 0), total);
-}
-
-export function toMillis(value: string | null | undefined): number | null {
-  if (value === null || value === undefined) return null;
-  const ms = Date.parse(value);
-  // An unparseable time must still be a finished/started record; 0 sorts it as the oldest.
-  return Number.isNaN(ms) ? 0 : ms;
-}
+// Shared with the etcd backend (the embedded store's order and paging, done in memory).
+export { bound, compareBytes, toMillis } from '../../store/kv-shared.js';
 
 /** A write whose reply was lost may be checked and retried while the budget lasts. */
 export function mayRetryWrite(ctx: Ctx, err: unknown, b: Budget): boolean {
@@ -105,15 +89,7 @@ export async function conflictPause(attempt: number): Promise<void> {
   await sleep(Math.random() * Math.min(50, 2 ** attempt));
 }
 
-/** Waits, but wakes early (resolving false) when the signal aborts. */
-export async function pause(ms: number, signal?: AbortSignal): Promise<boolean> {
-  try {
-    await sleep(ms, undefined, signal ? { signal } : undefined);
-    return true;
-  } catch {
-    return false;
-  }
-}
+export { pause } from '../../util/retry.js';
 
 export function auditIntents(l: Layout, entry: AuditEntry): Intent[] {
   const body = JSON.stringify(entry);

@@ -6,13 +6,11 @@
  */
 import type { Execution, Job } from '../../job/types.js';
 import { ExecutionClosedError, type CompleteOptions, type DispatchOptions, type ExecutionQuery, type JobUpdater, type Page } from '../../store/types.js';
-import { MAX_CAS_ATTEMPTS, assertId, assertName, auditIntents, changeIntent, bound, childrenOf, compareBytes, conflictError, conflictPause, mayRetryWrite, parseBody, readMany, readNode, toMillis, type Ctx, type NodeValue } from './common.js';
+import { MAX_CAS_ATTEMPTS, assertId, assertName, auditIntents, changeIntent, childrenOf, compareBytes, conflictError, conflictPause, mayRetryWrite, parseBody, readMany, readNode, toMillis, type Ctx, type NodeValue } from './common.js';
 import { splitPair, unseg } from './layout.js';
 import type { Budget } from './session.js';
 import { commitIntents, type Intent } from './txn.js';
-
-/** Larger than any Date (8.64e15 ms), so running executions sort after finished ones. */
-const RUNNING_SORT_KEY = 9e15;
+import { checkExecutionQuery, pageExecutions } from '../../store/kv-shared.js';
 
 interface RunningEntry {
   node: string;
@@ -230,27 +228,11 @@ async function readExecutions(ctx: Ctx, b: Budget, what: string, job: string, id
 
 export async function listExecutions(ctx: Ctx, jobName: string, query: ExecutionQuery = {}): Promise<Page<Execution>> {
   assertName(jobName);
-  const sort = query.sort ?? 'started_at';
-  const order = query.order ?? 'desc';
-  if (!['started_at', 'finished_at', 'attempt'].includes(sort) || !['asc', 'desc'].includes(order)) {
-    throw new Error(`listExecutions: unsupported sort "${String(sort)}" / order "${String(order)}"`);
-  }
+  // Refused before any read, as the embedded store's SQL refuses it.
+  checkExecutionQuery(query);
   const b = ctx.budget();
   const ids = (await childrenOf(ctx, b, 'listExecutions', ctx.l.executionsOf(jobName))).map(unseg);
-  const all = await readExecutions(ctx, b, 'listExecutions', jobName, ids);
-  const total = all.length;
-  const start = bound(query.start, 0, total);
-  const end = bound(query.end, total, total);
-  if (start >= end) return { items: [], total };
-  const sortKey = (e: Execution): number => {
-    if (sort === 'attempt') return e.attempt;
-    if (sort === 'finished_at') return toMillis(e.finished_at) ?? RUNNING_SORT_KEY;
-    return toMillis(e.started_at) ?? 0;
-  };
-  const dir = order === 'asc' ? 1 : -1;
-  const decorated = all.map((e) => ({ e, k: sortKey(e) }));
-  decorated.sort((a, c) => dir * (a.k - c.k || compareBytes(a.e.id, c.e.id)));
-  return { items: decorated.slice(start, end).map((d) => d.e), total };
+  return pageExecutions(await readExecutions(ctx, b, 'listExecutions', jobName, ids), query);
 }
 
 export async function listGroup(ctx: Ctx, jobName: string, group: number): Promise<Execution[]> {

@@ -4,11 +4,12 @@
  * re-read by its bytes, so an updater is not applied twice.
  */
 import type { Job } from '../../job/types.js';
-import type { AuditBuilder, AuditEntry, JobBatch, JobUpdater, JobsUpdater } from '../../store/types.js';
+import type { AuditBuilder, JobBatch, JobUpdater, JobsUpdater } from '../../store/types.js';
 import { MAX_CAS_ATTEMPTS, assertName, auditIntents, changeIntent, childrenOf, compareBytes, conflictError, conflictPause, mayRetryWrite, parseBody, readMany, readNode, type Ctx } from './common.js';
 import { unseg } from './layout.js';
 import type { Budget } from './session.js';
 import { commitIntents, intentBytes, MAX_MULTI_BYTES, type Intent } from './txn.js';
+import { auditByJob } from '../../store/kv-shared.js';
 
 /** Ops per multi when a bulk write is split (ZooKeeper has no op limit, only the request size). */
 const MAX_BATCH_OPS = 1000;
@@ -213,18 +214,8 @@ export async function deleteJob(ctx: Ctx, name: string, audit?: AuditBuilder): P
 export async function writeJobs(ctx: Ctx, batch: JobBatch): Promise<void> {
   const b0 = ctx.budget();
   await ctx.ready(b0);
-  const byJob = new Map<string, AuditEntry[]>();
-  const loose: AuditEntry[] = [];
-  const named = new Set([...batch.put.map((j) => j.name), ...batch.delete]);
-  for (const entry of batch.audit) {
-    if (entry.job !== null && named.has(entry.job)) byJob.set(entry.job, [...(byJob.get(entry.job) ?? []), entry]);
-    else loose.push(entry);
-  }
-  const auditFor = (name: string): Intent[] => {
-    const entries = byJob.get(name) ?? [];
-    byJob.delete(name);
-    return entries.flatMap((e) => auditIntents(ctx.l, e));
-  };
+  const { take, loose } = auditByJob(batch);
+  const auditFor = (name: string): Intent[] => take(name).flatMap((e) => auditIntents(ctx.l, e));
   const groups: Intent[][] = [];
   for (const job of batch.put) {
     assertName(job.name);

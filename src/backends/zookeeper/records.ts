@@ -7,6 +7,7 @@ import { MAX_CAS_ATTEMPTS, assertName, auditIntents, changeIntent, childrenOf, c
 import { splitPair, unseg } from './layout.js';
 import type { Budget } from './session.js';
 import { commitIntents, type Intent } from './txn.js';
+import { groupEntryStartedMs } from '../../store/kv-shared.js';
 
 export async function getSetting(ctx: Ctx, key: string): Promise<string | null> {
   return (await readNode(ctx, ctx.budget(), 'getSetting', ctx.l.setting(key)))?.value ?? null;
@@ -161,7 +162,7 @@ export async function activity(ctx: Ctx, query: ActivityQuery): Promise<Activity
       const v = entries[i];
       const pair = splitPair(n);
       if (!v || pair === null) return;
-      const s = startedMs(v.value);
+      const s = groupEntryStartedMs(v.value);
       if (s >= c.sinceMs && s <= c.untilMs) inWindow.push(l.execution(job, pair[1]));
     });
     for (const v of await readMany(ctx, b, 'activity', inWindow)) {
@@ -191,13 +192,4 @@ export async function activity(ctx: Ctx, query: ActivityQuery): Promise<Activity
     }
   }
   return { buckets: c.buckets, recentFailures: newestFailures(failures, query.failures) };
-}
-
-function startedMs(value: string): number {
-  try {
-    const s = (JSON.parse(value) as { s?: unknown }).s;
-    return typeof s === 'number' ? s : -1;
-  } catch {
-    return -1;
-  }
 }

@@ -238,7 +238,8 @@ export class ZkCluster implements Cluster {
     } else {
       await s.create(b, 'joining', path, data, CreateMode.EPHEMERAL, false);
     }
-    if (this.published === null) this.o.log.info({ session, path }, 'cluster: joined as a member');
+    // Once per session: a new session after an expiry is a rejoin worth a line too.
+    if (this.published?.session !== session) this.o.log.info({ session, path }, 'cluster: joined as a member');
     this.published = { session, record, at };
   }
 
