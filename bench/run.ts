@@ -25,6 +25,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AgentError, ROOT } from './lib/agent.js';
 import { cleanupAll, installCleanupHandlers } from './lib/cleanup.js';
+import { writeCharts } from './lib/charts.js';
 import { load1, machineInfo, waitForQuiet, type MachineInfo, type PhaseConditions } from './lib/system.js';
 import { round, type Summary } from './lib/stats.js';
 import { runLateness, type LatenessResult, type Ratios, type RunFigures } from './scenarios/lateness.js';
@@ -402,6 +403,7 @@ async function main(): Promise<void> {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
   log(`results written to ${join(dir, 'latest.json')}`);
+  log(`charts written: ${writeCharts(results, dir).map((f) => f.slice(dir.length + 1)).join(', ') || 'none'}`);
   clearTimeout(watchdog);
   const failed = clusters.filter(({ failover: { ticks: t } }) => t.duplicates > 0 || t.lost > 0 || t.offPhase > 0);
   if (failed.length > 0) {
