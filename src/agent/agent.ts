@@ -25,8 +25,7 @@ import { Dispatcher } from '../cluster/dispatcher.js';
 import { Runner } from './runner.js';
 import { JobService } from '../core/jobs.js';
 import { Scheduler, type TickEvent } from '../scheduler/scheduler.js';
-import { computeNext, isTimeScheduled, toScheduledJob } from '../scheduler/job-entry.js';
-import type { Execution, Job } from '../job/types.js';
+import type { Execution } from '../job/types.js';
 import type { Executor } from '../executors/types.js';
 import type { Processor } from '../processors/types.js';
 import { buildServer } from '../api/server.js';
@@ -42,14 +41,10 @@ import { exposureWarning } from '../api/routes/cluster.js';
 import { EventBus } from '../events/bus.js';
 import { timedStore } from '../events/timed-store.js';
 import { Observers } from './observers.js';
+import { JobFeed } from './job-feed.js';
 
 // KAIROS_UI_DIR serves another build of the UI (UI development, its browser tests).
 const UI_DIR = process.env.KAIROS_UI_DIR || fileURLToPath(new URL('../ui/', import.meta.url));
-
-/** The fields whose change moves a job's schedule; other writes (counters) leave it alone. */
-function scheduleSignature(job: Job): string {
-  return [job.schedule, job.timezone, job.disabled, job.parent_job, job.updated_at, job.starts_at, job.catch_up, job.starting_deadline].join('|');
-}
 
 /** Internal timings; tests shorten them so a long outage plays out quickly. */
 export interface AgentTuning {
@@ -78,11 +73,10 @@ export class Agent {
   /** How often each limit refused a request since start. */
   readonly limitHits: Record<string, number> = {};
   private api: FastifyInstance | null = null;
-  private unwatch: (() => void) | null = null;
   private unconsume: (() => void) | null = null;
-  private schedulingGeneration = 0;
-  private readonly signatures = new Map<string, string>();
   private stopping: Promise<void> | null = null;
+  /** The scheduler's view of the store's jobs (loaded while leading). */
+  private readonly feed: JobFeed;
   /** Resolves when the agent has stopped (after `stop()` or `/v1/leave`). */
   readonly stopped: Promise<void>;
   private markStopped!: () => void;
@@ -143,7 +137,7 @@ export class Agent {
     this.cluster.onMemberLost((name) => void this.reapLostAgent(name));
     this.dispatcher = new Dispatcher(this.store, this.cluster, this.runner, log, this.events);
     this.placement = new Placement(this.executors, this.processors, () => this.cluster.members(), () => describeSelf(member));
-    this.jobs = new JobService(this.store, this.placement, (job) => this.nextOf(job), {
+    this.jobs = new JobService(this.store, this.placement, (job) => this.feed.nextOf(job), {
       maxJobs: config.limits.maxJobs,
       onLimitHit: (limit) => this.countLimitHit(limit),
     });
@@ -174,6 +168,7 @@ export class Agent {
       },
       onError: (err, tick) => this.log.error({ err, job: tick.name }, 'scheduler: dispatch failed'),
     });
+    this.feed = new JobFeed(this.store, this.scheduler, log);
     this.observers = new Observers(this);
   }
 
@@ -250,10 +245,10 @@ export class Agent {
     this.cluster.onLeadershipChange((leader) => {
       this.events.publish(leader ? 'leadership.acquired' : 'leadership.lost', { node: c.nodeName });
       if (leader) {
-        void this.startScheduling();
+        void this.feed.start();
         void this.reapAllLost();
       } else {
-        this.stopScheduling();
+        this.feed.stop();
       }
     });
     const consume = this.store.consumeAssignments?.bind(this.store);
@@ -317,160 +312,6 @@ export class Agent {
     return typeof addr === 'object' && addr ? addr.port : this.config.httpAddr.port;
   }
 
-  /**
-   * Load every job into the scheduler and follow changes. A generation number
-   * makes a load that straddles a leadership loss give up instead of starting
-   * a scheduler this agent no longer owns.
-   */
-  private async startScheduling(): Promise<void> {
-    const generation = ++this.schedulingGeneration;
-    const current = (): boolean => generation === this.schedulingGeneration;
-    await retry(
-      async () => {
-        this.unwatch?.();
-        this.unwatch = this.store.watchJobs((event) => {
-          if (event.type === 'delete') {
-            this.dequeueLoad(event.name);
-            this.scheduler.remove(event.name);
-            this.signatures.delete(event.name);
-          } else {
-            this.enqueueLoad(event.job);
-          }
-        });
-        const [jobs, ticks] = await Promise.all([this.store.listJobs(), this.store.listLastTicks()]);
-        for (const job of jobs) {
-          if (!current()) return;
-          await this.schedule(job, ticks.get(job.name) ?? null);
-        }
-        if (!current()) return;
-        this.scheduler.start();
-        this.log.info({ jobs: this.scheduler.size }, 'scheduler: started');
-      },
-      {
-        initialMs: 250,
-        maxMs: 5000,
-        giveUp: () => !current(),
-        onRetry: (err, delay) => this.log.warn({ err: (err as Error).message, retry_ms: delay }, 'scheduler: cannot load jobs; retrying'),
-      },
-    ).catch(() => undefined); // only when leadership moved on meanwhile
-  }
-
-  private stopScheduling(): void {
-    this.schedulingGeneration++;
-    for (const name of [...this.queuedLoads.keys()]) this.dequeueLoad(name);
-    this.unwatch?.();
-    this.unwatch = null;
-    this.scheduler.stop();
-    this.scheduler.clear();
-    this.signatures.clear();
-  }
-
-  /** Loads still under way per job: until one ends, `next` is computed from the store (see nextOf). */
-  private readonly loading = new Map<string, Promise<void>>();
-  /** Watched changes not loaded yet, newest version per job (see enqueueLoad). */
-  private readonly queuedLoads = new Map<string, { job: Job; done: () => void }>();
-
-  /**
-   * A watched change is loaded on a later turn of the event loop, 500 at a time: a bulk save of
-   * 100k jobs emits 100k changes at once, and loading them all before yielding would hold the
-   * save's own HTTP answer (and every other request) for seconds. The job counts as loading
-   * meanwhile, so `next` is read from the store until its entry is in the scheduler.
-   */
-  private enqueueLoad(job: Job): void {
-    const queued = this.queuedLoads.get(job.name);
-    if (queued) {
-      queued.job = job;
-      return;
-    }
-    let done!: () => void;
-    this.loading.set(job.name, new Promise<void>((resolve) => (done = resolve)));
-    this.queuedLoads.set(job.name, { job, done });
-    if (this.queuedLoads.size === 1) setImmediate(() => this.drainLoads());
-  }
-
-  private dequeueLoad(name: string): void {
-    const queued = this.queuedLoads.get(name);
-    if (!queued) return;
-    this.queuedLoads.delete(name);
-    this.loading.delete(name);
-    queued.done();
-  }
-
-  private drainLoads(): void {
-    let n = 0;
-    for (const [name, queued] of this.queuedLoads) {
-      this.queuedLoads.delete(name);
-      void this.schedule(queued.job).finally(queued.done);
-      if (++n === 500) break;
-    }
-    if (this.queuedLoads.size > 0) setImmediate(() => this.drainLoads());
-  }
-
-  private schedule(job: Job, knownLastTick?: string | null): Promise<void> {
-    const task = this.load(job, knownLastTick);
-    this.loading.set(job.name, task);
-    void task.finally(() => {
-      if (this.loading.get(job.name) === task) this.loading.delete(job.name);
-    });
-    return task;
-  }
-
-  private async load(job: Job, knownLastTick?: string | null): Promise<void> {
-    const sig = scheduleSignature(job);
-    if (this.signatures.get(job.name) === sig) return;
-    // Claimed before the read so watch echoes (counter writes) don't start a second read; a failed
-    // read is retried below, so the claim never leaves the job out until someone edits it.
-    this.signatures.set(job.name, sig);
-    if (!isTimeScheduled(job)) {
-      this.scheduler.remove(job.name);
-      return;
-    }
-    const generation = this.schedulingGeneration;
-    const superseded = (): boolean => generation !== this.schedulingGeneration || this.signatures.get(job.name) !== sig;
-    try {
-      const lastTick =
-        knownLastTick !== undefined
-          ? knownLastTick
-          : await retry(() => this.store.getLastTick(job.name), {
-              initialMs: 200,
-              maxMs: 5000,
-              giveUp: () => superseded(),
-              onRetry: (err, delay) =>
-                this.log.warn({ job: job.name, err: (err as Error).message, retry_ms: delay }, 'scheduler: cannot read the last tick; retrying'),
-            });
-      if (superseded()) return;
-      const entry = toScheduledJob(job, lastTick);
-      if (entry) this.scheduler.set(entry);
-      else this.scheduler.remove(job.name);
-    } catch (err) {
-      if (superseded()) return;
-      // Not a store error (those are retried above): a definition the scheduler can't take.
-      this.log.error({ job: job.name, err: (err as Error).message }, 'scheduler: cannot schedule job');
-    }
-  }
-
-  private async nextOf(job: Job): Promise<string | null> {
-    if (!isTimeScheduled(job)) return null;
-    // The scheduler's view when it holds this version of the job. While a load is under way (a job
-    // saved a moment ago), its entry is missing or stale: compute from the store as the load will.
-    if (this.scheduler.isRunning && this.scheduler.has(job.name) && !this.loading.has(job.name)) {
-      const next = this.scheduler.nextRun(job.name);
-      if (!next || (job.expires_at && next.getTime() > Date.parse(job.expires_at))) return null;
-      return next.toISOString();
-    }
-    // A write that already succeeded must not fail on this read: while the store is away, next is unknown.
-    const lastTick = await this.store.getLastTick(job.name).catch(() => undefined);
-    if (lastTick === undefined) return null;
-    return computeNext(job, lastTick)?.toISOString() ?? null;
-  }
-
-  /**
-   * What a successful group owes: its dependents, then the delete of an ephemeral job, then the
-   * follow-up record is removed. Store errors are retried until done; a stopping agent leaves the
-   * record for its next start (or the leader, if it never comes back). A crash between a child's
-   * dispatch and the record's removal runs that child again on replay: the one duplicate left,
-   * preferred to losing the run.
-   */
   private async followUp(f: FollowUp): Promise<void> {
     const dispatched = new Set<string>();
     try {
@@ -647,7 +488,7 @@ export class Agent {
       this.log.info('agent: Gracefully shutting down agent...');
       // Hand leadership over first, but stay a member until running work is recorded:
       // leaving the cluster now would make the new leader mark those runs "agent lost".
-      this.stopScheduling();
+      this.feed.stop();
       this.unconsume?.();
       await this.cluster.resign();
       const running = this.runner.runningCount;
