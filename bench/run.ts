@@ -14,7 +14,8 @@
  *   BENCH_UI_JOBS        jobs stored for the ui scenario (default 100000)
  *   BENCH_UI_SAMPLES     page loads measured per page in the ui scenario (default 5)
  *   BENCH_STARTUP_SAMPLES  agent starts measured in the startup scenario (default 10)
- *   BENCH_SCENARIOS      comma list of lateness, etcd, zookeeper, memory, reaction, apply, ui, startup (default all;
+ *   BENCH_CRON_MINUTES   minute boundaries measured in the cron scenario, both sides together (default 6)
+ *   BENCH_SCENARIOS      comma list of lateness, etcd, zookeeper, memory, reaction, apply, ui, startup, cron (default all;
  *                        they always run in that order, so the cluster scenarios (etcd, zookeeper) reuse the
  *                        lateness scenario's reference, or without it zookeeper reuses etcd's)
  *   BENCH_REACTION_SAMPLES  samples of each reaction (timeout kill, shutdown, etcd lost; default 5)
@@ -41,8 +42,9 @@ import { runReaction, type ReactionResult } from './scenarios/reaction.js';
 import { runUi, type UiResult } from './scenarios/ui.js';
 import { runApply, type ApplyResult } from './scenarios/apply.js';
 import { runStartup, type StartupResult } from './scenarios/startup.js';
+import { runCronPeer, type CronPeerResult, type CronPeerSide } from './scenarios/cron-peer.js';
 
-const SCENARIOS = ['lateness', 'etcd', 'zookeeper', 'memory', 'reaction', 'apply', 'ui', 'startup'] as const;
+const SCENARIOS = ['lateness', 'etcd', 'zookeeper', 'memory', 'reaction', 'apply', 'ui', 'startup', 'cron'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 interface Results {
@@ -56,6 +58,7 @@ interface Results {
   ui?: UiResult;
   apply?: ApplyResult;
   startup?: StartupResult;
+  cron?: CronPeerResult;
   durationSeconds?: number;
 }
 
@@ -144,6 +147,29 @@ function startupTable(r: StartupResult): string {
     row('`api: HTTP server listening`', r.listeningMs),
     row('`scheduler: started`', r.schedulerStartedMs),
     row('reference: bare Node listening on HTTP', r.referenceMs),
+  ].join('\n');
+}
+
+function cronTable(r: CronPeerResult): string {
+  const mb = (v: number | null): string => (v === null ? 'n/a' : `${v}`);
+  const row = (what: string, cell: (s: CronPeerSide) => string): string => `| ${what} | ${cell(r.cron)} | ${cell(r.kairos)} |`;
+  return [
+    `### Debian cron beside Kairos — ${r.entries} entries each, alternate minutes, ${r.minutes} minute boundaries`,
+    '',
+    `| figure | Debian cron ${r.cronVersion} (\`cron -f\`, /etc/cron.d) | Kairos (one agent, embedded store) |`,
+    '|---|---|---|',
+    row('schedule', (s) => `\`${s.schedule}\` (${s.minutes} minutes)`),
+    row('runs seen / expected (boundaries); missing, duplicated, off-schedule', (s) => `${s.observed}/${s.expected} (${s.boundaries}); ${s.missing}, ${s.duplicates}, ${s.offSchedule}`),
+    row('**lateness after the minute boundary** p50 / p99 / max (ms)', (s) => `**${ms(s.lateness.p50)} / ${ms(s.lateness.p99)} / ${ms(s.lateness.max)}**`),
+    row('earliest run after its boundary (ms)', (s) => ms(s.lateness.min)),
+    row('**RSS of the scheduler process**, max sampled during the window (MiB)', (s) => `**${mb(s.rss.maxMiB)}**`),
+    row('RSS when the window opened (MiB)', (s) => mb(s.rss.atStartMiB)),
+    '',
+    `Lateness: \`date +%s%N\` in the job's shell − the minute boundary. RSS: VmRSS of cron's daemon and of the agent's node process ` +
+      `(job shells, and cron's per-job child, not counted), sampled every second from ${r.window.first.slice(11, 16)} to ${r.window.last.slice(11, 16)} UTC; ` +
+      `reference: a bare \`node\` process ${mb(r.bareNodeMiB)} MiB.`,
+    `Machine: ${cond(r.before)} before, other processes used ${r.otherCoresDuring} cores during.`,
+    ...(r.otherCoresDuring > NOISY_CORES ? ['', `**Noisy run**: other processes used more than ${NOISY_CORES} cores during the window.`] : []),
   ].join('\n');
 }
 
@@ -339,7 +365,9 @@ async function main(): Promise<void> {
     (scenarios.has('reaction') ? 120 + envInt('BENCH_REACTION_SAMPLES', 5) * 3 * 30 : 0) +
     (scenarios.has('ui') ? 900 : 0) +
     (scenarios.has('apply') ? 900 : 0) +
-    (scenarios.has('startup') ? 20 * envInt('BENCH_STARTUP_SAMPLES', 10) : 0);
+    (scenarios.has('startup') ? 20 * envInt('BENCH_STARTUP_SAMPLES', 10) : 0) +
+    // cron: apt-get install (bounded 2 × 180 s + update), up to a minute to the first boundary, 30 s grace.
+    (scenarios.has('cron') ? envInt('BENCH_CRON_MINUTES', 6) * 60 + 660 + quietWait : 0);
   const watchdog = setTimeout(() => {
     log(`watchdog: the bench ran longer than ${budgetSeconds} s; stopping`);
     cleanupAll();
@@ -380,6 +408,9 @@ async function main(): Promise<void> {
   if (scenarios.has('startup')) {
     results.startup = await runStartup({ samples: envInt('BENCH_STARTUP_SAMPLES', 10), log });
   }
+  if (scenarios.has('cron')) {
+    results.cron = await runCronPeer({ entries: 100, minutes: envInt('BENCH_CRON_MINUTES', 6), log, settle });
+  }
   results.durationSeconds = Math.round((performance.now() - started) / 1000);
 
   const m = results.machine;
@@ -396,6 +427,7 @@ async function main(): Promise<void> {
     ...(results.apply ? [applyTable(results.apply), ''] : []),
     ...(results.ui ? [uiTable(results.ui), ''] : []),
     ...(results.startup ? [startupTable(results.startup), ''] : []),
+    ...(results.cron ? [cronTable(results.cron), ''] : []),
   ].join('\n');
   process.stdout.write(`${out}\n`);
 

@@ -12,6 +12,7 @@ import type { ClusterResult } from '../scenarios/cluster.js';
 import type { LatenessResult } from '../scenarios/lateness.js';
 import type { MemoryResult } from '../scenarios/memory.js';
 import type { StartupResult } from '../scenarios/startup.js';
+import type { CronPeerResult } from '../scenarios/cron-peer.js';
 import { barChart, lineChart, PALETTE, REFERENCE_COLOR, type Series } from './svg.js';
 
 /** A future scenario: the same agent measured at several job counts (1k, 10k, 100k, 1M). */
@@ -28,6 +29,7 @@ export interface ChartInput {
   memory?: MemoryResult;
   apply?: ApplyResult;
   startup?: StartupResult;
+  cron?: CronPeerResult;
   scale?: ScaleResult;
 }
 
@@ -145,6 +147,26 @@ function startupChart(r: ChartInput): Chart | null {
   };
 }
 
+/** Scenario 8: lateness after the minute boundary, Debian cron and Kairos in the same run. */
+function cronChart(r: ChartInput): Chart | null {
+  const c = r.cron;
+  if (!c) return null;
+  return {
+    name: 'cron',
+    svg: barChart({
+      title: 'Debian cron beside Kairos: lateness after the minute boundary',
+      subtitle: withMachine(r, `${c.entries} entries each, alternate minutes, ${c.minutes} boundaries`),
+      axisLabel: 'lateness (ms), lower is better',
+      unit: ' ms',
+      series: [
+        { name: `Debian cron ${c.cronVersion}`, color: PALETTE[3] },
+        { name: 'Kairos, single agent', color: PALETTE[0] },
+      ],
+      groups: ['p50', 'p99', 'max'].map((label, i) => ({ label, values: [three(c.cron.lateness)[i], three(c.kairos.lateness)[i]] })),
+    }),
+  };
+}
+
 /** The 100k-jobs memory figures: RSS of the agent at each step against a bare Node process. */
 function memoryChart(r: ChartInput): Chart | null {
   const m = r.memory;
@@ -230,7 +252,7 @@ function scaleCharts(r: ChartInput): Chart[] {
 
 /** Every chart whose scenario is in the results, in a fixed order. */
 export function renderCharts(r: ChartInput): Chart[] {
-  return [latenessChart(r), failoverChart(r), applyChart(r), startupChart(r), memoryChart(r), ...scaleCharts(r)].filter(
+  return [latenessChart(r), failoverChart(r), applyChart(r), startupChart(r), memoryChart(r), cronChart(r), ...scaleCharts(r)].filter(
     (x): x is Chart => x !== null,
   );
 }
