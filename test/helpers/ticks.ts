@@ -20,7 +20,7 @@ export function assertEveryTickOnce(all: number[]): number[] {
   const missing: string[] = [];
   for (let k = 1; k < sorted.length; k++) {
     const step = (sorted[k] as number) - (sorted[k - 1] as number);
-    assert.equal(step % 1000, 0, 'ticks keep the @every phase');
+    assert.equal(step % 1000, 0, `ticks keep the @every phase: ${new Date(sorted[k - 1] as number).toISOString()} then ${new Date(sorted[k] as number).toISOString()}`);
     for (let m = 1; m < step / 1000; m++) missing.push(new Date((sorted[k - 1] as number) + m * 1000).toISOString());
   }
   assert.deepEqual(missing, [], 'every tick in the window ran');

@@ -9,7 +9,7 @@ import type { Execution, Job } from '../../job/types.js';
 import type { AuditBuilder, DispatchOptions, JobBatch, JobUpdater, JobsUpdater } from '../../store/types.js';
 import { JOB_PAGE, MAX_CAS_ATTEMPTS, parseBody, type Budget, type EtcdCalls } from './calls.js';
 import type { ExecutionIndex } from './execution-index.js';
-import { assertName, EXECUTIONS, GROUPS, JOBS, parseTick, RUNNING, SKIPS, TICKS } from './keys.js';
+import { assertName, AUDIT_ALL, EXECUTIONS, GROUPS, JOBS, parseTick, RUNNING, SKIPS, TICKS } from './keys.js';
 import { auditOps } from './records.js';
 import { auditByJob } from '../../store/kv-shared.js';
 
@@ -78,10 +78,13 @@ export class Jobs {
     const b = this.calls.budget();
     const key = JOBS + name;
     // After a write whose reply was lost: the body it wrote (null = delete), to recognise it on re-read.
-    let unsure: { body: string | null } | null = null;
+    let unsure: { body: string | null; auditKey: string | null } | null = null;
     for (let attempt = 1; attempt <= MAX_CAS_ATTEMPTS; attempt++) {
       const cur = await this.calls.read(b, 'updateJob', key);
-      if (unsure !== null && cur.value === unsure.body) {
+      // Our write landed if the job holds what it wrote, or, when another write came after it (a run
+      // finishing updates the counters every second), if its audit entry exists: re-running a
+      // toggle on the newer job would undo it.
+      if (unsure !== null && (cur.value === unsure.body || (unsure.auditKey !== null && (await this.calls.read(b, 'updateJob', unsure.auditKey)).value !== null))) {
         return unsure.body === null ? null : (JSON.parse(unsure.body) as Job);
       }
       unsure = null;
@@ -89,8 +92,10 @@ export class Jobs {
       const next = fn(current);
       if (next === undefined) return current;
       let op: IRequestOp;
+      let auditKey: string | null = null;
       const auditOf = (after: Job | null): IRequestOp[] => {
         const entry = audit?.(current, after);
+        auditKey = entry ? AUDIT_ALL + entry.id : null;
         return entry ? auditOps(this.calls, entry) : [];
       };
       let body: string | null;
@@ -114,7 +119,7 @@ export class Jobs {
         if (res.succeeded) return body === null ? null : (JSON.parse(body) as Job);
       } catch (err) {
         if (!this.calls.mayRetryWrite(err, b)) throw err;
-        unsure = { body };
+        unsure = { body, auditKey };
         continue;
       }
       await this.calls.conflictPause(attempt);

@@ -6,7 +6,7 @@
 import type { Job } from '../../job/types.js';
 import type { AuditBuilder, JobBatch, JobUpdater, JobsUpdater } from '../../store/types.js';
 import { MAX_CAS_ATTEMPTS, assertName, auditIntents, changeIntent, childrenOf, compareBytes, conflictError, conflictPause, mayRetryWrite, parseBody, readMany, readNode, type Ctx } from './common.js';
-import { unseg } from './layout.js';
+import { seg, unseg } from './layout.js';
 import type { Budget } from './session.js';
 import { commitIntents, intentBytes, MAX_MULTI_BYTES, type Intent } from './txn.js';
 import { auditByJob } from '../../store/kv-shared.js';
@@ -45,10 +45,13 @@ export async function updateJob(ctx: Ctx, name: string, fn: JobUpdater, audit?: 
   const path = ctx.l.job(name);
   await ctx.ready(b);
   // After a write whose reply was lost: the body it wrote (null = delete), to recognise it on re-read.
-  let unsure: { body: string | null } | null = null;
+  let unsure: { body: string | null; auditPath: string | null } | null = null;
   for (let attempt = 1; attempt <= MAX_CAS_ATTEMPTS; attempt++) {
     const cur = await readNode(ctx, b, 'updateJob', path);
-    if (unsure !== null && (cur?.value ?? null) === unsure.body) {
+    // Our write landed if the job holds what it wrote, or, when another write came after it (a run
+    // finishing updates the counters every second), if its audit entry exists: re-running a
+    // toggle on the newer job would undo it.
+    if (unsure !== null && ((cur?.value ?? null) === unsure.body || (unsure.auditPath !== null && (await ctx.s.exists(b, 'updateJob', unsure.auditPath)) !== null))) {
       return unsure.body === null ? null : (JSON.parse(unsure.body) as Job);
     }
     unsure = null;
@@ -79,7 +82,7 @@ export async function updateJob(ctx: Ctx, name: string, fn: JobUpdater, audit?: 
       if (res.ok) return body === null ? null : (JSON.parse(body) as Job);
     } catch (err) {
       if (!mayRetryWrite(ctx, err, b)) throw err;
-      unsure = { body };
+      unsure = { body, auditPath: entry ? `${ctx.l.auditAll}/${seg(entry.id)}` : null };
       continue;
     }
     await conflictPause(attempt);
