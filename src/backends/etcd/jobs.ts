@@ -78,16 +78,18 @@ export class Jobs {
     const b = this.calls.budget();
     const key = JOBS + name;
     // After a write whose reply was lost: the body it wrote (null = delete), to recognise it on re-read.
-    let unsure: { body: string | null; auditKey: string | null } | null = null;
+    // Writes whose reply was lost: each is looked for on every re-read until this call ends.
+    const unsure: { body: string | null; auditKey: string | null }[] = [];
     for (let attempt = 1; attempt <= MAX_CAS_ATTEMPTS; attempt++) {
       const cur = await this.calls.read(b, 'updateJob', key);
-      // Our write landed if the job holds what it wrote, or, when another write came after it (a run
-      // finishing updates the counters every second), if its audit entry exists: re-running a
-      // toggle on the newer job would undo it.
-      if (unsure !== null && (cur.value === unsure.body || (unsure.auditKey !== null && (await this.calls.read(b, 'updateJob', unsure.auditKey)).value !== null))) {
-        return unsure.body === null ? null : (JSON.parse(unsure.body) as Job);
+      // One landed if the job holds what it wrote, or, when another write came after it (a run
+      // finishing updates the counters every second), if its audit entry exists: applying the
+      // updater again to the newer job would apply it twice.
+      for (const u of unsure) {
+        if (cur.value === u.body || (u.auditKey !== null && (await this.calls.read(b, 'updateJob', u.auditKey)).value !== null)) {
+          return u.body === null ? null : (JSON.parse(u.body) as Job);
+        }
       }
-      unsure = null;
       const current = cur.value === null ? null : parseBody<Job>(cur.value, `job "${name}"`);
       const next = fn(current);
       if (next === undefined) return current;
@@ -119,7 +121,7 @@ export class Jobs {
         if (res.succeeded) return body === null ? null : (JSON.parse(body) as Job);
       } catch (err) {
         if (!this.calls.mayRetryWrite(err, b)) throw err;
-        unsure = { body, auditKey };
+        unsure.push({ body, auditKey });
         continue;
       }
       await this.calls.conflictPause(attempt);

@@ -45,16 +45,19 @@ export async function updateJob(ctx: Ctx, name: string, fn: JobUpdater, audit?: 
   const path = ctx.l.job(name);
   await ctx.ready(b);
   // After a write whose reply was lost: the body it wrote (null = delete), to recognise it on re-read.
-  let unsure: { body: string | null; auditPath: string | null } | null = null;
+  // Writes whose reply was lost: any may still land later (the client re-sends what it had queued
+  // when it reconnects), so each is looked for on every re-read until this call ends.
+  const unsure: { body: string | null; auditPath: string | null }[] = [];
   for (let attempt = 1; attempt <= MAX_CAS_ATTEMPTS; attempt++) {
     const cur = await readNode(ctx, b, 'updateJob', path);
-    // Our write landed if the job holds what it wrote, or, when another write came after it (a run
-    // finishing updates the counters every second), if its audit entry exists: re-running a
-    // toggle on the newer job would undo it.
-    if (unsure !== null && ((cur?.value ?? null) === unsure.body || (unsure.auditPath !== null && (await ctx.s.exists(b, 'updateJob', unsure.auditPath)) !== null))) {
-      return unsure.body === null ? null : (JSON.parse(unsure.body) as Job);
+    // One landed if the job holds what it wrote, or, when another write came after it (a run
+    // finishing updates the counters every second), if its audit entry exists: applying the
+    // updater again to the newer job would apply it twice.
+    for (const u of unsure) {
+      if ((cur?.value ?? null) === u.body || (u.auditPath !== null && (await ctx.s.exists(b, 'updateJob', u.auditPath)) !== null)) {
+        return u.body === null ? null : (JSON.parse(u.body) as Job);
+      }
     }
-    unsure = null;
     const current = cur === null ? null : parseBody<Job>(cur.value, `job "${name}"`);
     const next = fn(current);
     if (next === undefined) return current;
@@ -82,7 +85,7 @@ export async function updateJob(ctx: Ctx, name: string, fn: JobUpdater, audit?: 
       if (res.ok) return body === null ? null : (JSON.parse(body) as Job);
     } catch (err) {
       if (!mayRetryWrite(ctx, err, b)) throw err;
-      unsure = { body, auditPath: entry ? `${ctx.l.auditAll}/${seg(entry.id)}` : null };
+      unsure.push({ body, auditPath: entry ? `${ctx.l.auditAll}/${seg(entry.id)}` : null });
       continue;
     }
     await conflictPause(attempt);
