@@ -312,6 +312,13 @@ export class Agent {
     return typeof addr === 'object' && addr ? addr.port : this.config.httpAddr.port;
   }
 
+  /**
+   * What a successful group owes: its dependents, then the delete of an ephemeral job, then the
+   * follow-up record is removed. Store errors are retried until done; a stopping agent leaves the
+   * record for its next start (or the leader, if it never comes back). A crash between a child's
+   * dispatch and the record's removal runs that child again on replay: the one duplicate left,
+   * preferred to losing the run.
+   */
   private async followUp(f: FollowUp): Promise<void> {
     const dispatched = new Set<string>();
     try {

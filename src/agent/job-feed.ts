@@ -41,7 +41,7 @@ export class JobFeed {
         this.unwatch?.();
         this.unwatch = this.store.watchJobs((event) => {
           if (event.type === 'delete') {
-            this.dequeueLoad(event.name);
+            this.queuedLoads.delete(event.name);
             this.scheduler.remove(event.name);
             this.signatures.delete(event.name);
           } else {
@@ -68,7 +68,7 @@ export class JobFeed {
 
   stop(): void {
     this.generation++;
-    for (const name of [...this.queuedLoads.keys()]) this.dequeueLoad(name);
+    this.queuedLoads.clear();
     this.unwatch?.();
     this.unwatch = null;
     this.scheduler.stop();
@@ -76,10 +76,13 @@ export class JobFeed {
     this.signatures.clear();
   }
 
-  /** Loads still under way per job: until one ends, `next` is computed from the store (see nextOf). */
-  private readonly loading = new Map<string, Promise<void>>();
+  /**
+   * Loads under way, by job: a token per load, so the end of an older load doesn't clear a newer
+   * one. With queuedLoads, what "loading" means for nextOf.
+   */
+  private readonly loading = new Map<string, object>();
   /** Watched changes not loaded yet, newest version per job (see enqueueLoad). */
-  private readonly queuedLoads = new Map<string, { job: Job; done: () => void }>();
+  private readonly queuedLoads = new Map<string, Job>();
 
   /**
    * A watched change is loaded on a later turn of the event loop, 500 at a time: a bulk save of
@@ -88,42 +91,32 @@ export class JobFeed {
    * meanwhile, so `next` is read from the store until its entry is in the scheduler.
    */
   private enqueueLoad(job: Job): void {
-    const queued = this.queuedLoads.get(job.name);
-    if (queued) {
-      queued.job = job;
-      return;
-    }
-    let done!: () => void;
-    this.loading.set(job.name, new Promise<void>((resolve) => (done = resolve)));
-    this.queuedLoads.set(job.name, { job, done });
+    this.queuedLoads.set(job.name, job);
     if (this.queuedLoads.size === 1) setImmediate(() => this.drainLoads());
-  }
-
-  private dequeueLoad(name: string): void {
-    const queued = this.queuedLoads.get(name);
-    if (!queued) return;
-    this.queuedLoads.delete(name);
-    this.loading.delete(name);
-    queued.done();
   }
 
   private drainLoads(): void {
     let n = 0;
-    for (const [name, queued] of this.queuedLoads) {
+    for (const [name, job] of this.queuedLoads) {
       this.queuedLoads.delete(name);
-      void this.schedule(queued.job).finally(queued.done);
+      void this.schedule(job);
       if (++n === 500) break;
     }
     if (this.queuedLoads.size > 0) setImmediate(() => this.drainLoads());
   }
 
-  private schedule(job: Job, knownLastTick?: string | null): Promise<void> {
-    const task = this.load(job, knownLastTick);
-    this.loading.set(job.name, task);
-    void task.finally(() => {
-      if (this.loading.get(job.name) === task) this.loading.delete(job.name);
-    });
-    return task;
+  private isLoading(name: string): boolean {
+    return this.loading.has(name) || this.queuedLoads.has(name);
+  }
+
+  private async schedule(job: Job, knownLastTick?: string | null): Promise<void> {
+    const token = {};
+    this.loading.set(job.name, token);
+    try {
+      await this.load(job, knownLastTick);
+    } finally {
+      if (this.loading.get(job.name) === token) this.loading.delete(job.name);
+    }
   }
 
   private async load(job: Job, knownLastTick?: string | null): Promise<void> {
@@ -164,7 +157,7 @@ export class JobFeed {
     if (!isTimeScheduled(job)) return null;
     // The scheduler's view when it holds this version of the job. While a load is under way (a job
     // saved a moment ago), its entry is missing or stale: compute from the store as the load will.
-    if (this.scheduler.isRunning && this.scheduler.has(job.name) && !this.loading.has(job.name)) {
+    if (this.scheduler.isRunning && this.scheduler.has(job.name) && !this.isLoading(job.name)) {
       const next = this.scheduler.nextRun(job.name);
       if (!next || (job.expires_at && next.getTime() > Date.parse(job.expires_at))) return null;
       return next.toISOString();
@@ -174,12 +167,4 @@ export class JobFeed {
     if (lastTick === undefined) return null;
     return computeNext(job, lastTick)?.toISOString() ?? null;
   }
-
-  /**
-   * What a successful group owes: its dependents, then the delete of an ephemeral job, then the
-   * follow-up record is removed. Store errors are retried until done; a stopping agent leaves the
-   * record for its next start (or the leader, if it never comes back). A crash between a child's
-   * dispatch and the record's removal runs that child again on replay: the one duplicate left,
-   * preferred to losing the run.
-   */
 }

@@ -180,17 +180,10 @@ export class JobService {
 
   async toggle(name: string, actor: Actor = SYSTEM_ACTOR): Promise<Job> {
     const now = iso(Date.now());
-    // The target is decided by the first read: should the store apply this updater again (a write
-    // whose reply was lost, then a conflict), it sets the same state instead of flipping it back.
-    let target: boolean | undefined;
     // Out of scope reads as missing, checked inside the atomic step (no separate read).
     const job = await this.store.updateJob(
       name,
-      (j) => {
-        if (!j || !tagsInScope(j.tags, actor.scope)) return undefined;
-        target ??= !j.disabled;
-        return { ...j, disabled: target, updated_at: now };
-      },
+      (j) => (j && tagsInScope(j.tags, actor.scope) ? { ...j, disabled: !j.disabled, updated_at: now } : undefined),
       (before, after) => jobAudit(actor, 'job.toggle', { disabled: after?.disabled ?? null })(before, after),
     );
     // An out-of-scope job comes back unchanged: it still reads as missing.

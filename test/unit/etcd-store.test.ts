@@ -10,6 +10,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { GRPCUnavailableError } from 'etcd3';
 import { EtcdStore, type EtcdStoreOptions } from '../../src/backends/etcd/etcd-store.js';
 import type { JobEvent } from '../../src/store/types.js';
 import { freePort, startEtcd, type EtcdCluster } from '../helpers/etcd.js';
@@ -224,6 +225,45 @@ void test('finishing an execution reads only its group: listGroup and a full-his
   assert.deepEqual(left, ['old03', 'old04', 'old05', 'old06', 'old07', 'old08', 'old09', 'old10', 'old11', 'g1', 'g2']);
   assert.deepEqual((await store.listGroup('a', 7)).map((e) => e.id), ['g1', 'g2']);
   assert.deepEqual(await store.listGroup('a', 100), []);
+}));
+
+void test('updateJob whose reply was lost after it landed, then overtaken by another write, is not applied again', withStore(async (store, keyspace) => {
+  const peer = await open(keyspace);
+  try {
+    await store.updateJob('j', () => job('j'));
+    const kv = store.client.kv;
+    const txn = kv.txn.bind(kv);
+    let armed = true;
+    // The write lands, a run's completion updates the job's counters through another agent, and
+    // the reply is lost (what a dropped connection does): the store must find its write by the
+    // audit entry that went with it, not re-run the toggle on the newer job.
+    kv.txn = async (...args: Parameters<typeof kv.txn>) => {
+      const res = await txn(...args);
+      if (armed) {
+        armed = false;
+        await peer.updateJob('j', (j) => (j ? { ...j, success_count: j.success_count + 1 } : undefined));
+        throw new GRPCUnavailableError('test: the reply was lost');
+      }
+      return res;
+    };
+    let calls = 0;
+    const toggled = await store.updateJob(
+      'j',
+      (j) => {
+        calls++;
+        return j ? { ...j, disabled: !j.disabled } : undefined;
+      },
+      () => ({ id: `audit-${randomUUID()}`, at: new Date().toISOString(), actor: 't', action: 'job.toggle', job: 'j', before: null, after: null, detail: null }),
+    );
+    kv.txn = txn;
+    assert.equal(calls, 1, 'the updater ran once');
+    assert.equal(toggled?.disabled, true);
+    const stored = await peer.getJob('j');
+    assert.equal(stored?.disabled, true, 'the toggle stands');
+    assert.equal(stored?.success_count, 1, 'the other write stands');
+  } finally {
+    await peer.close();
+  }
 }));
 
 void test('executions stored before the group index are indexed on first use', withStore(async (store) => {

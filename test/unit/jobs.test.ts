@@ -92,24 +92,3 @@ void test('list filters by tags (all must match), owner and executor, alongside 
     await store.close();
   }
 });
-
-void test('toggle applied twice by the store (a lost reply, then a conflict) flips the job once', async () => {
-  const store = SqliteStore.open(':memory:');
-  // As a CAS store may: the updater runs on the state it read, the write's reply is lost, another
-  // write lands, and the updater runs again on what it reads then (here: its own first result).
-  const twice: Store = Object.create(store) as Store;
-  twice.updateJob = (name, fn, audit) =>
-    store.updateJob(name, (current) => {
-      const first = fn(current);
-      return first ? fn(first) : first;
-    }, audit);
-  const jobs = new JobService(twice, executors, async () => null);
-  try {
-    await jobs.upsert(def('flip'));
-    assert.equal((await jobs.toggle('flip')).disabled, true);
-    assert.equal((await store.getJob('flip'))?.disabled, true);
-    assert.equal((await jobs.toggle('flip')).disabled, false);
-  } finally {
-    await store.close();
-  }
-});
