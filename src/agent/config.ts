@@ -13,7 +13,7 @@ import { parseGoDuration } from '../util/duration.js';
 import { compileTemplate } from '../notify/template.js';
 import { TEMPLATE_FIELDS } from '../notify/report.js';
 import type { BackendAuthConfig, BackendOptions } from '../backends/types.js';
-import { backendNames, findBackend, UNSUPPORTED } from '../backends/catalog.js';
+import { backendHelp, backendNames, findBackend, UNSUPPORTED } from '../backends/catalog.js';
 
 export type { BackendAuthConfig };
 
@@ -37,7 +37,7 @@ export const AGENT_OPTIONS: OptionDef[] = [
   { name: 'http-addr', kind: 'string', default: '127.0.0.1:8080', description: 'address of the HTTP API and UI (host:port; ":8080" binds every interface)' },
   { name: 'log-level', kind: 'string', default: 'info', description: 'debug, info, warn or error' },
   { name: 'log-format', kind: 'string', default: 'text', description: 'text or json' },
-  { name: 'backend', kind: 'string', default: 'embedded', description: 'job store: embedded (one agent), or etcd or zookeeper (zk) for a cluster; see docs/backends.md' },
+  { name: 'backend', kind: 'string', default: 'embedded', description: `job store: ${backendHelp()}; see docs/backends.md` },
   { name: 'backend-machine', kind: 'list', repeatable: true, default: [], description: 'backend address host:port (repeatable or comma separated; default 127.0.0.1:2379 for etcd, 127.0.0.1:2181 for zookeeper)' },
   { name: 'keyspace', kind: 'string', default: 'kairos', description: 'key prefix in etcd, root znode in ZooKeeper' },
   { name: 'lease-ttl', kind: 'duration', default: '5s', description: 'how fast a dead agent or leader is noticed: the etcd lease TTL, the ZooKeeper session timeout (min 2s)' },

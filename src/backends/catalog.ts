@@ -1,8 +1,8 @@
 /**
  * The backends Kairos knows, by name. Each entry loads its module only when
  * chosen, so a single-node agent never loads etcd3 and its gRPC stack (or a
- * ZooKeeper client), and declares which agent options it reads (for
- * `--help` and docs/configuration.md).
+ * ZooKeeper client). The `--backend` option's help (and so
+ * docs/configuration.md) is written from this list.
  */
 import type { BackendModule } from './types.js';
 
@@ -10,8 +10,9 @@ export interface BackendEntry {
   name: string;
   /** Other names accepted for it (dkron's among them). */
   aliases: string[];
+  /** What it is, for the option's help. */
   summary: string;
-  /** Agent options this backend reads, besides --backend. */
+  /** Agent options this backend reads, besides --backend (the agent warns about credentials given to one that ignores them). */
   options: string[];
   /** Address used when --backend-machine is not given (null: none needed). */
   defaultMachine: string | null;
@@ -22,7 +23,7 @@ export const BACKENDS: readonly BackendEntry[] = [
   {
     name: 'embedded',
     aliases: [],
-    summary: 'SQLite file in --data-dir; one agent',
+    summary: 'a SQLite file in --data-dir, one agent',
     options: ['data-dir'],
     defaultMachine: null,
     load: () => import('./embedded/index.js'),
@@ -30,7 +31,7 @@ export const BACKENDS: readonly BackendEntry[] = [
   {
     name: 'etcd',
     aliases: ['etcdv3'],
-    summary: 'etcd v3 cluster; any number of agents',
+    summary: 'an etcd v3 cluster, any number of agents',
     options: ['backend-machine', 'keyspace', 'lease-ttl', 'backend-tls-ca', 'backend-tls-cert', 'backend-tls-key', 'backend-username', 'backend-password'],
     defaultMachine: '127.0.0.1:2379',
     load: () => import('./etcd/index.js'),
@@ -38,7 +39,7 @@ export const BACKENDS: readonly BackendEntry[] = [
   {
     name: 'zookeeper',
     aliases: ['zk'],
-    summary: 'ZooKeeper ensemble; any number of agents',
+    summary: 'a ZooKeeper ensemble, any number of agents',
     options: ['backend-machine', 'keyspace', 'lease-ttl'],
     defaultMachine: '127.0.0.1:2181',
     load: () => import('./zookeeper/index.js'),
@@ -59,6 +60,11 @@ export const UNSUPPORTED: Readonly<Record<string, string>> = {
 
 export function findBackend(name: string): BackendEntry | undefined {
   return BACKENDS.find((b) => b.name === name || b.aliases.includes(name));
+}
+
+/** The `--backend` option's help: every backend with its aliases and what it is. */
+export function backendHelp(): string {
+  return BACKENDS.map((b) => `${[b.name, ...b.aliases].join(' or ')} (${b.summary})`).join(', ');
 }
 
 export function backendNames(): string {

@@ -15,10 +15,7 @@ import type { BulkChange, BulkResult } from '../client/api.js';
 import { UsageError } from '../client/http.js';
 import type { KairosClient } from '../client/api.js';
 import { clientOf, formatOf, print, run, withClientOptions, withOutput } from './output.js';
-
 import { DEFAULT_OWNER, loadJobsJson, OWNER_KEY } from './job-files.js';
-
-export { DEFAULT_OWNER, OWNER_KEY };
 
 // ---- diff rendering ----
 

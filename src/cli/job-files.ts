@@ -20,7 +20,7 @@ const EXTENSIONS = ['.json', '.yaml', '.yml'];
 const PARALLEL_BYTES = 4 * 1024 * 1024;
 
 /** The files named by -f: a file as is, a directory's *.json/*.yaml/*.yml (sorted, not recursive). */
-export function jobFiles(paths: string[]): string[] {
+function jobFiles(paths: string[]): string[] {
   const files: string[] = [];
   for (const p of paths) {
     if (p === '-') {
@@ -44,17 +44,8 @@ export function jobFiles(paths: string[]): string[] {
   return files;
 }
 
-/** Every job of the files, in order. A document is a job, a list of jobs, or `{jobs: [...]}`. */
-export function loadJobs(paths: string[]): unknown[] {
-  const jobs: unknown[] = [];
-  for (const file of jobFiles(paths)) {
-    const text = file === '-' ? readFileSync(0, 'utf8') : readFileSync(file, 'utf8');
-    jobs.push(...parseJobText(text, file === '-' ? 'stdin' : file));
-  }
-  return jobs;
-}
-
-export function parseJobText(text: string, source: string): unknown[] {
+/** A file's jobs, in order. A document is a job, a list of jobs, or `{jobs: [...]}`. */
+function parseJobText(text: string, source: string): unknown[] {
   // Plain JSON parses much faster as JSON; YAML (a superset) reads it otherwise, with line numbers on errors.
   const values: unknown[] = [];
   let json: unknown;
@@ -87,7 +78,7 @@ export function parseJobText(text: string, source: string): unknown[] {
 }
 
 /** The ownership label on a job as a file gives it (the file's other metadata kept). */
-export function stamp(job: unknown, owner: string): unknown {
+function stamp(job: unknown, owner: string): unknown {
   if (!job || typeof job !== 'object' || Array.isArray(job)) return job;
   const j = job as Record<string, unknown>;
   const metadata = j.metadata && typeof j.metadata === 'object' && !Array.isArray(j.metadata) ? (j.metadata as Record<string, unknown>) : {};
