@@ -29,7 +29,7 @@ import type { Execution } from '../job/types.js';
 import type { Executor } from '../executors/types.js';
 import type { Processor } from '../processors/types.js';
 import { buildServer } from '../api/server.js';
-import { loadHttpsOptions } from '../api/tls.js';
+import { loadHttpsOptions } from '../util/tls-files.js';
 import { openBackend } from '../backends/open.js';
 import type { Backend } from '../backends/types.js';
 import { retry } from '../util/retry.js';

@@ -15,7 +15,6 @@ import { TEMPLATE_FIELDS } from '../notify/report.js';
 import type { BackendAuthConfig, BackendOptions } from '../backends/types.js';
 import { backendHelp, backendNames, findBackend, UNSUPPORTED } from '../backends/catalog.js';
 
-export type { BackendAuthConfig };
 
 export type OptionKind = 'bool' | 'string' | 'list' | 'int' | 'duration';
 

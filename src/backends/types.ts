@@ -9,15 +9,10 @@ import type { Cluster } from '../cluster/types.js';
 import type { SelfDescription } from '../cluster/member.js';
 import type { EventBus } from '../events/bus.js';
 import type { Logger } from '../util/log.js';
+import type { BackendAuthFiles } from '../util/tls-files.js';
 
 /** How to reach a backend that wants TLS or credentials (file paths, read by the backend). */
-export interface BackendAuthConfig {
-  tlsCa: string | null;
-  tlsCert: string | null;
-  tlsKey: string | null;
-  username: string | null;
-  password: string | null;
-}
+export type BackendAuthConfig = BackendAuthFiles;
 
 /** The agent options a backend reads (declared per backend in catalog.ts). */
 export interface BackendOptions {

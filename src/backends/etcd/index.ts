@@ -3,7 +3,7 @@
  * store's namespace); the leader key's create revision is the fence the
  * store checks on every tick commit.
  */
-import { loadBackendTls } from '../../api/tls.js';
+import { loadBackendTls } from '../../util/tls-files.js';
 import type { Backend, BackendOptions, OpenContext } from '../types.js';
 import { EtcdStore } from './etcd-store.js';
 import { EtcdCluster } from './etcd-cluster.js';

@@ -1,13 +1,15 @@
 /**
  * TLS material from the PEM files named by options: the HTTPS options of the
  * API server (`--tls-cert`, `--tls-key`, `--tls-client-ca`) and the client TLS
- * and credentials of the etcd backend (`--backend-tls-*`, `--backend-username`).
+ * and credentials of a backend (`--backend-tls-*`, `--backend-username`).
  * Files are read and checked once, at start: one that can't be read, isn't
  * PEM, or a key that doesn't belong to its certificate fails with an Error
  * naming the option and the path, instead of an OpenSSL message later.
  *
- * The parameter types mirror SecurityConfig['tls'] and BackendAuthConfig of
- * agent/config.ts structurally, so this module doesn't import the agent.
+ * Used by the agent (HTTPS) and by the backends (etcd's client TLS); it sits in
+ * util so neither imports the other's layer. HttpsFiles mirrors
+ * SecurityConfig['tls'] of agent/config.ts; backends/types.ts names
+ * BackendAuthFiles as BackendAuthConfig.
  */
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
