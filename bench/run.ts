@@ -83,12 +83,14 @@ const cond = (c: PhaseConditions): string => `${Math.round(c.cpuBusy * 100)}% CP
 const NOISY_CORES = 0.2;
 // A ratio over a sub-millisecond reference says nothing; the table shows n/a there.
 const x = (v: number | null): string => (v === null ? 'n/a' : `${v.toFixed(2)}×`);
+/** p50 / p99 / max, in ms or as ratios. */
+const three = (v: Summary): string => `${ms(v.p50)} / ${ms(v.p99)} / ${ms(v.max)}`;
+const q = (v: Ratios): string => `${x(v.p50)} / ${x(v.p99)} / ${x(v.max)}`;
+const during = (f: RunFigures): string => `${cond(f.before)} before, other processes used ${f.otherCoresDuring} cores during`;
+/** A table row of min / p50 / max (ms). */
+const minP50Max = (what: string, v: Summary): string => `| ${what} | ${ms(v.min)} / ${ms(v.p50)} / ${ms(v.max)} |`;
 
 function latenessTable(r: LatenessResult): string {
-  const three = (v: Summary): string => `${ms(v.p50)} / ${ms(v.p99)} / ${ms(v.max)}`;
-  const q = (v: Ratios): string => `${x(v.p50)} / ${x(v.p99)} / ${x(v.max)}`;
-  const during = (f: RunFigures): string =>
-    `${cond(f.before)} before, other processes used ${f.otherCoresDuring} cores during`;
   return [
     `### Scheduling lateness — ${r.jobs} jobs \`@every 1s\`, ${r.seconds} s each side`,
     '',
@@ -123,7 +125,6 @@ function applyTable(a: ApplyResult): string {
 
 function uiTable(u: UiResult): string {
   const kb = (n: number): string => `${(n / 1024).toFixed(1)} KB`;
-  const row = (what: string, v: Summary): string => `| ${what} | ${ms(v.min)} / ${ms(v.p50)} / ${ms(v.max)} |`;
   return [
     `### Web UI — ${u.jobs} jobs stored (bulk, ${u.seedSeconds} s), a job with ${u.executions} executions; Chromium, 1400×900`,
     '',
@@ -131,22 +132,21 @@ function uiTable(u: UiResult): string {
     '',
     '| navigation start → rows rendered (ms) | min / p50 / max |',
     '|---|---|',
-    row('jobs page, first 25 rows', u.jobsPage),
-    row('job page, executions listed', u.jobPage),
-    row('reference: bare page, 25 rows from the same agent', u.reference),
+    minP50Max('jobs page, first 25 rows', u.jobsPage),
+    minP50Max('job page, executions listed', u.jobPage),
+    minP50Max('reference: bare page, 25 rows from the same agent', u.reference),
   ].join('\n');
 }
 
 function startupTable(r: StartupResult): string {
-  const row = (what: string, v: Summary): string => `| ${what} | ${ms(v.min)} / ${ms(v.p50)} / ${ms(v.max)} |`;
   return [
     `### Start-up of a single-node agent, empty embedded store — ${r.samples} samples`,
     '',
     '| spawn → (ms) | min / p50 / max |',
     '|---|---|',
-    row('`api: HTTP server listening`', r.listeningMs),
-    row('`scheduler: started`', r.schedulerStartedMs),
-    row('reference: bare Node listening on HTTP', r.referenceMs),
+    minP50Max('`api: HTTP server listening`', r.listeningMs),
+    minP50Max('`scheduler: started`', r.schedulerStartedMs),
+    minP50Max('reference: bare Node listening on HTTP', r.referenceMs),
   ].join('\n');
 }
 
@@ -160,7 +160,7 @@ function cronTable(r: CronPeerResult): string {
     '|---|---|---|',
     row('schedule', (s) => `\`${s.schedule}\` (${s.minutes} minutes)`),
     row('runs seen / expected (boundaries); missing, duplicated, off-schedule', (s) => `${s.observed}/${s.expected} (${s.boundaries}); ${s.missing}, ${s.duplicates}, ${s.offSchedule}`),
-    row('**lateness after the minute boundary** p50 / p99 / max (ms)', (s) => `**${ms(s.lateness.p50)} / ${ms(s.lateness.p99)} / ${ms(s.lateness.max)}**`),
+    row('**lateness after the minute boundary** p50 / p99 / max (ms)', (s) => `**${three(s.lateness)}**`),
     row('earliest run after its boundary (ms)', (s) => ms(s.lateness.min)),
     row('**RSS of the scheduler process**, max sampled during the window (MiB)', (s) => `**${mb(s.rss.maxMiB)}**`),
     row('RSS when the window opened (MiB)', (s) => mb(s.rss.atStartMiB)),
@@ -174,22 +174,19 @@ function cronTable(r: CronPeerResult): string {
 }
 
 function reactionTable(r: ReactionResult): string {
-  const row = (what: string, v: Summary): string => `| ${what} | ${ms(v.min)} / ${ms(v.p50)} / ${ms(v.max)} |`;
   return [
     `### Reactions — ${r.samples} samples each`,
     '',
     '| reaction (ms) | min / p50 / max |',
     '|---|---|',
-    row('job `timeout: 300ms` on `sleep 30` → run recorded finished (finished_at − started_at)', r.timeoutKill),
-    row('SIGINT, one run in progress, `--shutdown-timeout 500ms` → agent exited', r.shutdown),
-    row('etcd SIGKILLed → store call rejected "etcd unavailable" (deadline 2 s)', r.etcdDown),
+    minP50Max('job `timeout: 300ms` on `sleep 30` → run recorded finished (finished_at − started_at)', r.timeoutKill),
+    minP50Max('SIGINT, one run in progress, `--shutdown-timeout 500ms` → agent exited', r.shutdown),
+    minP50Max('etcd SIGKILLed → store call rejected "etcd unavailable" (deadline 2 s)', r.etcdDown),
   ].join('\n');
 }
 
 /** The cluster scenarios side by side: one column per backend that ran, and the shared reference. */
 function clusterComparisonTable(rs: ClusterResult[]): string {
-  const three = (v: Summary): string => `${ms(v.p50)} / ${ms(v.p99)} / ${ms(v.max)}`;
-  const q = (v: Ratios): string => `${x(v.p50)} / ${x(v.p99)} / ${x(v.max)}`;
   const two = (v: Summary): string => `${round(v.p50, 0)} / ${round(v.max, 0)}`;
   const ref = rs[0]?.lateness;
   const sameReference = rs.every((r) => r.lateness.reference === ref?.reference);
@@ -228,10 +225,6 @@ function referenceText(from: ClusterResult['lateness']['referenceFrom']): string
 
 function clusterTable(r: ClusterResult): string {
   const name = backendName(r.backend);
-  const three = (v: Summary): string => `${ms(v.p50)} / ${ms(v.p99)} / ${ms(v.max)}`;
-  const q = (v: Ratios): string => `${x(v.p50)} / ${x(v.p99)} / ${x(v.max)}`;
-  const during = (f: RunFigures): string =>
-    `${cond(f.before)} before, other processes used ${f.otherCoresDuring} cores during`;
   const l = r.lateness;
   const embedded = (v: Summary | undefined): string => (v ? three(v) : 'not run');
   const f = r.failover;
@@ -250,11 +243,9 @@ function clusterTable(r: ClusterResult): string {
     '',
     `Runs seen: ${l.cluster.observed}/${l.cluster.expected} probe lines, ${l.cluster.executionsRecorded} execution records, ` +
       `${l.cluster.missedTicksLogged} missed-tick, skipped-run or failed-dispatch log lines. ` +
-      (l.referenceFrom === 'lateness scenario'
-        ? 'Reference: the lateness scenario\'s, from this run.'
-        : l.referenceFrom === `${r.backend} scenario`
-          ? 'Reference: measured after the cluster was stopped.'
-          : `Reference: ${referenceText(l.referenceFrom)}`),
+      (l.referenceFrom === `${r.backend} scenario`
+        ? 'Reference: measured after the cluster was stopped.'
+        : `Reference: ${referenceText(l.referenceFrom)}`),
     `Machine: cluster side ${during(l.cluster)}.`,
     ...(l.cluster.otherCoresDuring > NOISY_CORES
       ? ['', `**Noisy run**: other processes used more than ${NOISY_CORES} cores during the cluster side.`]
@@ -327,6 +318,9 @@ async function main(): Promise<void> {
   const apiBudget = envInt('BENCH_API_BUDGET', 300, 0);
   const quietWait = envInt('BENCH_QUIET_WAIT', 0, 0);
   const failovers = envInt('BENCH_FAILOVERS', 5);
+  const reactionSamples = envInt('BENCH_REACTION_SAMPLES', 5);
+  const startupSamples = envInt('BENCH_STARTUP_SAMPLES', 10);
+  const cronMinutes = envInt('BENCH_CRON_MINUTES', 6);
   const settle = async (): Promise<PhaseConditions> => ({
     cpuBusy: await waitForQuiet(quietWait * 1000, 0.2, log),
     load1: load1(),
@@ -362,12 +356,12 @@ async function main(): Promise<void> {
     (scenarios.has('zookeeper') ? 120 : 0) +
     (clusterReference ? seconds + 90 : 0) +
     // reaction: three bounded loops of short runs (30 s waits at most each).
-    (scenarios.has('reaction') ? 120 + envInt('BENCH_REACTION_SAMPLES', 5) * 3 * 30 : 0) +
+    (scenarios.has('reaction') ? 120 + reactionSamples * 3 * 30 : 0) +
     (scenarios.has('ui') ? 900 : 0) +
     (scenarios.has('apply') ? 900 : 0) +
-    (scenarios.has('startup') ? 20 * envInt('BENCH_STARTUP_SAMPLES', 10) : 0) +
+    (scenarios.has('startup') ? 20 * startupSamples : 0) +
     // cron: apt-get install (bounded 2 × 180 s + update), up to a minute to the first boundary, 30 s grace.
-    (scenarios.has('cron') ? envInt('BENCH_CRON_MINUTES', 6) * 60 + 660 + quietWait : 0);
+    (scenarios.has('cron') ? cronMinutes * 60 + 660 + quietWait : 0);
   const watchdog = setTimeout(() => {
     log(`watchdog: the bench ran longer than ${budgetSeconds} s; stopping`);
     cleanupAll();
@@ -397,7 +391,7 @@ async function main(): Promise<void> {
     results.memory = await runMemory({ jobs, apiSample, apiBudgetSeconds: apiBudget, concurrency: 8, idleSeconds: 5, log, settle });
   }
   if (scenarios.has('reaction')) {
-    results.reaction = await runReaction({ samples: envInt('BENCH_REACTION_SAMPLES', 5), log });
+    results.reaction = await runReaction({ samples: reactionSamples, log });
   }
   if (scenarios.has('apply')) {
     results.apply = await runApply({ jobs: envInt('BENCH_APPLY_JOBS', 100_000), log });
@@ -406,10 +400,10 @@ async function main(): Promise<void> {
     results.ui = await runUi({ jobs: envInt('BENCH_UI_JOBS', 100_000), executions: 100, samples: envInt('BENCH_UI_SAMPLES', 5), log });
   }
   if (scenarios.has('startup')) {
-    results.startup = await runStartup({ samples: envInt('BENCH_STARTUP_SAMPLES', 10), log });
+    results.startup = await runStartup({ samples: startupSamples, log });
   }
   if (scenarios.has('cron')) {
-    results.cron = await runCronPeer({ entries: 100, minutes: envInt('BENCH_CRON_MINUTES', 6), log, settle });
+    results.cron = await runCronPeer({ entries: 100, minutes: cronMinutes, log, settle });
   }
   results.durationSeconds = Math.round((performance.now() - started) / 1000);
 

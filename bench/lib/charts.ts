@@ -8,17 +8,12 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Summary } from './stats.js';
 import type { ApplyResult } from '../scenarios/apply.js';
-import type { ClusterResult } from '../scenarios/cluster.js';
+import { backendName, type ClusterResult } from '../scenarios/cluster.js';
 import type { LatenessResult } from '../scenarios/lateness.js';
 import type { MemoryResult } from '../scenarios/memory.js';
 import type { StartupResult } from '../scenarios/startup.js';
 import type { CronPeerResult } from '../scenarios/cron-peer.js';
-import { barChart, lineChart, PALETTE, REFERENCE_COLOR, type Series } from './svg.js';
-
-/** A future scenario: the same agent measured at several job counts (1k, 10k, 100k, 1M). */
-export interface ScaleResult {
-  points: { jobs: number; rssMiB?: number | null; listeningMs?: number | null; schedulerStartedMs?: number | null }[];
-}
+import { barChart, PALETTE, REFERENCE_COLOR, type Series } from './svg.js';
 
 /** What the charts read; run.ts's Results fits it. */
 export interface ChartInput {
@@ -30,7 +25,6 @@ export interface ChartInput {
   apply?: ApplyResult;
   startup?: StartupResult;
   cron?: CronPeerResult;
-  scale?: ScaleResult;
 }
 
 export interface Chart {
@@ -44,13 +38,14 @@ const machineLine = (r: ChartInput): string =>
 const withMachine = (r: ChartInput, s: string): string => [s, machineLine(r)].filter(Boolean).join(' — ');
 const three = (v: Summary | null | undefined): (number | undefined)[] => [v?.p50, v?.p99, v?.max];
 const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+const clustersOf = (r: ChartInput): ClusterResult[] => [r.etcd, r.zookeeper].filter((c): c is ClusterResult => c !== undefined);
 
 /** (1) Process-start lateness p50 / p99 / max: single agent, each cluster, the bare-Node reference. */
 function latenessChart(r: ChartInput): Chart | null {
-  const clusters = [r.etcd, r.zookeeper].filter((c): c is ClusterResult => c !== undefined);
+  const clusters = clustersOf(r);
   const rows: { series: Series; start: Summary }[] = [];
-  const embedded = r.lateness?.kairos ?? clusters.find((c) => c.lateness.embedded)?.lateness.embedded;
-  if (embedded) rows.push({ series: { name: 'Kairos, single agent (embedded store)', color: PALETTE[0] }, start: embedded.start });
+  // A cluster's `embedded` figures are the lateness scenario's, present only when it ran too.
+  if (r.lateness) rows.push({ series: { name: 'Kairos, single agent (embedded store)', color: PALETTE[0] }, start: r.lateness.kairos.start });
   if (r.etcd) rows.push({ series: { name: 'Kairos, etcd cluster', color: PALETTE[1] }, start: r.etcd.lateness.cluster.start });
   if (r.zookeeper) rows.push({ series: { name: 'Kairos, ZooKeeper cluster', color: PALETTE[2] }, start: r.zookeeper.lateness.cluster.start });
   if (rows.length === 0) return null;
@@ -59,7 +54,7 @@ function latenessChart(r: ChartInput): Chart | null {
     if (refs[0]) rows.push({ series: { name: 'reference: bare Node timer + spawn', color: REFERENCE_COLOR }, start: refs[0].start });
   } else {
     clusters.forEach((c) =>
-      rows.push({ series: { name: `reference, measured with ${c.backend === 'etcd' ? 'etcd' : 'ZooKeeper'}`, color: REFERENCE_COLOR }, start: c.lateness.reference.start }),
+      rows.push({ series: { name: `reference, measured with ${backendName(c.backend)}`, color: REFERENCE_COLOR }, start: c.lateness.reference.start }),
     );
   }
   const l = r.lateness ?? clusters[0]?.lateness;
@@ -78,10 +73,9 @@ function latenessChart(r: ChartInput): Chart | null {
 
 /** (2) Failover: leader SIGKILLed → new leader and → next dispatch, per cluster backend. */
 function failoverChart(r: ChartInput): Chart | null {
-  const clusters = [r.etcd, r.zookeeper].filter((c): c is ClusterResult => c !== undefined);
+  const clusters = clustersOf(r);
   if (clusters.length === 0) return null;
-  const name = (c: ClusterResult): string => (c.backend === 'etcd' ? 'etcd' : 'ZooKeeper');
-  const kills = clusters.map((c) => `${name(c)} ${c.failover.kills.length} kills`).join(', ');
+  const kills = clusters.map((c) => `${backendName(c.backend)} ${c.failover.kills.length} kills`).join(', ');
   return {
     name: 'failover',
     svg: barChart({
@@ -89,7 +83,7 @@ function failoverChart(r: ChartInput): Chart | null {
       subtitle: withMachine(r, `${kills}, lease TTL ${clusters[0]?.agents.leaseTtlSeconds ?? '?'} s`),
       axisLabel: 'gap after the kill (ms), lower is better',
       unit: ' ms',
-      series: clusters.map((c, i) => ({ name: `${name(c)} ${c.servers.version}`, color: PALETTE[i + 1] })),
+      series: clusters.map((c, i) => ({ name: `${backendName(c.backend)} ${c.servers.version}`, color: PALETTE[i + 1] })),
       groups: [
         { label: 'kill → new leader, p50', values: clusters.map((c) => c.failover.election.p50) },
         { label: 'kill → new leader, max', values: clusters.map((c) => c.failover.election.max) },
@@ -194,65 +188,9 @@ function memoryChart(r: ChartInput): Chart | null {
   };
 }
 
-/**
- * (5) A scale curve: one figure measured at several job counts, log-scaled job axis. Exported for
- * a scenario that measures RSS or start time at 1k / 10k / 100k / 1M jobs.
- */
-export function scaleCurveChart(opts: {
-  title: string;
-  subtitle?: string;
-  yLabel: string;
-  unit?: string;
-  series: { name: string; color?: string; points: { jobs: number; value: number | null | undefined }[] }[];
-}): string {
-  return lineChart({
-    title: opts.title,
-    subtitle: opts.subtitle,
-    xLabel: 'job definitions',
-    yLabel: opts.yLabel,
-    unit: opts.unit,
-    logX: true,
-    series: opts.series.map((s) => ({ name: s.name, color: s.color, points: s.points.map((p) => ({ x: p.jobs, y: p.value })) })),
-  });
-}
-
-function scaleCharts(r: ChartInput): Chart[] {
-  const pts = r.scale?.points ?? [];
-  if (pts.length < 2) return [];
-  const out: Chart[] = [];
-  if (pts.some((p) => typeof p.rssMiB === 'number')) {
-    out.push({
-      name: 'scale-rss',
-      svg: scaleCurveChart({
-        title: 'Memory against job count',
-        subtitle: withMachine(r, 'agent idle, all jobs loaded'),
-        yLabel: 'RSS (MiB)',
-        unit: ' MiB',
-        series: [{ name: 'agent RSS', points: pts.map((p) => ({ jobs: p.jobs, value: p.rssMiB })) }],
-      }),
-    });
-  }
-  if (pts.some((p) => typeof p.schedulerStartedMs === 'number' || typeof p.listeningMs === 'number')) {
-    out.push({
-      name: 'scale-startup',
-      svg: scaleCurveChart({
-        title: 'Start-up against job count',
-        subtitle: withMachine(r, 'restart of a single-node agent, embedded store'),
-        yLabel: 'ms after spawn',
-        unit: ' ms',
-        series: [
-          { name: 'HTTP server listening', points: pts.map((p) => ({ jobs: p.jobs, value: p.listeningMs })) },
-          { name: 'scheduler started (all jobs loaded)', points: pts.map((p) => ({ jobs: p.jobs, value: p.schedulerStartedMs })) },
-        ],
-      }),
-    });
-  }
-  return out;
-}
-
 /** Every chart whose scenario is in the results, in a fixed order. */
 export function renderCharts(r: ChartInput): Chart[] {
-  return [latenessChart(r), failoverChart(r), applyChart(r), startupChart(r), memoryChart(r), cronChart(r), ...scaleCharts(r)].filter(
+  return [latenessChart(r), failoverChart(r), applyChart(r), startupChart(r), memoryChart(r), cronChart(r)].filter(
     (x): x is Chart => x !== null,
   );
 }

@@ -1,16 +1,13 @@
 /**
  * The real etcd cluster of test/helpers (Debian's etcd-server on loopback), made safe for the
- * bench's exits: that helper keeps its child handles and temp dir to itself and only frees them
- * through an async stop(), which never completes on Ctrl-C, the watchdog or process.exit. So the
- * bench finds the members among its own direct children (by pid, from /proc) and registers a
- * synchronous cleanup hook that kills them and removes their data root.
+ * bench's exits by startHelperServers (bench/lib/cleanup.ts): the members are the `etcd` children
+ * of this process, their data root the parent of their --data-dir.
  */
 import { spawnSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname } from 'node:path';
 import { startEtcd, type EtcdCluster } from '../../test/helpers/etcd.js';
-import { onCleanup } from './cleanup.js';
+import { startHelperServers, type HelperChild } from './cleanup.js';
 import { childProcesses } from './system.js';
 
 /** The prefix startEtcd gives its data root in the temp dir; only such a dir is ever removed. */
@@ -20,7 +17,7 @@ export interface BenchEtcd extends EtcdCluster {
   version: string;
 }
 
-function etcdChildren(): { pid: number; root: string | null }[] {
+function etcdChildren(): HelperChild[] {
   return childProcesses()
     .filter((c) => c.comm === 'etcd')
     .map((c) => {
@@ -33,7 +30,7 @@ function etcdChildren(): { pid: number; root: string | null }[] {
 }
 
 /** `etcd --version`'s first line; throws with the install hint when etcd is missing. */
-export function etcdVersion(): string {
+function etcdVersion(): string {
   const r = spawnSync('etcd', ['--version'], { encoding: 'utf8', timeout: 10_000 });
   if (r.error || r.status !== 0) {
     throw new Error(`etcd is not usable (${r.error?.message ?? `exit ${r.status}`}); install it with: apt-get install etcd-server`);
@@ -43,43 +40,6 @@ export function etcdVersion(): string {
 
 export async function startBenchEtcd(size: number): Promise<BenchEtcd> {
   const version = etcdVersion();
-  if (etcdChildren().length > 0) {
-    // The hook below kills every etcd child of this process; a second cluster would lose its members.
-    throw new Error('an etcd cluster started by this bench is already running');
-  }
-  const roots = new Set<string>();
-  const reap = (): void => {
-    for (const c of etcdChildren()) {
-      if (c.root) roots.add(c.root);
-      try {
-        process.kill(c.pid, 'SIGKILL');
-      } catch {
-        // Gone between the listing and the kill.
-      }
-    }
-    for (const root of roots) rmSync(root, { recursive: true, force: true });
-  };
-  const unregister = onCleanup(reap);
-  let cluster: EtcdCluster;
-  try {
-    cluster = await startEtcd(size);
-  } catch (err) {
-    // startEtcd gives up on an unhealthy member without stopping the ones it started.
-    reap();
-    unregister();
-    throw err;
-  }
-  for (const c of etcdChildren()) if (c.root) roots.add(c.root);
-  return {
-    ...cluster,
-    version,
-    stop: async () => {
-      try {
-        await cluster.stop();
-      } finally {
-        reap();
-        unregister();
-      }
-    },
-  };
+  const { servers: cluster, stop } = await startHelperServers('an etcd cluster', etcdChildren, () => startEtcd(size), (c) => c.stop());
+  return { ...cluster, version, stop };
 }

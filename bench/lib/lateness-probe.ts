@@ -5,10 +5,12 @@
  * called spawn().
  */
 export function probeCommand(outFile: string): string {
-  const quoted = `'${outFile.replace(/'/g, `'\\''`)}'`;
   // One short append per run: O_APPEND writes this small land whole even from 20 shells at once.
-  return `echo "$(date +%s%N) $KAIROS_SCHEDULED_AT $KAIROS_JOB_NAME" >> ${quoted}`;
+  return `echo "$(date +%s%N) $KAIROS_SCHEDULED_AT $KAIROS_JOB_NAME" >> ${shellQuote(outFile)}`;
 }
+
+/** `s` as one single-quoted word for sh. */
+export const shellQuote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
 export interface ProbeLine {
   job: string;

@@ -78,7 +78,7 @@ export function formatValue(v: number): string {
 }
 
 /** Log-axis ticks: 1k, 10k, 1M for big round numbers. */
-export function formatTick(v: number): string {
+function formatTick(v: number): string {
   const a = Math.abs(v);
   if (a >= 1e6 && v % 1e5 === 0) return `${v / 1e6}M`;
   if (a >= 1e3 && v % 100 === 0) return `${v / 1e3}k`;

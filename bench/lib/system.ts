@@ -1,6 +1,9 @@
 /** What the figures were measured on, and process memory from /proc. */
+import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
+import { createInterface } from 'node:readline';
+import { trackProcess } from './cleanup.js';
 
 export interface MachineInfo {
   date: string;
@@ -54,6 +57,34 @@ export function procMemory(pid: number): ProcMemory {
     return Number(m[1]);
   };
   return { rssKiB: field('VmRSS'), hwmKiB: field('VmHWM') };
+}
+
+/** KiB → MiB, one decimal. */
+export const mib = (kib: number): number => Math.round((kib / 1024) * 10) / 10;
+
+/** The memory of a bare `node` process that does nothing, 1 s after it started: what any Node program costs. */
+export async function bareNodeRss(): Promise<ProcMemory> {
+  const proc = trackProcess(
+    spawn(process.execPath, ['-e', 'process.stdout.write("ready\\n"); setInterval(() => {}, 1 << 30);'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    }),
+  );
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('bare node process did not start within 10 s')), 10_000);
+      createInterface({ input: proc.stdout }).once('line', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      proc.once('exit', (code) => reject(new Error(`bare node process exited (${code})`)));
+    });
+    // Same settling as the agent gets, so lazy startup work is done in both.
+    await sleep(1000);
+    if (proc.pid === undefined) throw new Error('bare node process has no pid');
+    return procMemory(proc.pid);
+  } finally {
+    proc.kill('SIGKILL');
+  }
 }
 
 /**

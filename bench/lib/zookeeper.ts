@@ -1,18 +1,16 @@
 /**
  * The real ZooKeeper ensemble of test/helpers (Debian's `zookeeper` package on loopback, tickTime
  * 500 ms so a 2 s session timeout is allowed, JMX and the admin server off, ready once `srvr`
- * reports a Mode), made safe for the bench's exits the way bench/lib/etcd.ts does it for etcd:
- * that helper keeps its child handles and temp dir to itself and only frees them through an async
- * stopAll(), which never completes on Ctrl-C, the watchdog or process.exit. So the bench finds the
- * members among its own direct children (by pid, from /proc: `zkServer.sh start-foreground` execs
- * java, whose last argument is the member's zoo.cfg in the helper's temp root) and registers a
- * synchronous cleanup hook that kills them and removes their data root.
+ * reports a Mode), made safe for the bench's exits by startHelperServers (bench/lib/cleanup.ts)
+ * as bench/lib/etcd.ts does it for etcd: the members are the children of this process whose
+ * arguments hold a zoo.cfg in the helper's temp root (`zkServer.sh start-foreground` execs java,
+ * whose last argument is that file).
  */
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname } from 'node:path';
 import { fourLetterWord, startZookeeper, type ZookeeperEnsemble } from '../../test/helpers/zookeeper.js';
-import { onCleanup } from './cleanup.js';
+import { startHelperServers, type HelperChild } from './cleanup.js';
 import { childProcesses } from './system.js';
 
 /** What test/helpers/zookeeper.ts starts; checked first for the install hint. */
@@ -25,9 +23,8 @@ const START_TIMEOUT_MS = 120_000;
 export interface BenchZookeeper extends ZookeeperEnsemble {
   /** `srvr`'s "Zookeeper version" without build placeholders, e.g. `3.8.0`. */
   version: string;
-  members: number;
-  /** Stops every member and removes the data root. */
-  stop(): Promise<void>;
+  /** Stops every member and removes the data root (stop(index) stays the helper's: one member). */
+  stopAll(): Promise<void>;
 }
 
 /** The member's data root (tmpdir/kairos-zk-XXXX) when `cfg` is one of the helper's zoo.cfg files. */
@@ -38,8 +35,8 @@ function rootOf(cfg: string): string | null {
 }
 
 /** This process's ZooKeeper members: zkServer.sh before its exec, java after. */
-function zookeeperChildren(): { pid: number; root: string }[] {
-  const out: { pid: number; root: string }[] = [];
+function zookeeperChildren(): HelperChild[] {
+  const out: HelperChild[] = [];
   for (const c of childProcesses()) {
     const root = c.argv.map(rootOf).find((r) => r !== null);
     if (root) out.push({ pid: c.pid, root });
@@ -67,53 +64,19 @@ async function versionOf(endpoint: string): Promise<string> {
 
 export async function startBenchZookeeper(size: 1 | 3): Promise<BenchZookeeper> {
   checkInstalled();
-  if (zookeeperChildren().length > 0) {
-    // The hook below kills every ZooKeeper child of this process; a second ensemble would lose its members.
-    throw new Error('a ZooKeeper ensemble started by this bench is already running');
-  }
-  const roots = new Set<string>();
-  const reap = (): void => {
-    for (const c of zookeeperChildren()) {
-      roots.add(c.root);
-      try {
-        process.kill(c.pid, 'SIGKILL');
-      } catch {
-        // Gone between the listing and the kill.
-      }
-    }
-    for (const root of roots) rmSync(root, { recursive: true, force: true });
-  };
-  const unregister = onCleanup(reap);
-  let ensemble: ZookeeperEnsemble;
   let timer: NodeJS.Timeout | undefined;
-  try {
-    ensemble = await Promise.race([
-      startZookeeper(size),
-      new Promise<never>((_resolve, reject) => {
-        timer = setTimeout(() => reject(new Error(`ZooKeeper: ${size} members not serving within ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
-      }),
-    ]);
-  } catch (err) {
-    // The helper stops its members when one fails; after our own timeout it may still be starting them.
-    reap();
-    unregister();
-    throw err;
-  } finally {
-    clearTimeout(timer);
-  }
-  for (const c of zookeeperChildren()) roots.add(c.root);
-  const version = await versionOf(ensemble.endpoints[0] ?? '');
-  return {
-    ...ensemble,
-    version,
-    members: size,
-    stop: async () => {
-      try {
-        await ensemble.stopAll();
-      } finally {
-        reap();
-        unregister();
-      }
-    },
-  };
+  const { servers: ensemble, stop } = await startHelperServers(
+    'a ZooKeeper ensemble',
+    zookeeperChildren,
+    // On a failed start the helper stops its members itself, but after this timeout it may still be starting them.
+    () =>
+      Promise.race([
+        startZookeeper(size),
+        new Promise<never>((_resolve, reject) => {
+          timer = setTimeout(() => reject(new Error(`ZooKeeper: ${size} members not serving within ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
+        }),
+      ]).finally(() => clearTimeout(timer)),
+    (e) => e.stopAll(),
+  );
+  return { ...ensemble, version: await versionOf(ensemble.endpoints[0] ?? ''), stopAll: stop };
 }

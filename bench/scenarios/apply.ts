@@ -1,8 +1,10 @@
 /**
  * Scenario: `kairos apply -f DIR` of 100k job definitions (10 YAML files) into an empty embedded
  * agent, through the bulk endpoint in one request, then a second apply that changes nothing (the
- * diff path). The reference is the floor for the same rows: a bare Node script inserting 100k JSON
- * documents into a fresh SQLite file (WAL, one transaction) with better-sqlite3.
+ * diff path); the same with the jobs as 10 JSON files, and the bulk endpoint alone (one POST of
+ * the body the CLI sends), each on a fresh agent. The reference is the floor for the same rows: a
+ * bare Node script inserting 100k JSON documents into a fresh SQLite file (WAL, one transaction)
+ * with better-sqlite3.
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';

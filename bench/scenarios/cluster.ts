@@ -18,6 +18,7 @@ import { AgentError, api, apiOk, startAgent, type AgentHandle } from '../lib/age
 import { removeDir, tempDir } from '../lib/cleanup.js';
 import { startBenchEtcd } from '../lib/etcd.js';
 import { startBenchZookeeper } from '../lib/zookeeper.js';
+import type { ClusterBackend } from '../../test/helpers/backend-servers.js';
 import { summarize, type Summary } from '../lib/stats.js';
 import { machineCpu, otherCores, ownTreeCpuTicks, sleep, type PhaseConditions } from '../lib/system.js';
 import {
@@ -31,7 +32,7 @@ import {
   type ReferenceFigures,
 } from './lateness.js';
 
-export type ClusterBackend = 'etcd' | 'zookeeper';
+/** The bench's own list: test/helpers' CLUSTER_BACKENDS follows KAIROS_TEST_BACKEND, BENCH_SCENARIOS chooses here. */
 export const CLUSTER_BACKENDS: readonly ClusterBackend[] = ['etcd', 'zookeeper'];
 const BACKEND_NAMES: Record<ClusterBackend, string> = { etcd: 'etcd', zookeeper: 'ZooKeeper' };
 export const backendName = (b: ClusterBackend): string => BACKEND_NAMES[b];
@@ -77,7 +78,7 @@ export interface SharedReference {
   from: ReferenceFrom;
 }
 
-export type ReferenceFrom = 'lateness scenario' | 'etcd scenario' | 'zookeeper scenario';
+export type ReferenceFrom = 'lateness scenario' | `${ClusterBackend} scenario`;
 
 export interface KillFigures {
   killed: string;
@@ -262,7 +263,7 @@ async function startBackend(backend: ClusterBackend): Promise<BackendServers> {
     return { endpoints: etcd.endpoints, version: etcd.version, stop: () => etcd.stop() };
   }
   const zk = await startBenchZookeeper(MEMBERS);
-  return { endpoints: zk.endpoints, version: zk.version, stop: () => zk.stop() };
+  return { endpoints: zk.endpoints, version: zk.version, stop: () => zk.stopAll() };
 }
 
 interface Cluster {

@@ -11,11 +11,11 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { apiOk, startAgent, type AgentHandle } from '../lib/agent.js';
 import { onCleanup, removeDir, tempDir, trackProcess } from '../lib/cleanup.js';
+import { shellQuote } from '../lib/lateness-probe.js';
 import { summarize, type Summary } from '../lib/stats.js';
-import { machineCpu, otherCores, procCpuTicks, procMemory, sleep, type PhaseConditions } from '../lib/system.js';
+import { bareNodeRss, machineCpu, mib, otherCores, procCpuTicks, procMemory, sleep, type PhaseConditions } from '../lib/system.js';
 
 export interface CronPeerOptions {
   /** Entries on each side (default 100). */
@@ -73,8 +73,6 @@ const MINUTE = 60_000;
 /** After the last boundary: 100 shells started at once take a second or two here. */
 const GRACE_MS = 30_000;
 
-const mib = (kib: number): number => Math.round((kib / 1024) * 10) / 10;
-const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
 function run(cmd: string, args: string[], timeoutMs: number): Promise<{ ok: boolean; output: string }> {
   return new Promise((resolve) => {
@@ -119,26 +117,6 @@ function runningCronDaemons(): string[] {
   return found;
 }
 
-async function bareNodeMiB(): Promise<number | null> {
-  const proc = trackProcess(
-    spawn(process.execPath, ['-e', 'process.stdout.write("ready\\n"); setInterval(() => {}, 1 << 30);'], { stdio: ['ignore', 'pipe', 'ignore'] }),
-  );
-  try {
-    const ready = await Promise.race([
-      new Promise<boolean>((resolve) => createInterface({ input: proc.stdout }).once('line', () => resolve(true))),
-      new Promise<boolean>((resolve) => proc.once('exit', () => resolve(false))),
-      sleep(10_000).then(() => false),
-    ]);
-    if (!ready || proc.pid === undefined) return null;
-    await sleep(1000);
-    return mib(procMemory(proc.pid).rssKiB);
-  } catch {
-    return null;
-  } finally {
-    proc.kill('SIGKILL');
-  }
-}
-
 async function stopProcess(proc: ChildProcess, timeoutMs: number): Promise<void> {
   if (proc.exitCode !== null || proc.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
@@ -165,7 +143,21 @@ function sample(pid: number, s: Sampler): void {
   }
 }
 
-/** Lines `<id> <epoch-ns>` → per (id, boundary) the first run; lateness from the boundary. */
+/** The lines `<id> <epoch-ns>` of a side's file: when each run's `date` ran (ms, µs precision), and its minute boundary. */
+function runLines(file: string): { id: string; ms: number; boundary: number }[] {
+  const out: { id: string; ms: number; boundary: number }[] = [];
+  const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
+  for (const raw of text.split('\n')) {
+    const [id, ns] = raw.trim().split(/\s+/);
+    if (id === undefined || ns === undefined || !/^\d+$/.test(ns)) continue;
+    // BigInt first: epoch nanoseconds exceed 2^53.
+    const ms = Number(BigInt(ns) / 1000n) / 1000;
+    out.push({ id, ms, boundary: Math.floor(ms / MINUTE) * MINUTE });
+  }
+  return out;
+}
+
+/** Per (id, boundary) the first run; lateness from the boundary. */
 function sideFigures(
   file: string,
   schedule: string,
@@ -180,13 +172,7 @@ function sideFigures(
   const lateness: number[] = [];
   let duplicates = 0;
   let offSchedule = 0;
-  const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
-  for (const raw of text.split('\n')) {
-    const [id, ns] = raw.trim().split(/\s+/);
-    if (id === undefined || ns === undefined || !/^\d+$/.test(ns)) continue;
-    // BigInt first: epoch nanoseconds exceed 2^53.
-    const ms = Number(BigInt(ns) / 1000n) / 1000;
-    const boundary = Math.floor(ms / MINUTE) * MINUTE;
+  for (const { id, ms, boundary } of runLines(file)) {
     if (!inWindow.has(boundary)) continue;
     if (new Date(boundary).getMinutes() % 2 !== parity) {
       offSchedule++;
@@ -220,13 +206,7 @@ function sideFigures(
 }
 
 function countLines(file: string, boundaries: Set<number>): number {
-  if (!existsSync(file)) return 0;
-  let n = 0;
-  for (const raw of readFileSync(file, 'utf8').split('\n')) {
-    const ns = raw.trim().split(/\s+/)[1];
-    if (ns !== undefined && /^\d+$/.test(ns) && boundaries.has(Math.floor(Number(BigInt(ns) / 1_000_000n) / MINUTE) * MINUTE)) n++;
-  }
-  return n;
+  return runLines(file).filter((l) => boundaries.has(l.boundary)).length;
 }
 
 export async function runCronPeer(o: CronPeerOptions): Promise<CronPeerResult> {
@@ -248,7 +228,7 @@ export async function runCronPeer(o: CronPeerOptions): Promise<CronPeerResult> {
   let cron: ChildProcess | null = null;
   let timer: NodeJS.Timeout | undefined;
   try {
-    const bareNode = await bareNodeMiB();
+    const bareNode = await bareNodeRss().then((m) => mib(m.rssKiB), () => null);
     const before = await o.settle();
 
     o.log(`cron: Kairos agent, ${o.entries} jobs \`${KAIROS_SCHEDULE}\` (odd minutes), one bulk request`);
@@ -259,13 +239,13 @@ export async function runCronPeer(o: CronPeerOptions): Promise<CronPeerResult> {
       name: `cron-peer-${String(i).padStart(3, '0')}`,
       schedule: KAIROS_SCHEDULE,
       executor: 'shell',
-      executor_config: { command: `echo "k${i} $(date +%s%N)" >> ${quote(kairosOut)}`, shell: 'true' },
+      executor_config: { command: `echo "k${i} $(date +%s%N)" >> ${shellQuote(kairosOut)}`, shell: 'true' },
     }));
     const bulk = await apiOk<{ created: string[] }>(a.url, 'POST', '/v1/jobs/bulk', { jobs, detail: 'diff' }, 200);
     if (bulk.body.created.length !== o.entries) throw new Error(`bulk create made ${bulk.body.created.length} of ${o.entries} jobs`);
 
     // In a crontab `%` is a newline unless escaped.
-    const lines = Array.from({ length: o.entries }, (_, i) => `${CRON_SCHEDULE} root echo "c${i} $(date +\\%s\\%N)" >> ${quote(cronOut)}`);
+    const lines = Array.from({ length: o.entries }, (_, i) => `${CRON_SCHEDULE} root echo "c${i} $(date +\\%s\\%N)" >> ${shellQuote(cronOut)}`);
     writeFileSync(cronFile, `# Kairos bench (bench/scenarios/cron-peer.ts, pid ${process.pid}); removed when the bench exits\n${lines.join('\n')}\n`);
     // cron ignores files writable by group or others.
     chmodSync(cronFile, 0o644);
@@ -291,7 +271,9 @@ export async function runCronPeer(o: CronPeerOptions): Promise<CronPeerResult> {
     const kairosRss: Sampler = { samples: 0, maxKiB: null, atStartKiB: null };
     await sleep(first - 1000 - Date.now());
     const cpuFrom = machineCpu();
-    const ownFrom = procCpuTicks(cronPid) + procCpuTicks(a.pid) + procCpuTicks('self', false);
+    // Both daemons with the job shells they reaped, and this process's sampling.
+    const ownTicks = (): number => procCpuTicks(cronPid) + procCpuTicks(a.pid) + procCpuTicks('self', false);
+    const ownFrom = ownTicks();
     const tick = (): void => {
       sample(cronPid, cronRss);
       sample(a.pid, kairosRss);
@@ -310,8 +292,7 @@ export async function runCronPeer(o: CronPeerOptions): Promise<CronPeerResult> {
     clearInterval(timer);
     timer = undefined;
     tick();
-    const ownTicks = procCpuTicks(cronPid) + procCpuTicks(a.pid) + procCpuTicks('self', false) - ownFrom;
-    const otherCoresDuring = otherCores(cpuFrom, machineCpu(), ownTicks, cpus().length);
+    const otherCoresDuring = otherCores(cpuFrom, machineCpu(), ownTicks() - ownFrom, cpus().length);
 
     const result: CronPeerResult = {
       entries: o.entries,

@@ -4,14 +4,12 @@
  * agent so it loads them all into its scheduler, and measures startup time,
  * idle RSS against an empty Node process, and a first-page job listing.
  */
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { startAgent, api, apiOk, type AgentHandle } from '../lib/agent.js';
-import { removeDir, tempDir, trackProcess } from '../lib/cleanup.js';
+import { removeDir, tempDir } from '../lib/cleanup.js';
 import { jobDefinition } from '../lib/job-defs.js';
 import { summarize, type Summary } from '../lib/stats.js';
-import { procMemory, sleep, type PhaseConditions, type ProcMemory } from '../lib/system.js';
+import { bareNodeRss, mib, procMemory, sleep, type PhaseConditions, type ProcMemory } from '../lib/system.js';
 import { SqliteStore } from '../../src/backends/embedded/sqlite-store.js';
 import { ExecutorRegistry } from '../../src/executors/registry.js';
 import { ShellExecutor } from '../../src/executors/shell.js';
@@ -61,8 +59,6 @@ export interface MemoryResult {
   listFirstPage: { requests: number; firstMs: number; ms: Summary; total: number | null };
 }
 
-const mib = (kib: number): number => Math.round((kib / 1024) * 10) / 10;
-
 async function createViaApi(url: string, from: number, to: number, startsAt: string, concurrency: number): Promise<number> {
   let next = from;
   const t = performance.now();
@@ -90,30 +86,6 @@ async function seedStore(dbFile: string, from: number, to: number, startsAt: str
     return (performance.now() - t) / 1000;
   } finally {
     await store.close();
-  }
-}
-
-async function bareNodeRss(): Promise<ProcMemory> {
-  const proc = trackProcess(
-    spawn(process.execPath, ['-e', 'process.stdout.write("ready\\n"); setInterval(() => {}, 1 << 30);'], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    }),
-  );
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('bare node process did not start within 10 s')), 10_000);
-      createInterface({ input: proc.stdout }).once('line', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      proc.once('exit', (code) => reject(new Error(`bare node process exited (${code})`)));
-    });
-    // Same settling as the agent gets, so lazy startup work is done in both.
-    await sleep(1000);
-    if (proc.pid === undefined) throw new Error('bare node process has no pid');
-    return procMemory(proc.pid);
-  } finally {
-    proc.kill('SIGKILL');
   }
 }
 

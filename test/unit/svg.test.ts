@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { barChart, escapeXml, formatValue, lineChart, linearTicks, logTicks } from '../../bench/lib/svg.js';
-import { renderCharts, scaleCurveChart, type ChartInput } from '../../bench/lib/charts.js';
+import { renderCharts, type ChartInput } from '../../bench/lib/charts.js';
 
 /**
  * A small well-formedness check (no XML parser in node_modules): one root element, every tag
@@ -175,7 +175,4 @@ test('charts exist for the scenarios present, values from JSON may be null', () 
   const lateness = charts[0]?.svg ?? '';
   assert.ok(lateness.includes('etcd cluster') && lateness.includes('ZooKeeper cluster') && lateness.includes('reference'));
   assert.ok(!lateness.includes('single agent'), 'the single agent did not run');
-  const scale = scaleCurveChart({ title: 'RSS', yLabel: 'MiB', series: [{ name: 'rss', points: [{ jobs: 1000, value: 60 }, { jobs: 1e6, value: 800 }] }] });
-  assertWellFormed(scale);
-  assert.deepEqual(renderCharts({ scale: { points: [{ jobs: 1000, rssMiB: 60 }, { jobs: 10_000, rssMiB: 64 }] } }).map((c) => c.name), ['scale-rss']);
 });
