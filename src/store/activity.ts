@@ -1,6 +1,6 @@
-/** The bucketing every backend's `activity` shares, so the embedded and etcd stores can't drift. */
+/** The bucketing every backend's `activity` shares, so the embedded and key-value stores can't drift. */
 import type { Execution } from '../job/types.js';
-import type { Activity, ActivityBucket, ActivityQuery } from './types.js';
+import type { Activity, ActivityBucket, ActivityQuery, SkipRecord } from './types.js';
 
 /** Most buckets one call may ask for: a week of minutes. Protects the agent from a huge allocation. */
 export const MAX_BUCKETS = 7 * 24 * 60;
@@ -11,6 +11,9 @@ export class ActivityCounter {
   readonly buckets: ActivityBucket[];
   readonly bucketMs: number;
   private readonly jobs: ReadonlySet<string> | null;
+  private readonly failuresWanted: number;
+  /** Failed executions counted so far (countExecution), for recentFailures. */
+  private readonly failures: Execution[] = [];
 
   constructor(query: ActivityQuery, now = Date.now()) {
     const since = Date.parse(query.since);
@@ -23,6 +26,7 @@ export class ActivityCounter {
     if (n > MAX_BUCKETS) throw new Error(`activity: ${n} buckets asked for, at most ${MAX_BUCKETS}`);
     this.buckets = Array.from({ length: n }, (_, i) => ({ t: new Date(since + i * this.bucketMs).toISOString(), success: 0, failed: 0, skipped: 0 }));
     this.jobs = query.jobs ? new Set(query.jobs) : null;
+    this.failuresWanted = query.failures;
   }
 
   wants(job: string): boolean {
@@ -33,6 +37,33 @@ export class ActivityCounter {
   at(ms: number): ActivityBucket | undefined {
     if (!(ms >= this.sinceMs)) return undefined;
     return this.buckets[Math.floor((ms - this.sinceMs) / this.bucketMs)];
+  }
+
+  /** Whether an instant is in the window: the stores that count record by record read only those records. */
+  covers(ms: number): boolean {
+    return ms >= this.sinceMs && ms <= this.untilMs;
+  }
+
+  /** Counts a finished execution in the bucket of its start (running ones have no result yet). */
+  countExecution(e: Execution): void {
+    if (e.finished_at === null || e.finished_at === undefined) return;
+    const bucket = this.at(Date.parse(e.started_at));
+    if (!bucket) return;
+    if (e.success) bucket.success++;
+    else {
+      bucket.failed++;
+      this.failures.push(e);
+    }
+  }
+
+  countSkip(s: SkipRecord): void {
+    const bucket = this.at(skipIdMs(s.id));
+    if (bucket) bucket.skipped += s.count;
+  }
+
+  /** What countExecution and countSkip added up, with the newest failures the query asked for. */
+  result(): Activity {
+    return { buckets: this.buckets, recentFailures: newestFailures(this.failures, this.failuresWanted) };
   }
 }
 

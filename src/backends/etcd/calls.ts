@@ -34,25 +34,26 @@ import {
   type ITxnResponse,
   type Namespace,
 } from 'etcd3';
+import { UnavailableError } from '../../errors/catalogue.js';
+import { messageOf } from '../../store/kv-shared.js';
 import { HostBreakers, isTransient, oncePolicy, watchBackoff } from './fault.js';
 import { SETTINGS } from './keys.js';
 import type { EtcdStoreOptions } from './options.js';
 import { BARE_CONNECT_FAILURE, explainConnectFailure } from './tls-diagnosis.js';
 
-/** etcd could not be reached or did not answer within the deadline. */
-export class EtcdUnavailableError extends Error {
-  /** The API answers 503: the request was fine, the backend is away (and agents retry on their own). */
-  readonly status = 503;
-  readonly code = 'KAIROS_STORE_UNAVAILABLE';
-  readonly field = '';
+/**
+ * etcd could not be reached or did not answer within the deadline. The API answers 503
+ * (KAIROS_STORE_UNAVAILABLE): the request was fine, the backend is away (and agents retry on their own).
+ */
+export class EtcdUnavailableError extends UnavailableError {
   constructor(what: string, cause: unknown) {
-    super(`etcd unavailable: ${what}: ${messageOf(cause)}`, { cause });
+    super(`etcd unavailable: ${what}: ${messageOf(cause)}`);
+    // As Error's own { cause } option would set it (KairosError takes no options).
+    Object.defineProperty(this, 'cause', { value: cause, writable: true, configurable: true });
     this.name = 'EtcdUnavailableError';
   }
 }
 
-/** Bounded optimistic retries of one read-modify-write under contention. */
-export const MAX_CAS_ATTEMPTS = 50;
 export const JOB_PAGE = 500;
 /** Executions carry up to --output-limit bytes of output each; smaller pages keep responses bounded. */
 export const EXECUTION_PAGE = 100;
@@ -71,10 +72,6 @@ export interface KeyState {
   value: string | null;
   /** mod_revision; "0" when the key is absent, which is what a compare sees too. */
   mod: string;
-}
-
-export function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 export function parseBody<T>(body: string | Buffer, what: string): T {
@@ -226,12 +223,6 @@ export class EtcdCalls {
   /** A CAS write that failed in transit may be retried (by re-reading) while the budget lasts. */
   mayRetryWrite(err: unknown, b: Budget): boolean {
     return err instanceof EtcdUnavailableError && !this.closed && this.mayRetry(b);
-  }
-
-  /** Lost a CAS race: after a few, spread the contenders out a little. */
-  async conflictPause(attempt: number): Promise<void> {
-    if (attempt < 3) return;
-    await sleep(Math.random() * Math.min(50, 2 ** attempt));
   }
 
   /**

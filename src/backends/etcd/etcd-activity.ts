@@ -8,7 +8,7 @@
  */
 import type { Execution } from '../../job/types.js';
 import type { Activity, ActivityQuery, SkipRecord } from '../../store/types.js';
-import { ActivityCounter, newestFailures, skipIdMs } from '../../store/activity.js';
+import { ActivityCounter, skipIdMs } from '../../store/activity.js';
 import { EXECUTIONS, GROUPS, SKIPS } from './keys.js';
 import { groupEntryStartedMs } from '../../store/kv-shared.js';
 
@@ -30,35 +30,16 @@ export async function etcdActivity(query: ActivityQuery, r: ActivityReader): Pro
     const parts = key.slice(GROUPS.length).split('/');
     const job = parts[0] ?? '';
     const id = parts.slice(2).join('/');
-    if (!id || !c.wants(job)) continue;
-    const s = groupEntryStartedMs(value);
-    if (s >= c.sinceMs && s <= c.untilMs) inWindow.push(`${EXECUTIONS}${job}/${id}`);
+    if (id && c.wants(job) && c.covers(groupEntryStartedMs(value))) inWindow.push(`${EXECUTIONS}${job}/${id}`);
   }
-  const failures: Execution[] = [];
-  for (const body of await r.read(inWindow)) {
-    const e = JSON.parse(body) as Execution;
-    if (e.finished_at === null || e.finished_at === undefined) continue;
-    const bucket = c.at(Date.parse(e.started_at));
-    if (!bucket) continue;
-    if (e.success) bucket.success++;
-    else {
-      bucket.failed++;
-      failures.push(e);
-    }
-  }
+  for (const body of await r.read(inWindow)) c.countExecution(JSON.parse(body) as Execution);
 
   const skipsInWindow: string[] = [];
   for (const { key } of skipKeys) {
     const rest = key.slice(SKIPS.length);
     const slash = rest.indexOf('/');
-    if (slash < 0 || !c.wants(rest.slice(0, slash))) continue;
-    const ms = skipIdMs(rest.slice(slash + 1));
-    if (ms >= c.sinceMs && ms <= c.untilMs) skipsInWindow.push(key);
+    if (slash >= 0 && c.wants(rest.slice(0, slash)) && c.covers(skipIdMs(rest.slice(slash + 1)))) skipsInWindow.push(key);
   }
-  for (const body of await r.read(skipsInWindow)) {
-    const s = JSON.parse(body) as SkipRecord;
-    const bucket = c.at(skipIdMs(s.id));
-    if (bucket) bucket.skipped += s.count;
-  }
-  return { buckets: c.buckets, recentFailures: newestFailures(failures, query.failures) };
+  for (const body of await r.read(skipsInWindow)) c.countSkip(JSON.parse(body) as SkipRecord);
+  return c.result();
 }

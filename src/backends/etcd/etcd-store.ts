@@ -12,8 +12,9 @@
  *   queue.ts            each agent's assignment queue, and follow-ups of finished groups
  *   records.ts          settings, skipped ticks, API tokens, the audit log, the activity view
  *   watches.ts          the job watch, and the reconnect handling every watch shares
- *   report.ts           where trouble with no caller to return to goes (the log)
  *   options.ts          EtcdStoreOptions
+ * What both key-value backends do alike (sorting and paging in memory, the CAS retry pause,
+ * StoreReport: where trouble with no caller to return to goes) is in store/kv-shared.ts.
  */
 import type { Etcd3, Namespace } from 'etcd3';
 import type { Execution, Job } from '../../job/types.js';
@@ -36,6 +37,7 @@ import type {
   Store,
   StoredToken,
 } from '../../store/types.js';
+import { StoreReport } from '../../store/kv-shared.js';
 import { EtcdCalls } from './calls.js';
 import { ExecutionIndex } from './execution-index.js';
 import { Executions } from './executions.js';
@@ -43,12 +45,11 @@ import { Jobs, type TickFence } from './jobs.js';
 import type { EtcdStoreOptions } from './options.js';
 import { Queue } from './queue.js';
 import { Records } from './records.js';
-import { StoreReport } from './report.js';
 import { Watches } from './watches.js';
 
 export { EtcdUnavailableError } from './calls.js';
 export type { TickFence } from './jobs.js';
-export type { EtcdStoreOptions, StoreLog } from './options.js';
+export type { EtcdStoreOptions } from './options.js';
 
 export class EtcdStore implements Store {
   readonly kind = 'etcd';
@@ -74,7 +75,7 @@ export class EtcdStore implements Store {
     this.calls = new EtcdCalls(options);
     this.client = this.calls.client;
     this.ns = this.calls.ns;
-    const report = new StoreReport(options);
+    const report = new StoreReport('etcd store', options);
     const index = new ExecutionIndex(this.calls);
     this.jobs = new Jobs(this.calls, index);
     this.executions = new Executions(this.calls, index);

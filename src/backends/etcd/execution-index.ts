@@ -14,14 +14,12 @@ import {
   EXECUTIONS,
   GROUPS,
   groupKey,
-  isRunning,
   nodeSegment,
   parseRunning,
   RUNNING,
-  toMillis,
-  type GroupEntry,
   type RunningEntry,
 } from './keys.js';
+import { groupEntryValue, isRunning } from '../../store/kv-shared.js';
 
 export class ExecutionIndex {
   constructor(private readonly calls: EtcdCalls) {}
@@ -48,11 +46,10 @@ export class ExecutionIndex {
       } else {
         // A finished execution leaves no queue entry behind, so an agent that restarts
         // (and closed it as lost) is never handed it again.
-        const entry: GroupEntry = { s: toMillis(e.started_at) ?? 0 };
         ops.push(
           this.calls.opDelete(RUNNING + ref),
           this.calls.opDelete(`${ASSIGN}${nodeSegment(e.node_name)}/${ref}`),
-          this.calls.opPut(groupKey(e.job_name, e.group, e.id), JSON.stringify(entry)),
+          this.calls.opPut(groupKey(e.job_name, e.group, e.id), groupEntryValue(e)),
         );
       }
     }
@@ -122,8 +119,7 @@ export class ExecutionIndex {
     const puts = kvs.flatMap((kv) => {
       const e = parseBody<Execution>(kv.value, `execution of "${jobName}"`);
       if (isRunning(e)) return [];
-      const entry: GroupEntry = { s: toMillis(e.started_at) ?? 0 };
-      return [{ cmp: this.calls.cmpMod(this.calls.rel(kv.key), kv.mod_revision), op: this.calls.opPut(groupKey(jobName, e.group, e.id), JSON.stringify(entry)) }];
+      return [{ cmp: this.calls.cmpMod(this.calls.rel(kv.key), kv.mod_revision), op: this.calls.opPut(groupKey(jobName, e.group, e.id), groupEntryValue(e)) }];
     });
     const size = Math.max(1, Math.floor(this.calls.maxTxnOps / 2));
     for (let i = 0; i < puts.length; i += size) {

@@ -6,10 +6,10 @@
 import { CompareTarget, type ICompare, type IRequestOp } from 'etcd3';
 import type { Execution, Job } from '../../job/types.js';
 import { ExecutionClosedError, type CompleteOptions, type DispatchOptions, type ExecutionQuery, type JobUpdater, type Page } from '../../store/types.js';
-import { EXECUTION_PAGE, JOB_PAGE, MAX_CAS_ATTEMPTS, parseBody, type Budget, type EtcdCalls } from './calls.js';
+import { EXECUTION_PAGE, JOB_PAGE, parseBody, type Budget, type EtcdCalls } from './calls.js';
 import type { ExecutionIndex } from './execution-index.js';
-import { checkExecutionQuery, compareBytes, pageExecutions } from '../../store/kv-shared.js';
-import { assertId, assertName, EXECUTIONS, FOLLOWUPS, GROUPS, groupKey, isRunning, JOBS, parseRunning, RUNNING, splitJobAndId, toMillis, type GroupEntry } from './keys.js';
+import { checkExecutionQuery, compareBytes, conflictPause, isRunning, MAX_CAS_ATTEMPTS, pageExecutions, sortGroupMembers, sortRunning } from '../../store/kv-shared.js';
+import { assertId, assertName, EXECUTIONS, FOLLOWUPS, GROUPS, groupKey, JOBS, parseRunning, RUNNING, splitJobAndId, type GroupEntry } from './keys.js';
 import { auditOps } from './records.js';
 
 export class Executions {
@@ -110,7 +110,7 @@ export class Executions {
         if (!this.calls.mayRetryWrite(err, b)) throw err;
         continue;
       }
-      await this.calls.conflictPause(attempt);
+      await conflictPause(attempt);
     }
     throw new Error(`completeExecution("${name}"): still conflicting with concurrent writers after ${MAX_CAS_ATTEMPTS} attempts`);
   }
@@ -148,11 +148,7 @@ export class Executions {
         keys.push(`${EXECUTIONS}${jobName}/${this.calls.rel(kv.key).slice(RUNNING.length + jobName.length + 1)}`);
       }
     }
-    const members = (await this.index.readExecutions(b, 'listGroup', [...new Set(keys)])).filter((e) => e.group === group);
-    return members
-      .map((e) => ({ e, s: toMillis(e.started_at) ?? 0 }))
-      .sort((a, c) => a.e.attempt - c.e.attempt || a.s - c.s || compareBytes(a.e.id, c.e.id))
-      .map((d) => d.e);
+    return sortGroupMembers((await this.index.readExecutions(b, 'listGroup', [...new Set(keys)])).filter((e) => e.group === group));
   }
 
   async listRunning(jobName?: string): Promise<Execution[]> {
@@ -167,11 +163,7 @@ export class Executions {
       if (ref !== null) keys.push(`${EXECUTIONS}${ref.job}/${ref.id}`);
     }
     // Ones deleted since the index was read are skipped; ones finished meanwhile are dropped here.
-    const found = (await this.index.readExecutions(b, 'listRunning', keys)).filter(isRunning);
-    return found
-      .map((e) => ({ e, s: toMillis(e.started_at) ?? 0 }))
-      .sort((a, b) => a.s - b.s || compareBytes(a.e.job_name, b.e.job_name) || compareBytes(a.e.id, b.e.id))
-      .map((d) => d.e);
+    return sortRunning((await this.index.readExecutions(b, 'listRunning', keys)).filter(isRunning));
   }
 
   async deleteExecutions(jobName: string): Promise<number> {

@@ -7,11 +7,11 @@
 import { CompareTarget, type IRequestOp, type ITxnResponse } from 'etcd3';
 import type { Execution, Job } from '../../job/types.js';
 import type { AuditBuilder, DispatchOptions, JobBatch, JobUpdater, JobsUpdater } from '../../store/types.js';
-import { JOB_PAGE, MAX_CAS_ATTEMPTS, parseBody, type Budget, type EtcdCalls } from './calls.js';
+import { JOB_PAGE, parseBody, type Budget, type EtcdCalls } from './calls.js';
 import type { ExecutionIndex } from './execution-index.js';
-import { assertName, AUDIT_ALL, EXECUTIONS, GROUPS, JOBS, parseTick, RUNNING, SKIPS, TICKS } from './keys.js';
+import { assertName, AUDIT_ALL, EXECUTIONS, GROUPS, JOBS, RUNNING, SKIPS, TICKS } from './keys.js';
 import { auditOps } from './records.js';
-import { auditByJob } from '../../store/kv-shared.js';
+import { auditByJob, conflictPause, MAX_CAS_ATTEMPTS, parseTick } from '../../store/kv-shared.js';
 
 /** Leadership fence for commitTick: see setFence. */
 export type TickFence = { key: string; createRevision: string } | 'none' | null;
@@ -124,7 +124,7 @@ export class Jobs {
         unsure.push({ body, auditKey });
         continue;
       }
-      await this.calls.conflictPause(attempt);
+      await conflictPause(attempt);
     }
     throw new Error(`updateJob("${name}"): still conflicting with concurrent writers after ${MAX_CAS_ATTEMPTS} attempts`);
   }
@@ -180,7 +180,7 @@ export class Jobs {
         unsure = written;
         continue;
       }
-      await this.calls.conflictPause(attempt);
+      await conflictPause(attempt);
     }
     throw new Error(`updateJobs(${unique.join(', ')}): still conflicting with concurrent writers after ${MAX_CAS_ATTEMPTS} attempts`);
   }
@@ -258,7 +258,7 @@ export class Jobs {
         unsure = cur.value;
         continue;
       }
-      await this.calls.conflictPause(attempt);
+      await conflictPause(attempt);
     }
     throw new Error(`deleteJob("${name}"): still conflicting with concurrent writers after ${MAX_CAS_ATTEMPTS} attempts`);
   }

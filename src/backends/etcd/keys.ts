@@ -22,8 +22,6 @@
  *   audit/all/<id>                audit entries (ids sort by time); one about a job is also
  *   audit/job/<job>/<id>          stored here, so a job's history is one range read
  */
-import type { Execution } from '../../job/types.js';
-
 export const JOBS = 'jobs/';
 export const EXECUTIONS = 'executions/';
 export const RUNNING = 'running/';
@@ -38,9 +36,7 @@ export const SKIPS = 'skips/';
 export const AUDIT_ALL = 'audit/all/';
 export const AUDIT_JOB = 'audit/job/';
 
-export { toMillis } from '../../store/kv-shared.js';
-
-/** The group index entry of a finished execution: what prune needs, never the output. */
+/** The group index entry of a finished execution (written by groupEntryValue in kv-shared.ts). */
 export interface GroupEntry {
   /** started_at in epoch ms (0 when unparseable, as elsewhere). */
   s: number;
@@ -63,16 +59,6 @@ export function parseRunning(value: Buffer): RunningEntry | null {
 
 export function groupKey(jobName: string, group: number, id: string): string {
   return `${GROUPS}${jobName}/${String(group)}/${id}`;
-}
-
-export function isRunning(e: Execution): boolean {
-  return e.finished_at === null || e.finished_at === undefined;
-}
-
-export function parseTick(tick: string): number {
-  const ms = Date.parse(tick);
-  if (Number.isNaN(ms)) throw new Error(`invalid tick "${tick}": not an RFC 3339 time`);
-  return ms;
 }
 
 /** Job names are key segments: a '/' would make one job's prefix cover another's keys. */

@@ -1,10 +1,5 @@
 /** What the etcd store is given: how to reach etcd, and where to report what it can't return. */
-
-/** Where the store reports trouble it cannot return to a caller (watch loss, failed claims). */
-export interface StoreLog {
-  warn(obj: object, msg: string): void;
-  info(obj: object, msg: string): void;
-}
+import type { StoreLog } from '../../store/kv-shared.js';
 
 export interface EtcdStoreOptions {
   /** host:port of each member (an http:// or https:// prefix is kept when given). */

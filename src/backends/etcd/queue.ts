@@ -7,10 +7,11 @@
 import { CompareResult, CompareTarget, type IKeyValue, type ITxnResponse } from 'etcd3';
 import type { Execution } from '../../job/types.js';
 import type { FollowUp } from '../../store/types.js';
-import { EtcdUnavailableError, JOB_PAGE, messageOf, parseBody, type Budget, type EtcdCalls } from './calls.js';
+import { messageOf, type StoreReport } from '../../store/kv-shared.js';
+import { pause } from '../../util/retry.js';
+import { EtcdUnavailableError, JOB_PAGE, parseBody, type Budget, type EtcdCalls } from './calls.js';
 import { ASSIGN, assertName, EXECUTIONS, FOLLOWUPS, nodeSegment, splitJobAndId } from './keys.js';
-import type { StoreReport } from './report.js';
-import { pause, type Watches } from './watches.js';
+import type { Watches } from './watches.js';
 
 export class Queue {
   constructor(

@@ -7,7 +7,8 @@ import { CompareTarget, SortOrder, SortTarget, type IRequestOp } from 'etcd3';
 import type { Job } from '../../job/types.js';
 import { SKIPS_KEPT, type Activity, type ActivityQuery, type AuditEntry, type AuditQuery, type Page, type SkipRecord, type StoredToken } from '../../store/types.js';
 import { countSkips } from '../../store/skips.js';
-import { JOB_PAGE, MAX_CAS_ATTEMPTS, parseBody, type Budget, type EtcdCalls } from './calls.js';
+import { conflictPause, MAX_CAS_ATTEMPTS } from '../../store/kv-shared.js';
+import { JOB_PAGE, parseBody, type Budget, type EtcdCalls } from './calls.js';
 import { etcdActivity } from './etcd-activity.js';
 import { assertName, AUDIT_ALL, AUDIT_JOB, JOBS, SETTINGS, SKIPS, TOKENS } from './keys.js';
 
@@ -65,7 +66,7 @@ export class Records {
         if (!this.calls.mayRetryWrite(err, b)) throw err;
         continue;
       }
-      await this.calls.conflictPause(attempt);
+      await conflictPause(attempt);
     }
     throw new Error(`recordSkips("${jobName}"): still conflicting with concurrent writers after ${MAX_CAS_ATTEMPTS} attempts`);
   }
@@ -154,7 +155,7 @@ export class Records {
         if (again.value === null) return token;
         continue;
       }
-      await this.calls.conflictPause(attempt);
+      await conflictPause(attempt);
     }
     throw new Error(`deleteToken("${name}"): still conflicting with concurrent writers after ${MAX_CAS_ATTEMPTS} attempts`);
   }

@@ -7,13 +7,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { IKeyValue, IWatchResponse, Watcher } from 'etcd3';
 import type { Job } from '../../job/types.js';
 import type { JobEvent } from '../../store/types.js';
-import { JOB_PAGE, messageOf, parseBody, type EtcdCalls } from './calls.js';
-import { JOBS } from './keys.js';
-import type { StoreReport } from './report.js';
-
+import { messageOf, type StoreReport } from '../../store/kv-shared.js';
 import { pause } from '../../util/retry.js';
-
-export { pause };
+import { JOB_PAGE, parseBody, type EtcdCalls } from './calls.js';
+import { JOBS } from './keys.js';
 
 /** A live watch subscription (watchJobs or consumeAssignments). */
 export interface Subscription {

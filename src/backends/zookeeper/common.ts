@@ -1,9 +1,9 @@
 /** What the store's parts share: the session, the layout, and small helpers. */
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Stat } from 'node-zookeeper-client';
 import type { AuditEntry } from '../../store/types.js';
+import { MAX_CAS_ATTEMPTS, type StoreReport } from '../../store/kv-shared.js';
 import { seg, type Layout } from './layout.js';
-import { ZookeeperUnavailableError, type Budget, type StoreLog, type ZkSession } from './session.js';
+import { ZookeeperUnavailableError, type Budget, type ZkSession } from './session.js';
 import type { Intent } from './txn.js';
 
 /** The leadership fence: the leader's election node, which must still exist for a tick to commit. */
@@ -12,17 +12,15 @@ export type ZkFence = { path: string } | 'none' | null;
 export interface Ctx {
   readonly s: ZkSession;
   readonly l: Layout;
-  readonly log: StoreLog;
+  /** Where trouble with no caller to return to goes (the log; listener errors to their hook). */
+  readonly report: StoreReport;
   budget(): Budget;
   /** The base nodes exist (created once; cheap afterwards). */
   ready(b: Budget): Promise<void>;
   fence(): ZkFence;
   isClosed(): boolean;
-  reportListenerError(err: unknown): void;
 }
 
-/** Bounded optimistic retries of one read-modify-write under contention. */
-export const MAX_CAS_ATTEMPTS = 50;
 /** How many reads are in flight at once when many nodes are read. */
 const READ_CONCURRENCY = 64;
 
@@ -75,21 +73,10 @@ export function assertId(id: string): void {
   if (typeof id !== 'string' || id === '') throw new Error(`zookeeper store: invalid execution id "${String(id)}"`);
 }
 
-// Shared with the etcd backend (the embedded store's order and paging, done in memory).
-export { bound, compareBytes, toMillis } from '../../store/kv-shared.js';
-
 /** A write whose reply was lost may be checked and retried while the budget lasts. */
 export function mayRetryWrite(ctx: Ctx, err: unknown, b: Budget): boolean {
   return err instanceof ZookeeperUnavailableError && !ctx.isClosed() && Date.now() < b.until;
 }
-
-/** Lost a CAS race: after a few, spread the contenders out a little. */
-export async function conflictPause(attempt: number): Promise<void> {
-  if (attempt < 3) return;
-  await sleep(Math.random() * Math.min(50, 2 ** attempt));
-}
-
-export { pause } from '../../util/retry.js';
 
 export function auditIntents(l: Layout, entry: AuditEntry): Intent[] {
   const body = JSON.stringify(entry);

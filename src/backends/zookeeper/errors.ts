@@ -1,5 +1,7 @@
 /** ZooKeeper error codes the backend acts on, and the errors it reports (naming the znode). */
 import zookeeper from 'node-zookeeper-client';
+import { UnavailableError } from '../../errors/catalogue.js';
+import { messageOf } from '../../store/kv-shared.js';
 
 export const CODES = {
   NO_NODE: zookeeper.Exception.NO_NODE,
@@ -13,14 +15,15 @@ export const CODES = {
 
 export const TRANSIENT = new Set<number>([CODES.CONNECTION_LOSS, CODES.OPERATION_TIMEOUT, CODES.SESSION_EXPIRED]);
 
-/** ZooKeeper could not be reached or did not answer within the deadline. */
-export class ZookeeperUnavailableError extends Error {
-  /** The API answers 503: the request was fine, the backend is away (and agents retry on their own). */
-  readonly status = 503;
-  readonly code = 'KAIROS_STORE_UNAVAILABLE';
-  readonly field = '';
+/**
+ * ZooKeeper could not be reached or did not answer within the deadline. The API answers 503
+ * (KAIROS_STORE_UNAVAILABLE): the request was fine, the backend is away (and agents retry on their own).
+ */
+export class ZookeeperUnavailableError extends UnavailableError {
   constructor(what: string, path: string, cause: unknown) {
-    super(`zookeeper unavailable: ${what} (${path}): ${messageOf(cause)}`, { cause });
+    super(`zookeeper unavailable: ${what} (${path}): ${messageOf(cause)}`);
+    // As Error's own { cause } option would set it (KairosError takes no options).
+    Object.defineProperty(this, 'cause', { value: cause, writable: true, configurable: true });
     this.name = 'ZookeeperUnavailableError';
   }
 }
@@ -36,10 +39,6 @@ export class ZookeeperError extends Error {
     super(`zookeeper ${what} failed on ${path}: ${messageOf(cause)}`, { cause });
     this.name = 'ZookeeperError';
   }
-}
-
-export function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 export function codeOf(err: unknown): number | null {

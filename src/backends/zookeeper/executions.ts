@@ -6,19 +6,25 @@
  */
 import type { Execution, Job } from '../../job/types.js';
 import { ExecutionClosedError, type CompleteOptions, type DispatchOptions, type ExecutionQuery, type JobUpdater, type Page } from '../../store/types.js';
-import { MAX_CAS_ATTEMPTS, assertId, assertName, auditIntents, changeIntent, childrenOf, compareBytes, conflictError, conflictPause, mayRetryWrite, parseBody, readMany, readNode, toMillis, type Ctx, type NodeValue } from './common.js';
+import { assertId, assertName, auditIntents, changeIntent, childrenOf, conflictError, mayRetryWrite, parseBody, readMany, readNode, type Ctx, type NodeValue } from './common.js';
 import { splitPair, unseg } from './layout.js';
 import type { Budget } from './session.js';
 import { commitIntents, type Intent } from './txn.js';
-import { checkExecutionQuery, pageExecutions } from '../../store/kv-shared.js';
+import {
+  checkExecutionQuery,
+  compareBytes,
+  conflictPause,
+  groupEntryValue,
+  isRunning,
+  MAX_CAS_ATTEMPTS,
+  pageExecutions,
+  sortGroupMembers,
+  sortRunning,
+} from '../../store/kv-shared.js';
 
 interface RunningEntry {
   node: string;
   group: number;
-}
-
-export function isRunning(e: Execution): boolean {
-  return e.finished_at === null || e.finished_at === undefined;
 }
 
 /**
@@ -52,7 +58,7 @@ export function executionIntents(ctx: Ctx, executions: Execution[], route: boole
       intents.push(
         { op: 'delete', path: l.runningEntry(e.job_name, e.id) },
         { op: 'delete', path: l.assignment(e.node_name, e.job_name, e.id) },
-        { op: 'put', path: l.groupEntry(e.job_name, e.group, e.id), data: JSON.stringify({ s: toMillis(e.started_at) ?? 0 }) },
+        { op: 'put', path: l.groupEntry(e.job_name, e.group, e.id), data: groupEntryValue(e) },
         { op: 'bump', path: l.groupsOf(e.job_name) },
       );
     }
@@ -237,11 +243,7 @@ export async function listExecutions(ctx: Ctx, jobName: string, query: Execution
 
 export async function listGroup(ctx: Ctx, jobName: string, group: number): Promise<Execution[]> {
   assertName(jobName);
-  const { members } = await groupMembers(ctx, ctx.budget(), jobName, group);
-  return members
-    .map((e) => ({ e, s: toMillis(e.started_at) ?? 0 }))
-    .sort((a, c) => a.e.attempt - c.e.attempt || a.s - c.s || compareBytes(a.e.id, c.e.id))
-    .map((d) => d.e);
+  return sortGroupMembers((await groupMembers(ctx, ctx.budget(), jobName, group)).members);
 }
 
 export async function listRunning(ctx: Ctx, jobName?: string): Promise<Execution[]> {
@@ -256,10 +258,7 @@ export async function listRunning(ctx: Ctx, jobName?: string): Promise<Execution
       found.push(...(await readExecutions(ctx, b, 'listRunning', job, ids)).filter(isRunning));
     }),
   );
-  return found
-    .map((e) => ({ e, s: toMillis(e.started_at) ?? 0 }))
-    .sort((a, c) => a.s - c.s || compareBytes(a.e.job_name, c.e.job_name) || compareBytes(a.e.id, c.e.id))
-    .map((d) => d.e);
+  return sortRunning(found);
 }
 
 export async function deleteExecutions(ctx: Ctx, jobName: string): Promise<number> {

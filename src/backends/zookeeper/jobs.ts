@@ -5,11 +5,11 @@
  */
 import type { Job } from '../../job/types.js';
 import type { AuditBuilder, JobBatch, JobUpdater, JobsUpdater } from '../../store/types.js';
-import { MAX_CAS_ATTEMPTS, assertName, auditIntents, changeIntent, childrenOf, compareBytes, conflictError, conflictPause, mayRetryWrite, parseBody, readMany, readNode, type Ctx } from './common.js';
+import { assertName, auditIntents, changeIntent, childrenOf, conflictError, mayRetryWrite, parseBody, readMany, readNode, type Ctx } from './common.js';
 import { seg, unseg } from './layout.js';
 import type { Budget } from './session.js';
 import { commitIntents, intentBytes, MAX_MULTI_BYTES, type Intent } from './txn.js';
-import { auditByJob } from '../../store/kv-shared.js';
+import { auditByJob, conflictPause, MAX_CAS_ATTEMPTS, sortBytewise } from '../../store/kv-shared.js';
 
 /** Ops per multi when a bulk write is split (ZooKeeper has no op limit, only the request size). */
 const MAX_BATCH_OPS = 1000;
@@ -20,9 +20,8 @@ export async function getJob(ctx: Ctx, name: string): Promise<Job | null> {
   return cur === null ? null : parseBody<Job>(cur.value, `job "${name}"`);
 }
 
-export async function jobNames(ctx: Ctx, b: Budget, what: string): Promise<string[]> {
-  const names = (await childrenOf(ctx, b, what, ctx.l.jobs)).map(unseg);
-  return names.sort(compareBytes);
+async function jobNames(ctx: Ctx, b: Budget, what: string): Promise<string[]> {
+  return sortBytewise((await childrenOf(ctx, b, what, ctx.l.jobs)).map(unseg), (n) => n);
 }
 
 export async function listJobs(ctx: Ctx, page?: { offset: number; limit: number }): Promise<Job[]> {
@@ -161,7 +160,7 @@ export async function updateJobs(ctx: Ctx, names: string[], fn: JobsUpdater, aud
  * `guarded`: also require the running and group sets unchanged since listed, so an
  * execution written meanwhile makes the caller retry instead of surviving the delete.
  */
-export async function purgeIntents(ctx: Ctx, b: Budget, name: string, guarded: boolean): Promise<Intent[]> {
+async function purgeIntents(ctx: Ctx, b: Budget, name: string, guarded: boolean): Promise<Intent[]> {
   const l = ctx.l;
   const [skips, executions, running, groups] = await Promise.all([
     ctx.s.getChildren(b, 'deleteJob', l.skipsOf(name)),

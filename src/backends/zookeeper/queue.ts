@@ -13,18 +13,14 @@
  */
 import type { Execution } from '../../job/types.js';
 import type { DispatchOptions, FollowUp } from '../../store/types.js';
-import { MAX_CAS_ATTEMPTS, assertName, childrenOf, conflictError, conflictPause, mayRetryWrite, parseBody, pause, readMany, readNode, type Ctx } from './common.js';
+import { conflictPause, MAX_CAS_ATTEMPTS, messageOf, parseTick } from '../../store/kv-shared.js';
+import { pause } from '../../util/retry.js';
+import { assertName, childrenOf, conflictError, mayRetryWrite, parseBody, readMany, readNode, type Ctx } from './common.js';
 import { executionIntents, executionStored, runningGuard, runningSet } from './executions.js';
 import { splitPair, unseg } from './layout.js';
-import { CODES, ZookeeperUnavailableError, messageOf } from './session.js';
+import { CODES, ZookeeperUnavailableError } from './session.js';
 import { commitIntents, type Intent } from './txn.js';
 import { rerunner, type Subscriptions } from './watches.js';
-
-function parseTick(tick: string): number {
-  const ms = Date.parse(tick);
-  if (Number.isNaN(ms)) throw new Error(`invalid tick "${tick}": not an RFC 3339 time`);
-  return ms;
-}
 
 export async function getLastTick(ctx: Ctx, jobName: string): Promise<string | null> {
   assertName(jobName);
@@ -93,7 +89,7 @@ export async function commitTick(ctx: Ctx, jobName: string, tick: string, execut
 export function consumeAssignments(ctx: Ctx, subs: Subscriptions, node: string, handler: (execution: Execution) => void): () => void {
   const dir = ctx.l.assignOf(node);
   const inFlight = new Set<string>();
-  const warn = (obj: object, msg: string): void => subs.warn(obj, msg);
+  const warn = (obj: object, msg: string): void => ctx.report.warn(obj, msg);
 
   const deliverStored = async (job: string, id: string): Promise<void> => {
     const cur = await readNode(ctx, ctx.budget(), 'consumeAssignments', ctx.l.execution(job, id));
@@ -106,7 +102,7 @@ export function consumeAssignments(ctx: Ctx, subs: Subscriptions, node: string, 
     try {
       handler(execution);
     } catch (err) {
-      ctx.reportListenerError(err);
+      ctx.report.listenerError(err);
     }
   };
 
@@ -160,12 +156,12 @@ export function consumeAssignments(ctx: Ctx, subs: Subscriptions, node: string, 
 
   // One stable function: the client keeps one registration per function and path.
   const watcher = (): void => arm();
-  const arm = rerunner(sub, subs, `listing the assignments of ${node}`, async () => {
+  const arm = rerunner(sub, ctx.report, `listing the assignments of ${node}`, async () => {
     const b = ctx.budget();
     await ctx.ready(b);
     await ctx.s.ensure(b, dir);
     const listed = await ctx.s.getChildren(b, 'consumeAssignments', dir, watcher);
-    for (const child of listed?.children ?? []) subs.background(claim(child), 'claiming an assignment');
+    for (const child of listed?.children ?? []) ctx.report.background(claim(child), 'claiming an assignment');
   });
 
   arm();

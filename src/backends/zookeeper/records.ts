@@ -2,12 +2,12 @@
 import type { Execution, Job } from '../../job/types.js';
 import { SKIPS_KEPT, type Activity, type ActivityQuery, type AuditEntry, type AuditQuery, type Page, type SkipRecord, type StoredToken } from '../../store/types.js';
 import { countSkips } from '../../store/skips.js';
-import { ActivityCounter, newestFailures, skipIdMs } from '../../store/activity.js';
-import { MAX_CAS_ATTEMPTS, assertName, auditIntents, changeIntent, childrenOf, compareBytes, conflictError, conflictPause, mayRetryWrite, parseBody, readMany, readNode, type Ctx } from './common.js';
+import { ActivityCounter, skipIdMs } from '../../store/activity.js';
+import { assertName, auditIntents, changeIntent, childrenOf, conflictError, mayRetryWrite, parseBody, readMany, readNode, type Ctx } from './common.js';
 import { splitPair, unseg } from './layout.js';
 import type { Budget } from './session.js';
 import { commitIntents, type Intent } from './txn.js';
-import { groupEntryStartedMs } from '../../store/kv-shared.js';
+import { conflictPause, groupEntryStartedMs, MAX_CAS_ATTEMPTS, sortBytewise } from '../../store/kv-shared.js';
 
 export async function getSetting(ctx: Ctx, key: string): Promise<string | null> {
   return (await readNode(ctx, ctx.budget(), 'getSetting', ctx.l.setting(key)))?.value ?? null;
@@ -60,7 +60,7 @@ async function pruneSkips(ctx: Ctx, b: Budget, jobName: string): Promise<void> {
   const stat = await ctx.s.exists(b, 'recordSkips', ctx.l.skipsOf(jobName));
   const excess = (stat?.numChildren ?? 0) - SKIPS_KEPT;
   if (excess < 100) return;
-  const names = (await childrenOf(ctx, b, 'recordSkips', ctx.l.skipsOf(jobName))).sort((a, c) => compareBytes(unseg(a), unseg(c)));
+  const names = sortBytewise(await childrenOf(ctx, b, 'recordSkips', ctx.l.skipsOf(jobName)), unseg);
   const victims = names.slice(0, excess).map((n): Intent => ({ op: 'delete', path: `${ctx.l.skipsOf(jobName)}/${n}` }));
   for (let i = 0; i < victims.length; i += 1000) await commitIntents(ctx.s, b, 'recordSkips', victims.slice(i, i + 1000), true);
 }
@@ -73,7 +73,7 @@ export async function listSkips(ctx: Ctx, jobName: string, page: { start?: numbe
 /** A page of the records under a node whose child names sort by time, newest first, with the total. */
 async function newestFirst<T>(ctx: Ctx, what: string, dir: string, page: { start?: number; end?: number }, label: string): Promise<Page<T>> {
   const b = ctx.budget();
-  const names = (await childrenOf(ctx, b, what, dir)).sort((a, c) => compareBytes(unseg(c), unseg(a)));
+  const names = sortBytewise(await childrenOf(ctx, b, what, dir), unseg, -1);
   const total = names.length;
   const start = Math.max(0, page.start ?? 0);
   const end = Math.min(total, page.end ?? total);
@@ -84,7 +84,7 @@ async function newestFirst<T>(ctx: Ctx, what: string, dir: string, page: { start
 
 export async function listTokens(ctx: Ctx): Promise<StoredToken[]> {
   const b = ctx.budget();
-  const names = (await childrenOf(ctx, b, 'listTokens', ctx.l.tokens)).sort((a, c) => compareBytes(unseg(a), unseg(c)));
+  const names = sortBytewise(await childrenOf(ctx, b, 'listTokens', ctx.l.tokens), unseg);
   const values = await readMany(ctx, b, 'listTokens', names.map((n) => `${ctx.l.tokens}/${n}`));
   return values.flatMap((v) => (v === null ? [] : [parseBody<StoredToken>(v.value, 'API token')]));
 }
@@ -153,7 +153,6 @@ export async function activity(ctx: Ctx, query: ActivityQuery): Promise<Activity
   const l = ctx.l;
   const jobs = (await childrenOf(ctx, b, 'activity', `${l.root}/groups`)).map(unseg).filter((j) => c.wants(j));
   const skipJobs = (await childrenOf(ctx, b, 'activity', `${l.root}/skips`)).map(unseg).filter((j) => c.wants(j));
-  const failures: Execution[] = [];
   for (const job of jobs) {
     const names = await childrenOf(ctx, b, 'activity', l.groupsOf(job));
     const entries = await readMany(ctx, b, 'activity', names.map((n) => `${l.groupsOf(job)}/${n}`));
@@ -161,35 +160,18 @@ export async function activity(ctx: Ctx, query: ActivityQuery): Promise<Activity
     names.forEach((n, i) => {
       const v = entries[i];
       const pair = splitPair(n);
-      if (!v || pair === null) return;
-      const s = groupEntryStartedMs(v.value);
-      if (s >= c.sinceMs && s <= c.untilMs) inWindow.push(l.execution(job, pair[1]));
+      if (v && pair !== null && c.covers(groupEntryStartedMs(v.value))) inWindow.push(l.execution(job, pair[1]));
     });
     for (const v of await readMany(ctx, b, 'activity', inWindow)) {
-      if (v === null) continue;
-      const e = parseBody<Execution>(v.value, `execution of "${job}"`);
-      if (e.finished_at === null || e.finished_at === undefined) continue;
-      const bucket = c.at(Date.parse(e.started_at));
-      if (!bucket) continue;
-      if (e.success) bucket.success++;
-      else {
-        bucket.failed++;
-        failures.push(e);
-      }
+      if (v !== null) c.countExecution(parseBody<Execution>(v.value, `execution of "${job}"`));
     }
   }
   for (const job of skipJobs) {
     const names = await childrenOf(ctx, b, 'activity', l.skipsOf(job));
-    const inWindow = names.filter((n) => {
-      const ms = skipIdMs(unseg(n));
-      return ms >= c.sinceMs && ms <= c.untilMs;
-    });
+    const inWindow = names.filter((n) => c.covers(skipIdMs(unseg(n))));
     for (const v of await readMany(ctx, b, 'activity', inWindow.map((n) => `${l.skipsOf(job)}/${n}`))) {
-      if (v === null) continue;
-      const s = parseBody<SkipRecord>(v.value, 'skip record');
-      const bucket = c.at(skipIdMs(s.id));
-      if (bucket) bucket.skipped += s.count;
+      if (v !== null) c.countSkip(parseBody<SkipRecord>(v.value, 'skip record'));
     }
   }
-  return { buckets: c.buckets, recentFailures: newestFailures(failures, query.failures) };
+  return c.result();
 }

@@ -21,17 +21,12 @@ import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import zookeeper from 'node-zookeeper-client';
 import type { Client, Event as ZkEvent, Stat, State } from 'node-zookeeper-client';
+import type { StoreLog } from '../../store/kv-shared.js';
 import { CODES, TRANSIENT, ZookeeperError, ZookeeperUnavailableError, codeOf, isCode } from './errors.js';
 
 export const CreateMode = zookeeper.CreateMode;
 
-/** Where the backend reports trouble it cannot return to a caller (watch loss, failed claims). */
-export interface StoreLog {
-  warn(obj: object, msg: string): void;
-  info(obj: object, msg: string): void;
-}
-
-export { CODES, ZookeeperError, ZookeeperUnavailableError, isCode, messageOf } from './errors.js';
+export { CODES, ZookeeperError, ZookeeperUnavailableError, isCode } from './errors.js';
 
 export interface Budget {
   /** Failed calls are retried (and waits for the connection last) only until this instant. */

@@ -11,9 +11,11 @@
  */
 import type { JobEvent } from '../../store/types.js';
 import type { Job } from '../../job/types.js';
-import { childrenOf, parseBody, pause, readMany, type Ctx } from './common.js';
+import { messageOf, type StoreReport } from '../../store/kv-shared.js';
+import { pause } from '../../util/retry.js';
+import { childrenOf, parseBody, readMany, type Ctx } from './common.js';
 import { unseg } from './layout.js';
-import { messageOf, zxidNum, type Budget, type Op, type StoreLog, type ZkSession } from './session.js';
+import { zxidNum, type Budget, type Op, type ZkSession } from './session.js';
 
 export interface Subscription {
   stopped: boolean;
@@ -25,10 +27,7 @@ export interface Subscription {
 export class Subscriptions {
   private readonly live = new Set<Subscription>();
 
-  constructor(
-    private readonly s: ZkSession,
-    private readonly log: StoreLog,
-  ) {}
+  constructor(private readonly s: ZkSession) {}
 
   add(onConnected: (newSession: boolean) => void): Subscription {
     const sub: Subscription = {
@@ -54,44 +53,28 @@ export class Subscriptions {
   closeAll(): void {
     for (const sub of [...this.live]) this.remove(sub);
   }
-
-  /** Logging never throws into a background loop (that would be an unhandled rejection). */
-  warn(obj: object, msg: string): void {
-    try {
-      this.log.warn(obj, msg);
-    } catch {
-      // A broken logger must not stop watches or claims.
-    }
-  }
-
-  /** Runs a background task whose failures have nowhere to go but the log. */
-  background(task: Promise<unknown>, what: string): void {
-    task.catch((err: unknown) => this.warn({ err: messageOf(err) }, `zookeeper store: ${what} failed`));
-  }
 }
 
-/** A loop that runs `body` again when poked while running, retrying failures with backoff. */
-export function rerunner(sub: Subscription, subs: Subscriptions, what: string, body: () => Promise<void>): () => void {
+/**
+ * Runs `body` serially: a poke while it runs makes it run once more afterwards (one-shot
+ * watchers and reconnections poke; nothing runs twice at once). A failure goes to `failed`,
+ * which may wait, and answers whether to run again.
+ */
+export function serial(body: () => Promise<void>, failed: (err: unknown) => boolean | Promise<boolean>): () => void {
   let running = false;
-  let dirty = false;
+  let again = false;
   return function poke(): void {
-    dirty = true;
-    if (running || sub.stopped) return;
+    again = true;
+    if (running) return;
     running = true;
     void (async () => {
-      let delay = 100;
       try {
-        while (dirty && !sub.stopped) {
-          dirty = false;
+        while (again) {
+          again = false;
           try {
             await body();
-            delay = 100;
           } catch (err) {
-            if (sub.stopped) return;
-            subs.warn({ err: messageOf(err), retry_ms: delay }, `zookeeper store: ${what} failed; retrying`);
-            dirty = true;
-            if (!(await pause(delay, sub.abort.signal))) return;
-            delay = Math.min(delay * 2, 2000);
+            if (await failed(err)) again = true;
           }
         }
       } finally {
@@ -99,6 +82,25 @@ export function rerunner(sub: Subscription, subs: Subscriptions, what: string, b
       }
     })();
   };
+}
+
+/** serial() for a subscription: failures are retried with backoff until the subscription stops. */
+export function rerunner(sub: Subscription, report: StoreReport, what: string, body: () => Promise<void>): () => void {
+  let delay = 100;
+  return serial(
+    async () => {
+      if (sub.stopped) return;
+      await body();
+      delay = 100;
+    },
+    async (err) => {
+      if (sub.stopped) return false;
+      report.warn({ err: messageOf(err), retry_ms: delay }, `zookeeper store: ${what} failed; retrying`);
+      if (!(await pause(delay, sub.abort.signal))) return false;
+      delay = Math.min(delay * 2, 2000);
+      return true;
+    },
+  );
 }
 
 /** Change-log entries kept; a watcher further behind re-reads every job instead. */
@@ -133,7 +135,7 @@ export function watchJobs(ctx: Ctx, subs: Subscriptions, listener: (event: JobEv
     try {
       listener(event);
     } catch (err) {
-      ctx.reportListenerError(err);
+      ctx.report.listenerError(err);
     }
   };
 
@@ -164,7 +166,7 @@ export function watchJobs(ctx: Ctx, subs: Subscriptions, listener: (event: JobEv
 
   const watcher = (): void => pass();
   const sub = subs.add(() => pass());
-  const pass = rerunner(sub, subs, 'following job changes', async () => {
+  const pass = rerunner(sub, ctx.report, 'following job changes', async () => {
     const b = ctx.budget();
     await ctx.ready(b);
     if (!seeded) {
@@ -178,7 +180,7 @@ export function watchJobs(ctx: Ctx, subs: Subscriptions, listener: (event: JobEv
     lastSeq ??= await startingPoint(b, entries, lowWater);
     const newest = Math.max(entries.at(-1)?.seq ?? -1, lowWater - 1);
     if (lastSeq + 1 < lowWater) {
-      subs.warn({ watch: 'jobs', missed_after: lastSeq, trimmed_below: lowWater }, 'zookeeper store: job changes were trimmed before this watch read them; re-reading every job');
+      ctx.report.warn({ watch: 'jobs', missed_after: lastSeq, trimmed_below: lowWater }, 'zookeeper store: job changes were trimmed before this watch read them; re-reading every job');
       await resync(b);
       lastSeq = newest;
       return;

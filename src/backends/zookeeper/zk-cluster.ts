@@ -24,7 +24,9 @@ import { describeSelf, type SelfDescription } from '../../cluster/member.js';
 import type { EventBus } from '../../events/bus.js';
 import type { ZkFence } from './common.js';
 import { baseName, unseg, type Layout } from './layout.js';
-import { CODES, CreateMode, isCode, messageOf, zxidHex, type ZkSession } from './session.js';
+import { messageOf } from '../../store/kv-shared.js';
+import { CODES, CreateMode, isCode, zxidHex, type ZkSession } from './session.js';
+import { serial } from './watches.js';
 
 export interface ZkClusterOptions extends SelfDescription {
   session: ZkSession;
@@ -39,31 +41,6 @@ export interface ZkClusterOptions extends SelfDescription {
 function seqOf(child: string): number {
   const m = /(\d+)$/.exec(child);
   return m ? Number(m[1]) : Number.MAX_SAFE_INTEGER;
-}
-
-/** Runs `body` serially; a poke while it runs makes it run once more. */
-function serial(body: () => Promise<void>, onError: (err: unknown) => void): () => void {
-  let running = false;
-  let again = false;
-  return function poke(): void {
-    again = true;
-    if (running) return;
-    running = true;
-    void (async () => {
-      try {
-        while (again) {
-          again = false;
-          try {
-            await body();
-          } catch (err) {
-            onError(err);
-          }
-        }
-      } finally {
-        running = false;
-      }
-    })();
-  };
 }
 
 export class ZkCluster implements Cluster {
@@ -96,11 +73,13 @@ export class ZkCluster implements Cluster {
 
   constructor(private readonly o: ZkClusterOptions) {
     let lastWarn = 0;
-    const warn = (what: string) => (err: unknown): void => {
+    // Not run again at once: the timer (start()) and the session's events poke again.
+    const warn = (what: string) => (err: unknown): boolean => {
       // Once every few seconds at most: a ZooKeeper outage would otherwise log every tick.
-      if (this.stopped || Date.now() - lastWarn < 5000) return;
+      if (this.stopped || Date.now() - lastWarn < 5000) return false;
       lastWarn = Date.now();
       this.o.log.warn({ err: messageOf(err) }, `cluster: ${what} failed; retrying`);
+      return false;
     };
     this.evaluate = serial(() => this.step(), warn('membership and election'));
     this.relistMembers = serial(() => this.watchMembers(), warn('following members'));

@@ -11,16 +11,17 @@
  */
 import type { Execution, Job } from '../../job/types.js';
 import type { Activity, ActivityQuery, AuditBuilder, AuditEntry, AuditQuery, CompleteOptions, DispatchOptions, ExecutionQuery, FollowUp, JobBatch, JobEvent, JobUpdater, JobsUpdater, Page, SkipRecord, Store, StoredToken } from '../../store/types.js';
+import { messageOf, StoreReport, type StoreReportOptions } from '../../store/kv-shared.js';
 import type { Ctx, ZkFence } from './common.js';
 import { Layout } from './layout.js';
-import { ZkSession, messageOf, type Budget, type StoreLog } from './session.js';
+import { ZkSession, type Budget } from './session.js';
 import { Subscriptions, trimChanges, watchJobs } from './watches.js';
 import * as jobs from './jobs.js';
 import * as executions from './executions.js';
 import * as queue from './queue.js';
 import * as records from './records.js';
 
-export interface ZkStoreOptions {
+export interface ZkStoreOptions extends StoreReportOptions {
   /** host:port of each server. */
   servers: string[];
   /** The root znode is `/<keyspace>`. */
@@ -29,9 +30,6 @@ export interface ZkStoreOptions {
   sessionTimeoutMs?: number;
   /** Budget of one call. Default 3000 ms. */
   callTimeoutMs?: number;
-  /** Receives errors thrown by watchJobs listeners and assignment handlers. Default: process.emitWarning. */
-  onListenerError?: (error: unknown) => void;
-  log?: StoreLog;
 }
 
 export class ZkStore implements Store {
@@ -41,6 +39,7 @@ export class ZkStore implements Store {
   readonly layout: Layout;
   private readonly ctx: Ctx;
   private readonly subs: Subscriptions;
+  private readonly report: StoreReport;
   private fence: ZkFence = null;
   private closed = false;
   private basesReady = -1;
@@ -53,7 +52,7 @@ export class ZkStore implements Store {
     this.appends = 0;
     this.trimming = true;
     trimChanges(this.ctx)
-      .catch((err: unknown) => this.subs.warn({ err: messageOf(err) }, 'zookeeper store: trimming the job change log failed'))
+      .catch((err: unknown) => this.report.warn({ err: messageOf(err) }, 'zookeeper store: trimming the job change log failed'))
       .finally(() => (this.trimming = false));
   };
 
@@ -64,24 +63,20 @@ export class ZkStore implements Store {
 
   constructor(options: ZkStoreOptions) {
     this.layout = new Layout(options.keyspace);
-    const log: StoreLog = options.log ?? {
-      warn: (obj, msg) => process.emitWarning(`${msg} ${JSON.stringify(obj)}`, 'KairosStoreWarning'),
-      info: () => undefined,
-    };
+    this.report = new StoreReport('zookeeper store', options);
     this.session = new ZkSession({
       servers: options.servers,
       sessionTimeoutMs: Math.max(1000, options.sessionTimeoutMs ?? 5000),
       callTimeoutMs: Math.max(100, options.callTimeoutMs ?? 3000),
       probePath: '/',
-      log,
+      log: this.report,
     });
-    const onListenerError = options.onListenerError ?? ((error: unknown) => process.emitWarning(`zookeeper store listener threw: ${messageOf(error)}`, 'KairosStoreWarning'));
-    this.subs = new Subscriptions(this.session, log);
+    this.subs = new Subscriptions(this.session);
     this.session.on('appended', this.onAppended);
     this.ctx = {
       s: this.session,
       l: this.layout,
-      log,
+      report: this.report,
       budget: () => {
         this.assertOpen();
         return this.session.budget();
@@ -89,13 +84,6 @@ export class ZkStore implements Store {
       ready: (b) => this.ready(b),
       fence: () => this.fence,
       isClosed: () => this.closed,
-      reportListenerError: (err) => {
-        try {
-          onListenerError(err);
-        } catch {
-          // The error hook itself failing must not break event delivery.
-        }
-      },
     };
   }
 
