@@ -5,59 +5,35 @@
  * session at once: a goodbye, not a crash). ZooKeeper-specific cases follow
  * the shared contract.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { ZkStore } from '../../src/backends/zookeeper/zk-store.js';
 import * as backendModule from '../../src/backends/zookeeper/index.js';
-import type { Store } from '../../src/store/types.js';
 import { CreateMode } from '../../src/backends/zookeeper/session.js';
 import { at, running } from '../helpers/fixtures.js';
 import { eventually } from '../helpers/agent.js';
-import { startZookeeper, type ZookeeperEnsemble } from '../helpers/zookeeper.js';
-import { backendContract, type StoreOptions } from './backend-contract.js';
-import { proxiedCluster } from './proxied-cluster.js';
+import { backendContract } from './backend-contract.js';
+import { quiet, serverHarness } from './proxied-cluster.js';
 import { tcpProxy } from './tcp-proxy.js';
 
-let zk: ZookeeperEnsemble;
-before(async () => {
-  zk = await startZookeeper(1);
-});
-after(async () => {
-  await zk?.stopAll();
-});
-
-const quiet = { warn: () => undefined, info: () => undefined };
-const keyspaces = new WeakMap<Store, string>();
 const TTL = 2000;
 
-async function connect(keyspace: string, options: StoreOptions = {}): Promise<Store> {
-  const store = await ZkStore.connect({ servers: zk.endpoints, keyspace, sessionTimeoutMs: TTL, log: quiet, ...options });
-  keyspaces.set(store, keyspace);
-  return store;
-}
-
-backendContract({
-  label: 'zookeeper',
-  openStore: (options) => connect(`t-${randomUUID()}`, options),
-  openPeer: (store) => connect(keyspaces.get(store) ?? `t-${randomUUID()}`),
-  restartServer: async (whileDown) => {
-    await zk.kill(0);
-    try {
-      await whileDown?.();
-    } finally {
-      await zk.start(0);
-    }
-  },
-  cluster: proxiedCluster(backendModule, () => zk.endpoints[0] ?? '', TTL),
+const { harness, servers } = serverHarness({
+  backend: 'zookeeper',
+  module: backendModule,
+  leaseTtlMs: TTL,
+  connect: (endpoints, keyspace, options) => ZkStore.connect({ servers: endpoints, keyspace, sessionTimeoutMs: TTL, log: quiet, ...options }),
 });
+backendContract(harness);
 
 void test('zookeeper: a tick commit fenced by a leader\'s election node is refused once that leader\'s session expired', async () => {
   const keyspace = `t-${randomUUID()}`;
-  const proxy = await tcpProxy(zk.endpoints[0] ?? '');
+  const endpoints = servers().endpoints;
+  const proxy = await tcpProxy(endpoints[0] ?? '');
   const leader = await ZkStore.connect({ servers: [proxy.endpoint], keyspace, sessionTimeoutMs: TTL, log: quiet });
   // Another connection still holding the old fence: a deposed leader that has not noticed yet.
-  const stale = await ZkStore.connect({ servers: zk.endpoints, keyspace, sessionTimeoutMs: TTL, log: quiet });
+  const stale = await ZkStore.connect({ servers: endpoints, keyspace, sessionTimeoutMs: TTL, log: quiet });
   try {
     const s = leader.session;
     await s.ensure(s.budget(), leader.layout.election);
