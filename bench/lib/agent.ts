@@ -57,6 +57,12 @@ export interface AgentOptions {
   readyTimeoutMs?: number;
 }
 
+/**
+ * Node flags for every agent from `BENCH_AGENT_NODE_ARGS` (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`:
+ * Node refuses --cpu-prof in NODE_OPTIONS), so agents can be profiled without profiling the bench.
+ */
+const AGENT_NODE_ARGS = (process.env.BENCH_AGENT_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+
 export async function startAgent(options: AgentOptions): Promise<AgentHandle> {
   const args = [
     BIN,
@@ -72,7 +78,7 @@ export async function startAgent(options: AgentOptions): Promise<AgentHandle> {
   ];
   const spawnedAt = performance.now();
   const proc = trackProcess(
-    spawn(process.execPath, args, { cwd: ROOT, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] }),
+    spawn(process.execPath, [...AGENT_NODE_ARGS, ...args], { cwd: ROOT, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] }),
   );
   const logs: string[] = [];
   const hits: LogHit[] = [];

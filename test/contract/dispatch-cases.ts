@@ -65,6 +65,31 @@ export function dispatchCases(h: ContractHarness): void {
     });
   }));
 
+  void test(t('a burst of tick commits in one turn: each job\'s tick once, the ones taken elsewhere refused, the rest unharmed'), withStore(h, async (store) => {
+    await withPeer(h, store, async (other) => {
+      const names = Array.from({ length: 40 }, (_, i) => `burst${String(i).padStart(2, '0')}`);
+      const burst = (tick: string, suffix: string): Promise<boolean[]> =>
+        Promise.all(names.map((n) => store.commitTick(n, tick, [running(n, `${n}-${suffix}`, { node_name: 'n1' })])));
+      // Two ticks taken before the burst: one by this agent, one by the other.
+      assert.equal(await store.commitTick('burst03', at(60), []), true);
+      assert.equal(await other.commitTick('burst07', at(60), []), true);
+      // 40 jobs in one turn: more than one etcd transaction's worth of operations.
+      const first = await burst(at(60), 'a');
+      assert.deepEqual(names.filter((_, i) => !first[i]), ['burst03', 'burst07']);
+      // The next burst; the other agent took one of its ticks first (what a store that
+      // remembers its own last writes must notice).
+      assert.equal(await other.commitTick('burst11', at(120), []), true);
+      const second = await burst(at(120), 'b');
+      assert.deepEqual(names.filter((_, i) => !second[i]), ['burst11']);
+      for (const n of names) {
+        const ids = (await store.listExecutions(n)).items.map((e) => e.id).sort();
+        const want = [first, second].flatMap((r, k) => (r[names.indexOf(n)] ? [`${n}-${k === 0 ? 'a' : 'b'}`] : []));
+        assert.deepEqual(ids, want, `executions of ${n}`);
+        assert.equal(await store.getLastTick(n), at(120));
+      }
+    });
+  }));
+
   void test(t('listLastTicks returns every job\'s last tick'), withStore(h, async (store) => {
     assert.deepEqual([...(await store.listLastTicks())], []);
     await store.commitTick('a', at(1), []);

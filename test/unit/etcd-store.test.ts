@@ -266,6 +266,53 @@ void test('updateJob whose reply was lost after it landed, then overtaken by ano
   }
 }));
 
+/** Makes the next txn with at least `minOps` success ops land and then lose its reply; answers how many it hit. */
+function loseNextReply(store: EtcdStore, minOps: number): { restore: () => void; hits: () => number } {
+  const kv = store.client.kv;
+  const txn = kv.txn.bind(kv);
+  let hits = 0;
+  kv.txn = async (...args: Parameters<typeof kv.txn>) => {
+    const res = await txn(...args);
+    if (hits === 0 && (args[0].success?.length ?? 0) >= minOps) {
+      hits++;
+      throw new GRPCUnavailableError('test: the reply was lost');
+    }
+    return res;
+  };
+  return { restore: () => (kv.txn = txn), hits: () => hits };
+}
+
+void test('a burst of tick commits whose reply was lost after it landed: each reports committed, nothing is written twice', withStore(async (store) => {
+  const names = ['b1', 'b2', 'b3', 'b4', 'b5'];
+  const lost = loseNextReply(store, names.length * 2);
+  const results = await Promise.all(names.map((n) => store.commitTick(n, at(60), [running(n, `${n}-x`, { node_name: 'n1' })])));
+  lost.restore();
+  assert.equal(lost.hits(), 1, 'the burst went out as one txn, and its reply was lost');
+  assert.deepEqual(results, [true, true, true, true, true]);
+  for (const n of names) assert.deepEqual((await store.listExecutions(n)).items.map((e) => e.id), [`${n}-x`]);
+  // The next burst still commits (the revisions it remembers are those of the landed write).
+  assert.deepEqual(await Promise.all(names.map((n) => store.commitTick(n, at(120), []))), [true, true, true, true, true]);
+}));
+
+void test('a burst of assignments whose claim reply was lost after it landed: each is handed over once', withStore(async (store) => {
+  const queued = Array.from({ length: 6 }, (_, i) => running('a', `q${i}`, { node_name: 'n1' }));
+  assert.equal(await store.dispatchExecutions(queued), true);
+  // The claim txn deletes and reads each key: 12 ops for the 6 queued ones.
+  const lost = loseNextReply(store, 12);
+  const got = new Collector<string>();
+  const stop = store.consumeAssignments('n1', (e) => got.push(e.id));
+  try {
+    assert.deepEqual([...(await got.waitFor(6))].sort(), queued.map((e) => e.id));
+    assert.equal(lost.hits(), 1);
+    await store.dispatchExecutions([running('a', 'sentinel', { node_name: 'n1' })]);
+    await got.waitFor(7);
+    assert.equal(got.items.length, 7, 'nothing handed over twice');
+  } finally {
+    lost.restore();
+    stop();
+  }
+}));
+
 void test('executions stored before the group index are indexed on first use', withStore(async (store) => {
   // As an older version wrote them: the record and a running entry holding the bare node name.
   await store.ns.put('executions/a/old1').value(JSON.stringify(exec('a', 'old1', { group: 5 })));

@@ -274,6 +274,26 @@ export class EtcdCalls {
     return this.keyState(res.kvs[0]);
   }
 
+  /**
+   * Several keys in one round trip: a read-only txn per chunk of maxTxnOps (one snapshot each).
+   * Answers each distinct key's state; an absent key has value null and mod '0'.
+   */
+  async readMany(b: Budget, what: string, rels: string[], revision?: string): Promise<Map<string, KeyState>> {
+    const keys = [...new Set(rels)];
+    const chunks: string[][] = [];
+    for (let i = 0; i < keys.length; i += this.maxTxnOps) chunks.push(keys.slice(i, i + this.maxTxnOps));
+    const answers = await Promise.all(
+      chunks.map(async (chunk) => {
+        const reads = chunk.map((rel): IRequestOp => ({ request_range: { key: this.k(rel), revision } }));
+        return (await this.txn(b, what, [], reads, [], true)).responses;
+      }),
+    );
+    // In the order asked, whatever order the chunks came back in.
+    const out = new Map<string, KeyState>();
+    chunks.forEach((chunk, c) => chunk.forEach((rel, i) => out.set(rel, this.keyState(answers[c]?.[i]?.response_range?.kvs[0]))));
+    return out;
+  }
+
   keyState(kv: IKeyValue | undefined): KeyState {
     return kv === undefined ? { value: null, mod: '0' } : { value: kv.value.toString(), mod: kv.mod_revision };
   }

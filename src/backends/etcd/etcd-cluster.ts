@@ -41,6 +41,7 @@ export class EtcdCluster implements Cluster {
   private endSession: (() => void) | null = null;
   private lease: Lease | null = null;
   private fenceRevision: string | null = null;
+  private membersRead: Promise<Record<string, string>> | null = null;
   /** Leadership changes seen by this agent (exposed for metrics and tests). */
   leadershipChanges = 0;
 
@@ -69,8 +70,19 @@ export class EtcdCluster implements Cluster {
     return this.leading;
   }
 
+  /**
+   * Callers that ask while a read is in flight share it: a burst of 20 ticks planning
+   * their targets costs one read, not 20. Each caller gets its own parsed copy.
+   */
   async members(): Promise<Member[]> {
-    const values = await this.o.ns.getAll().prefix(MEMBERS).strings();
+    this.membersRead ??= this.o.ns
+      .getAll()
+      .prefix(MEMBERS)
+      .strings()
+      .finally(() => {
+        this.membersRead = null;
+      });
+    const values = await this.membersRead;
     return Object.values(values)
       .map((v) => JSON.parse(v) as Member)
       .sort((a, b) => a.Name.localeCompare(b.Name));

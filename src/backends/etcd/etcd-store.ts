@@ -6,7 +6,8 @@
  *   keys.ts             the keyspace layout (what lives under which key) and key helpers
  *   calls.ts            the etcd3 client and every RPC: deadlines, retries, the failure
  *                       model, op and compare builders
- *   jobs.ts             jobs and last ticks; commitTick under the leadership fence
+ *   jobs.ts             job definitions: reads (a burst's reads in one round trip), CAS updates, bulk writes
+ *   ticks.ts            last ticks; commitTick under the leadership fence (a burst's commits in one txn)
  *   executions.ts       execution records: store, complete (with the group outcome), list, prune
  *   execution-index.ts  the running/, groups/ and assign/ entries written beside each execution
  *   queue.ts            each agent's assignment queue, and follow-ups of finished groups
@@ -41,14 +42,15 @@ import { StoreReport } from '../../store/kv-shared.js';
 import { EtcdCalls } from './calls.js';
 import { ExecutionIndex } from './execution-index.js';
 import { Executions } from './executions.js';
-import { Jobs, type TickFence } from './jobs.js';
+import { Jobs } from './jobs.js';
+import { Ticks, type TickFence } from './ticks.js';
 import type { EtcdStoreOptions } from './options.js';
 import { Queue } from './queue.js';
 import { Records } from './records.js';
 import { Watches } from './watches.js';
 
 export { EtcdUnavailableError } from './calls.js';
-export type { TickFence } from './jobs.js';
+export type { TickFence } from './ticks.js';
 export type { EtcdStoreOptions } from './options.js';
 
 export class EtcdStore implements Store {
@@ -61,6 +63,7 @@ export class EtcdStore implements Store {
 
   private readonly calls: EtcdCalls;
   private readonly jobs: Jobs;
+  private readonly ticks: Ticks;
   private readonly executions: Executions;
   private readonly queue: Queue;
   private readonly records: Records;
@@ -78,6 +81,7 @@ export class EtcdStore implements Store {
     const report = new StoreReport('etcd store', options);
     const index = new ExecutionIndex(this.calls);
     this.jobs = new Jobs(this.calls, index);
+    this.ticks = new Ticks(this.calls, index);
     this.executions = new Executions(this.calls, index);
     this.watches = new Watches(this.calls, report);
     this.queue = new Queue(this.calls, this.watches, report);
@@ -89,9 +93,9 @@ export class EtcdStore implements Store {
     return this.calls.ping();
   }
 
-  /** Fence for commitTick, set by the cluster module on leadership changes (see Jobs.setFence). */
+  /** Fence for commitTick, set by the cluster module on leadership changes (see Ticks.setFence). */
   setFence(fence: TickFence): void {
-    this.jobs.setFence(fence);
+    this.ticks.setFence(fence);
   }
 
   async close(): Promise<void> {
@@ -102,7 +106,7 @@ export class EtcdStore implements Store {
     this.client.close();
   }
 
-  // ---- jobs and ticks (jobs.ts) ----
+  // ---- jobs (jobs.ts) ----
 
   getJob(name: string): Promise<Job | null> {
     return this.jobs.getJob(name);
@@ -132,16 +136,18 @@ export class EtcdStore implements Store {
     return this.jobs.deleteJob(name, audit);
   }
 
+  // ---- ticks (ticks.ts) ----
+
   getLastTick(jobName: string): Promise<string | null> {
-    return this.jobs.getLastTick(jobName);
+    return this.ticks.getLastTick(jobName);
   }
 
   listLastTicks(): Promise<Map<string, string>> {
-    return this.jobs.listLastTicks();
+    return this.ticks.listLastTicks();
   }
 
   commitTick(jobName: string, tick: string, executions: Execution[], options?: DispatchOptions): Promise<boolean> {
-    return this.jobs.commitTick(jobName, tick, executions, options);
+    return this.ticks.commitTick(jobName, tick, executions, options);
   }
 
   // ---- executions (executions.ts) ----

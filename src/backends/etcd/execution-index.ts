@@ -68,17 +68,11 @@ export class ExecutionIndex {
     return { key, range_end, target: CompareTarget.Mod, result: CompareResult.Less, mod_revision: (revision + 1n).toString() };
   }
 
-  /** Reads the given execution keys, batched in txns (one round trip and one snapshot per chunk); absent ones are skipped. */
+  /** Reads the given execution keys in one round trip per chunk of maxTxnOps (one snapshot each); absent ones are skipped. */
   async readExecutions(b: Budget, what: string, keys: string[], revision?: string): Promise<Execution[]> {
     const found: Execution[] = [];
-    for (let i = 0; i < keys.length; i += this.calls.maxTxnOps) {
-      const chunk = keys.slice(i, i + this.calls.maxTxnOps);
-      const reads = chunk.map((k): IRequestOp => ({ request_range: { key: this.calls.k(k), revision } }));
-      const res = await this.calls.txn(b, what, [], reads, [], true);
-      for (const r of res.responses) {
-        const kv = r.response_range?.kvs[0];
-        if (kv !== undefined) found.push(parseBody<Execution>(kv.value, 'execution'));
-      }
+    for (const state of (await this.calls.readMany(b, what, keys, revision)).values()) {
+      if (state.value !== null) found.push(parseBody<Execution>(state.value, 'execution'));
     }
     return found;
   }

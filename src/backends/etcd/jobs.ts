@@ -1,52 +1,49 @@
 /**
- * Jobs and their last dispatched ticks: reads, compare-and-swap updates (which
- * recognise their own write when a reply is lost), bulk writes, deletes that
- * take a job's executions and state with it, and commitTick, which stores a
- * tick with its executions under the leadership fence.
+ * Job definitions: reads, compare-and-swap updates (which recognise their own
+ * write when a reply is lost), bulk writes, and deletes that take a job's
+ * executions and state with it. Their ticks are in ticks.ts.
  */
-import { CompareTarget, type IRequestOp, type ITxnResponse } from 'etcd3';
-import type { Execution, Job } from '../../job/types.js';
-import type { AuditBuilder, DispatchOptions, JobBatch, JobUpdater, JobsUpdater } from '../../store/types.js';
-import { JOB_PAGE, parseBody, type Budget, type EtcdCalls } from './calls.js';
+import type { IRequestOp } from 'etcd3';
+import type { Job } from '../../job/types.js';
+import type { AuditBuilder, JobBatch, JobUpdater, JobsUpdater } from '../../store/types.js';
+import { JOB_PAGE, parseBody, type EtcdCalls } from './calls.js';
 import type { ExecutionIndex } from './execution-index.js';
 import { assertName, AUDIT_ALL, EXECUTIONS, GROUPS, JOBS, RUNNING, SKIPS, TICKS } from './keys.js';
 import { auditOps } from './records.js';
-import { auditByJob, conflictPause, MAX_CAS_ATTEMPTS, parseTick } from '../../store/kv-shared.js';
-
-/** Leadership fence for commitTick: see setFence. */
-export type TickFence = { key: string; createRevision: string } | 'none' | null;
+import { auditByJob, conflictPause, MAX_CAS_ATTEMPTS } from '../../store/kv-shared.js';
+import { coalesce } from '../../util/coalesce.js';
 
 export class Jobs {
-  private fence: TickFence = null;
-
   constructor(
     private readonly calls: EtcdCalls,
     private readonly index: ExecutionIndex,
   ) {}
-
-  /**
-   * Fence for commitTick, set by the cluster module on leadership changes:
-   * an object makes every tick commit also require that `key` (relative to the
-   * keyspace) still has that create revision, so a deposed leader's commits
-   * fail; 'none' makes commitTick resolve false without writing (not the
-   * leader); null (default) disables fencing (tests, single writer).
-   */
-  setFence(fence: TickFence): void {
-    this.fence = fence === null || fence === 'none' ? fence : { key: fence.key, createRevision: String(fence.createRevision) };
-  }
-
-  private currentFence(): TickFence {
-    return this.fence;
-  }
 
   // ---- jobs ----
 
   async getJob(name: string): Promise<Job | null> {
     this.calls.assertOpen();
     assertName(name);
-    const cur = await this.calls.read(this.calls.budget(), 'getJob', JOBS + name);
-    return cur.value === null ? null : parseBody<Job>(cur.value, `job "${name}"`);
+    return this.readJob(name);
   }
+
+  /** Jobs asked for in the same turn (a tick burst on the leader, its runs on a worker) read in one round trip. */
+  private readonly readJob = coalesce<string, Job | null>(async (batch) => {
+    const states = await this.calls.readMany(
+      this.calls.budget(),
+      'getJob',
+      batch.map((p) => JOBS + p.input),
+    );
+    for (const p of batch) {
+      try {
+        const value = states.get(JOBS + p.input)?.value ?? null;
+        // Parsed per caller: each gets its own object to change.
+        p.resolve(value === null ? null : parseBody<Job>(value, `job "${p.input}"`));
+      } catch (err) {
+        p.reject(err);
+      }
+    }
+  });
 
   async listJobs(page?: { offset: number; limit: number }): Promise<Job[]> {
     this.calls.assertOpen();
@@ -261,80 +258,5 @@ export class Jobs {
       await conflictPause(attempt);
     }
     throw new Error(`deleteJob("${name}"): still conflicting with concurrent writers after ${MAX_CAS_ATTEMPTS} attempts`);
-  }
-
-  // ---- ticks and routing ----
-
-  async getLastTick(jobName: string): Promise<string | null> {
-    this.calls.assertOpen();
-    assertName(jobName);
-    return (await this.calls.read(this.calls.budget(), 'getLastTick', TICKS + jobName)).value;
-  }
-
-  async listLastTicks(): Promise<Map<string, string>> {
-    this.calls.assertOpen();
-    const { kvs } = await this.calls.scan(this.calls.budget(), 'listLastTicks', TICKS, 1000);
-    return new Map(kvs.map((kv) => [this.calls.rel(kv.key).slice(TICKS.length), kv.value.toString()]));
-  }
-
-  async commitTick(jobName: string, tick: string, executions: Execution[], options: DispatchOptions = {}): Promise<boolean> {
-    this.calls.assertOpen();
-    assertName(jobName);
-    const tickMs = parseTick(tick);
-    if (this.currentFence() === 'none') return false;
-    const key = TICKS + jobName;
-    const ops = [this.calls.opPut(key, tick), ...this.index.executionOps(executions, true)];
-    this.calls.assertTxnSize(ops.length, 'commitTick', executions.length);
-    const b = this.calls.budget();
-    let cur = await this.calls.read(b, 'commitTick', key);
-    let unsure = false;
-    for (let attempt = 1; attempt <= MAX_CAS_ATTEMPTS; attempt++) {
-      // Read afresh each round: leadership can change while this commit is retrying.
-      const fence = this.currentFence();
-      if (fence === 'none') return false;
-      if (unsure) {
-        unsure = false;
-        // A commit whose reply was lost: our tick plus our first execution mean it landed.
-        if (cur.value === tick && (await this.executionStored(b, executions[0]))) return true;
-      }
-      if (cur.value !== null) {
-        const stored = Date.parse(cur.value);
-        // A stored tick that no longer parses cannot prove it is newer; let the new one replace it.
-        if (!Number.isNaN(stored) && stored >= tickMs) return false;
-      }
-      const compares = [this.calls.cmpMod(key, cur.mod)];
-      const failure = [this.calls.opRead(key)];
-      if (fence !== null) {
-        compares.push(this.calls.cmp(fence.key, CompareTarget.Create, { create_revision: fence.createRevision }));
-        failure.push(this.calls.opRead(fence.key));
-      }
-      if (options.exclusive) compares.push(this.index.cmpNoneRunning(jobName));
-      let res: ITxnResponse;
-      try {
-        res = await this.calls.txn(b, 'commitTick', compares, ops, failure, false);
-      } catch (err) {
-        if (!this.calls.mayRetryWrite(err, b)) throw err;
-        unsure = true;
-        cur = await this.calls.read(b, 'commitTick', key);
-        continue;
-      }
-      if (res.succeeded) return true;
-      if (fence !== null) {
-        const holder = res.responses[1]?.response_range?.kvs[0];
-        // Leadership moved (or the leader key expired): this agent must not dispatch.
-        if (holder === undefined || holder.create_revision !== fence.createRevision) return false;
-      }
-      const next = this.calls.keyState(res.responses[0]?.response_range?.kvs[0]);
-      // Tick unchanged and fence held: the job had a running execution (forbid).
-      if (options.exclusive && next.mod === cur.mod) return false;
-      cur = next;
-    }
-    throw new Error(`commitTick("${jobName}"): still conflicting with concurrent writers after ${MAX_CAS_ATTEMPTS} attempts`);
-  }
-
-  private async executionStored(b: Budget, execution: Execution | undefined): Promise<boolean> {
-    if (execution === undefined) return true;
-    const cur = await this.calls.read(b, 'commitTick', `${EXECUTIONS}${execution.job_name}/${execution.id}`);
-    return cur.value === JSON.stringify(execution);
   }
 }

@@ -9,6 +9,7 @@ import type { Execution } from '../../job/types.js';
 import type { FollowUp } from '../../store/types.js';
 import { messageOf, type StoreReport } from '../../store/kv-shared.js';
 import { pause } from '../../util/retry.js';
+import { coalesce } from '../../util/coalesce.js';
 import { EtcdUnavailableError, JOB_PAGE, parseBody, type Budget, type EtcdCalls } from './calls.js';
 import { ASSIGN, assertName, EXECUTIONS, FOLLOWUPS, nodeSegment, splitJobAndId } from './keys.js';
 import type { Watches } from './watches.js';
@@ -45,12 +46,12 @@ export class Queue {
       deliver(execution);
     };
 
-    const claim = async (key: string): Promise<void> => {
+    const claim = async (key: string, unsureAtFirst = false): Promise<void> => {
       if (sub.stopped || inFlight.has(key)) return;
       const ref = splitJobAndId(key.slice(prefix.length));
       if (ref === null) return;
       inFlight.add(key);
-      let unsure = false;
+      let unsure = unsureAtFirst;
       let delay = 100;
       try {
         while (!sub.stopped) {
@@ -104,9 +105,70 @@ export class Queue {
       }
     };
 
+    /**
+     * The assignments of one burst (they arrive in one watch response) claimed in one txn; if any
+     * was taken meanwhile the txn fails as a whole and each is claimed on its own, as is each
+     * whose claim's reply was lost (claim() recognises a claim that landed).
+     */
+    const claimTogether = coalesce<string, void>(async (batch) => {
+      try {
+        const keys = [...new Set(batch.map((p) => p.input))].filter((k) => !inFlight.has(k) && splitJobAndId(k.slice(prefix.length)) !== null);
+        if (sub.stopped || keys.length === 0) return;
+        if (keys.length === 1) return await claim(keys[0] as string);
+        const size = Math.max(1, Math.floor(this.calls.maxTxnOps / 2));
+        const chunks: string[][] = [];
+        for (let i = 0; i < keys.length; i += size) chunks.push(keys.slice(i, i + size));
+        await Promise.all(chunks.map((chunk) => claimChunk(chunk)));
+      } finally {
+        // Every path above reports its own trouble; the callers only wait for the attempt.
+        for (const p of batch) p.resolve();
+      }
+    });
+
+    const claimChunk = async (chunk: string[]): Promise<void> => {
+      for (const key of chunk) inFlight.add(key);
+      const execKey = (key: string): string => {
+        const ref = splitJobAndId(key.slice(prefix.length)) as { job: string; id: string };
+        return `${EXECUTIONS}${ref.job}/${ref.id}`;
+      };
+      let res: ITxnResponse | null = null;
+      let unsure = false;
+      try {
+        res = await this.calls.txn(
+          this.calls.budget(),
+          'consumeAssignments',
+          chunk.map((key) => this.calls.cmp(key, CompareTarget.Version, { version: 0 }, CompareResult.Greater)),
+          chunk.flatMap((key) => [this.calls.opDelete(key), this.calls.opRead(execKey(key))]),
+          [],
+          false,
+        );
+      } catch (err) {
+        if (!(err instanceof EtcdUnavailableError)) this.report.warn({ node, err: messageOf(err) }, 'etcd store: cannot take assigned executions; taking them one by one');
+        unsure = err instanceof EtcdUnavailableError;
+      } finally {
+        for (const key of chunk) inFlight.delete(key);
+      }
+      if (res === null || !res.succeeded) {
+        await Promise.all(chunk.map((key) => claim(key, unsure)));
+        return;
+      }
+      chunk.forEach((key, i) => {
+        const kv = res.responses[2 * i + 1]?.response_range?.kvs[0];
+        if (kv === undefined) {
+          this.report.warn({ node, key }, 'etcd store: assigned execution no longer exists (job deleted?); skipped');
+          return;
+        }
+        try {
+          deliver(parseBody<Execution>(kv.value, `execution "${execKey(key)}"`));
+        } catch (err) {
+          this.report.warn({ node, key, err: messageOf(err) }, 'etcd store: cannot take an assigned execution');
+        }
+      });
+    };
+
     const relist = async (): Promise<bigint> => {
       const { kvs, revision } = await this.calls.scan(this.calls.budget(), 'consumeAssignments', prefix, JOB_PAGE, true);
-      for (const kv of kvs) this.report.background(claim(this.calls.rel(kv.key)), 'claiming an assignment');
+      for (const kv of kvs) this.report.background(claimTogether(this.calls.rel(kv.key)), 'claiming an assignment');
       return revision;
     };
 
@@ -127,7 +189,7 @@ export class Queue {
             .watcher();
           sub.watcher = watcher;
           watcher.on('put', (kv: IKeyValue) => {
-            this.report.background(claim(kv.key.toString()), 'claiming an assignment');
+            this.report.background(claimTogether(kv.key.toString()), 'claiming an assignment');
           });
           this.watches.watchHealth(sub, watcher, from, `assignments of ${node}`, () => {
             // Events are replayed from the last revision; the re-list covers keys the replay can't (compaction).
