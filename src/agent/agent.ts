@@ -152,6 +152,7 @@ export class Agent {
       },
     });
     this.scheduler = new Scheduler({
+      leadMs: config.dispatchLeadMs,
       onTick: (tick) => this.dispatchWithRetry(tick),
       onMissed: (m) => {
         this.log.warn({ job: m.name, missed: m.count, reason: m.reason }, 'scheduler: missed ticks not run');

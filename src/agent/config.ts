@@ -47,6 +47,7 @@ export const AGENT_OPTIONS: OptionDef[] = [
   { name: 'history-limit', kind: 'int', default: '100', description: 'executions kept per job unless the job sets history_limit' },
   { name: 'retry-backoff', kind: 'duration', default: '1s', description: 'delay before the first retry; doubles per attempt (max 1m)' },
   { name: 'max-parallel', kind: 'int', default: '0', description: 'most executions this agent runs at once (0 = no limit)' },
+  { name: 'dispatch-lead', kind: 'duration', default: '500ms', description: 'how long before a tick the leader dispatches it; the agent then starts it on the tick itself, so the backend round trips are not in the run\'s lateness (0 = dispatch on the tick; never for concurrency "forbid")' },
   { name: 'ui', kind: 'bool', default: true, description: 'serve the web UI' },
   // Security (README "Security").
   { name: 'auth', kind: 'string', default: 'auto', description: 'API tokens: auto (required once a token exists) or required (always; refuse to start exposed without auth)' },
@@ -134,6 +135,8 @@ export interface AgentConfig {
   backendMachines: string[];
   keyspace: string;
   leaseTtlMs: number;
+  /** How long before a tick it is dispatched (0: on the tick). */
+  dispatchLeadMs: number;
   join: string[];
   tags: Record<string, string>;
   shutdownTimeoutMs: number;
@@ -316,6 +319,13 @@ export function resolveConfig(flags: RawOptions, env: NodeJS.ProcessEnv): AgentC
     }
   };
 
+  // Longer would show runs as dispatched long before they start, and widen the window in which
+  // a job disabled just before its tick still runs once.
+  const dispatchLead = (ms: number): number => {
+    if (ms > 10_000) throw new ConfigError('option dispatch-lead: at most 10s');
+    return ms;
+  };
+
   const tags: Record<string, string> = {};
   for (const t of toList(raw.tag)) {
     const idx = t.indexOf('=');
@@ -444,6 +454,7 @@ export function resolveConfig(flags: RawOptions, env: NodeJS.ProcessEnv): AgentC
     backendMachines: backendMachines.length === 0 && backendEntry.defaultMachine !== null ? [backendEntry.defaultMachine] : backendMachines,
     keyspace: String(raw.keyspace),
     leaseTtlMs: Math.max(2000, duration('lease-ttl')),
+    dispatchLeadMs: dispatchLead(duration('dispatch-lead')),
     join: toList(raw.join),
     tags,
     shutdownTimeoutMs: duration('shutdown-timeout'),

@@ -194,6 +194,15 @@ export class Runner implements ExecutionSink {
         return;
       }
       const job = await this.persist('read job', () => this.o.store.getJob(execution.job_name));
+      // Dispatched ahead of its tick (the leader's --dispatch-lead): start on the tick, never before.
+      const early = Date.parse(execution.scheduled_at) - Date.now();
+      if (execution.attempt === 1 && early > 0) {
+        await this.sleep(early);
+        if (this.stopping) {
+          await this.failUnstarted(execution, 'agent is shutting down; this execution was waiting for its tick and never started');
+          return;
+        }
+      }
       if (!(await this.slot())) {
         await this.failUnstarted(execution, 'agent is shutting down; this execution was queued and never started');
         return;

@@ -155,11 +155,13 @@ export class Dispatcher {
       };
     }
     const now = Date.now();
+    // A tick dispatched ahead (the scheduler's lead) starts on the tick: that is its expected start.
+    const startsAt = Math.max(now, scheduledAt.getTime());
     const executions = targets.map(
       (m): Execution => ({
         id: executionId(now, m.Name),
         job_name: job.name,
-        started_at: iso(now),
+        started_at: iso(startsAt),
         finished_at: null,
         success: false,
         output: '',

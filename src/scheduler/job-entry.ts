@@ -39,6 +39,8 @@ export function toScheduledJob(job: Job, lastTick: string | null): ScheduledJob 
     anchor: scheduleAnchor(job, lastTick, schedule),
     catchUp: job.catch_up,
     startingDeadlineMs: job.starting_deadline ? parseGoDuration(job.starting_deadline) : null,
+    // forbid asks "is a run still going?" at dispatch: asked ahead of the tick, a run about to end would skip it.
+    ahead: job.concurrency !== 'forbid',
   };
 }
 

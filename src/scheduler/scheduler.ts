@@ -16,6 +16,11 @@ export interface ScheduledJob {
   catchUp: CatchUpPolicy;
   /** A missed tick older than this is never caught up; null = no limit. */
   startingDeadlineMs: number | null;
+  /**
+   * Fire this job's ticks `leadMs` (SchedulerOptions) early. False for jobs whose dispatch
+   * decides on what runs at that moment (concurrency "forbid"), which must fire on the tick.
+   */
+  ahead?: boolean;
 }
 
 export interface TickEvent {
@@ -46,12 +51,20 @@ export interface SchedulerOptions {
   lateGraceMs?: number;
   /** Most missed ticks run for one job under the `all` policy. */
   maxCatchUp?: number;
+  /**
+   * How long before its tick a job (with `ahead`) fires: its dispatch crosses the store
+   * meanwhile, and the agent that runs it waits for the tick itself. 0 = on the tick.
+   */
+  leadMs?: number;
 }
 
 interface Entry {
   job: ScheduledJob;
   version: number;
+  /** The next tick. */
   due: number | null;
+  /** When it fires: the tick, or the lead before it. The heap is ordered by this. */
+  fireAt: number | null;
 }
 
 // setTimeout clamps at 2^31-1 ms; re-arming at least every minute also
@@ -68,11 +81,21 @@ export class Scheduler {
   private readonly now: () => number;
   private readonly lateGraceMs: number;
   private readonly maxCatchUp: number;
+  private readonly leadMs: number;
 
   constructor(private readonly options: SchedulerOptions) {
     this.now = options.now ?? Date.now;
     this.lateGraceMs = options.lateGraceMs ?? 1000;
     this.maxCatchUp = options.maxCatchUp ?? 100;
+    this.leadMs = Math.max(0, options.leadMs ?? 0);
+  }
+
+  private leadOf(job: ScheduledJob): number {
+    return job.ahead === true ? this.leadMs : 0;
+  }
+
+  private fireTime(job: ScheduledJob, due: number | null): number | null {
+    return due === null ? null : due - this.leadOf(job);
   }
 
   get size(): number {
@@ -87,10 +110,11 @@ export class Scheduler {
   set(job: ScheduledJob): void {
     const version = ++this.versionSeq;
     const due = job.schedule.next(new Date(job.anchor))?.getTime() ?? null;
-    this.entries.set(job.name, { job, version, due });
-    if (due !== null) {
-      this.heap.push({ due, name: job.name, version });
-      if (this.running && due < this.timerAt) this.arm();
+    const fireAt = this.fireTime(job, due);
+    this.entries.set(job.name, { job, version, due, fireAt });
+    if (fireAt !== null) {
+      this.heap.push({ due: fireAt, name: job.name, version });
+      if (this.running && fireAt < this.timerAt) this.arm();
     }
   }
 
@@ -142,7 +166,7 @@ export class Scheduler {
       const top = this.heap.peek();
       if (!top) return undefined;
       const entry = this.entries.get(top.name);
-      if (entry && entry.version === top.version && entry.due === top.due) return top.due;
+      if (entry && entry.version === top.version && entry.fireAt === top.due) return top.due;
       this.heap.pop();
     }
   }
@@ -157,16 +181,17 @@ export class Scheduler {
       if (!top || top.due > now) break;
       this.heap.pop();
       const entry = this.entries.get(top.name);
-      if (!entry || entry.version !== top.version || entry.due !== top.due) continue;
+      if (!entry || entry.version !== top.version || entry.fireAt !== top.due) continue;
       this.runDue(entry, now);
     }
     this.arm();
   }
 
-  /** Emits the ticks of one job that are due at `now` and schedules its next one. */
+  /** Emits the ticks of one job that are due at `now` (or within its lead) and schedules its next one. */
   private runDue(entry: Entry, now: number): void {
     const { job } = entry;
-    const span = ticksFrom(job.schedule, entry.due as number, now, this.maxCatchUp + 1);
+    // Ticks up to the horizon fire; lateness is still measured from now (a tick ahead is on time).
+    const span = ticksFrom(job.schedule, entry.due as number, now + this.leadOf(job), this.maxCatchUp + 1);
     const onTime = span.ticks.filter((t) => now - t <= this.lateGraceMs);
     const missed = span.ticks.filter((t) => now - t > this.lateGraceMs);
     const missedTotal = span.total - onTime.length;
@@ -204,7 +229,8 @@ export class Scheduler {
     job.anchor = last;
     entry.version = ++this.versionSeq;
     entry.due = job.schedule.next(new Date(last))?.getTime() ?? null;
-    if (entry.due !== null) this.heap.push({ due: entry.due, name: job.name, version: entry.version });
+    entry.fireAt = this.fireTime(job, entry.due);
+    if (entry.fireAt !== null) this.heap.push({ due: entry.fireAt, name: job.name, version: entry.version });
 
     for (const tick of fire) {
       try {

@@ -204,3 +204,31 @@ void test('children owed by a group whose agent crashed right after its result a
     await agent.stop();
   }
 });
+
+void test('a tick dispatched ahead (--dispatch-lead) starts on its tick, never before; shut down while it waits, it is recorded as never started', async () => {
+  await withAgent(
+    undefined,
+    async (agent, f) => {
+      await until('the scheduler to run', () => agent.scheduler.isRunning);
+      const at = new Date(Date.now() + 2500).toISOString();
+      await agent.jobs.upsert(shellJob('ahead', 'date +%s%3N', { schedule: `@at ${at}` }));
+      await until('its run to finish', async () => (await f.store.listExecutions('ahead')).items.some((e) => e.finished_at !== null));
+      const [run] = (await f.store.listExecutions('ahead')).items;
+      assert.equal(run?.scheduled_at, at);
+      assert.equal(run?.success, true, run?.output);
+      assert.ok(Number(run?.output.trim()) >= Date.parse(at), `the process started at ${run?.output.trim()}, before its tick ${Date.parse(at)}`);
+      assert.ok(Date.parse(run?.started_at ?? '') >= Date.parse(at), `started_at ${run?.started_at} is before the tick`);
+
+      // Dispatched 5 s ahead, then the agent shuts down before the tick.
+      const later = new Date(Date.now() + 5500).toISOString();
+      await agent.jobs.upsert(shellJob('waiting', 'echo ran', { schedule: `@at ${later}` }));
+      await until('the dispatch ahead of the tick', async () => (await f.store.listExecutions('waiting')).items.length > 0);
+      assert.ok(Date.now() < Date.parse(later), 'dispatched before its tick');
+      await agent.runner.shutdown(1000);
+      const [waited] = (await f.store.listExecutions('waiting')).items;
+      assert.equal(waited?.success, false);
+      assert.match(waited?.output ?? '', /waiting for its tick and never started/);
+    },
+    { 'dispatch-lead': '5s' },
+  );
+});

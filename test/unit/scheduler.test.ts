@@ -226,6 +226,23 @@ describe('Scheduler', () => {
     assert.ok(h.ticks.every((t) => t.trigger === 'schedule'));
   });
 
+  test('with a lead, a job fires that long before its tick, carrying the tick; a job without `ahead` fires on it', async () => {
+    const h = harness({ leadMs: 500 });
+    // Both tick at T0 + 400: inside the lead of "early", ahead of "onTick".
+    h.scheduler.set({ ...job('early', sched('@every 1s'), T0 - 600), ahead: true });
+    h.scheduler.set({ ...job('onTick', sched('@every 1s'), T0 - 600), ahead: false });
+    assert.equal(h.scheduler.nextRun('early')?.getTime(), T0 + 400, 'next is the tick, not the firing');
+    h.scheduler.start();
+    await h.until('the early tick', () => h.ticks.length >= 1);
+    assert.deepEqual(h.ticks.map((t) => [t.name, t.scheduledAt.getTime() - T0, t.trigger]), [['early', 400, 'schedule']]);
+    assert.equal(h.scheduler.nextRun('early')?.getTime(), T0 + 1400);
+    h.clock.now = T0 + 400;
+    await h.until('the tick of the job without lead', () => h.ticks.length >= 2);
+    h.scheduler.stop();
+    assert.deepEqual(h.ticks.map((t) => [t.name, t.scheduledAt.getTime() - T0]), [['early', 400], ['onTick', 400]]);
+    assert.deepEqual(h.missed, []);
+  });
+
   test('one timer for many jobs, not one per job', () => {
     const before = activeTimers();
     const h = harness();
