@@ -15,7 +15,10 @@
  *   BENCH_UI_SAMPLES     page loads measured per page in the ui scenario (default 5)
  *   BENCH_STARTUP_SAMPLES  agent starts measured in the startup scenario (default 10)
  *   BENCH_CRON_MINUTES   minute boundaries measured in the cron scenario, both sides together (default 6)
- *   BENCH_SCENARIOS      comma list of lateness, etcd, zookeeper, memory, reaction, apply, ui, startup, cron (default all;
+ *   BENCH_SCALE          comma list of job counts in the scale scenario (default 1000,10000,100000,1000000)
+ *   BENCH_SCALE_CHUNK    jobs per POST /v1/jobs/bulk in the scale scenario (default 50000)
+ *   BENCH_SCALE_IDLE     seconds idle after loading, before RSS is read, in the scale scenario (default 3)
+ *   BENCH_SCENARIOS      comma list of lateness, etcd, zookeeper, memory, reaction, apply, ui, startup, cron, scale (default all;
  *                        they always run in that order, so the cluster scenarios (etcd, zookeeper) reuse the
  *                        lateness scenario's reference, or without it zookeeper reuses etcd's)
  *   BENCH_REACTION_SAMPLES  samples of each reaction (timeout kill, shutdown, etcd lost; default 5)
@@ -43,8 +46,9 @@ import { runUi, type UiResult } from './scenarios/ui.js';
 import { runApply, type ApplyResult } from './scenarios/apply.js';
 import { runStartup, type StartupResult } from './scenarios/startup.js';
 import { runCronPeer, type CronPeerResult, type CronPeerSide } from './scenarios/cron-peer.js';
+import { runScale, type ScalePoint, type ScaleResult } from './scenarios/scale.js';
 
-const SCENARIOS = ['lateness', 'etcd', 'zookeeper', 'memory', 'reaction', 'apply', 'ui', 'startup', 'cron'] as const;
+const SCENARIOS = ['lateness', 'etcd', 'zookeeper', 'memory', 'reaction', 'apply', 'ui', 'startup', 'cron', 'scale'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 interface Results {
@@ -59,7 +63,20 @@ interface Results {
   apply?: ApplyResult;
   startup?: StartupResult;
   cron?: CronPeerResult;
+  scale?: ScaleResult;
   durationSeconds?: number;
+}
+
+/** A comma list of integers >= 1 (e.g. BENCH_SCALE=1000,10000). */
+function envIntList(name: string, fallback: number[]): number[] {
+  const raw = process.env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const values = raw.split(',').map((v) => v.trim()).filter((v) => v !== '').map(Number);
+  if (values.length === 0 || !values.every((v) => Number.isInteger(v) && v >= 1)) {
+    process.stderr.write(`bench: ${name} must be a comma list of integers >= 1, got "${raw}"\n`);
+    process.exit(2);
+  }
+  return values;
 }
 
 function envInt(name: string, fallback: number, min = 1): number {
@@ -170,6 +187,56 @@ function cronTable(r: CronPeerResult): string {
       `reference: a bare \`node\` process ${mb(r.bareNodeMiB)} MiB.`,
     `Machine: ${cond(r.before)} before, other processes used ${r.otherCoresDuring} cores during.`,
     ...(r.otherCoresDuring > NOISY_CORES ? ['', `**Noisy run**: other processes used more than ${NOISY_CORES} cores during the window.`] : []),
+  ].join('\n');
+}
+
+/** The issue's targets for one agent at N jobs, each with whether this run met it. */
+function scaleTargets(p: ScalePoint): string {
+  const check = (ok: boolean | null): string => (ok === null ? ' (n/a)' : ok ? ' ✓' : ' ✗');
+  const le = (v: number | null, max: number): boolean | null => (v === null ? null : v <= max);
+  const t: string[] = [];
+  if (p.jobs === 100_000) {
+    t.push(`RSS ≤ 200 MiB${check(le(p.idleRssMiB, 200))}`, `loaded ≤ 2 s${check(le(p.schedulerStartedMs, 2000))}`);
+  }
+  if (p.jobs === 1_000_000) {
+    t.push(
+      `RSS ≤ 1 GiB${check(le(p.idleRssMiB, 1024))}`,
+      `loaded ≤ 20 s${check(le(p.schedulerStartedMs, 20_000))}`,
+      `page p99 ≤ 20 ms${check(le(p.listP99Ms, 20))}`,
+      `get p99 ≤ 20 ms${check(le(p.getP99Ms, 20))}`,
+    );
+  }
+  if (p.jobs >= 100_000) t.push(`≤ 10 s/100k${check(le(p.createSecondsPer100k, 10))}`);
+  return t.length > 0 ? t.join(', ') : '—';
+}
+
+function scaleTable(r: ScaleResult): string {
+  const v = (n: number | null): string => (n === null ? 'n/a' : `${n}`);
+  const two = (a: number | null, b: number | null): string => `${ms(a ?? Number.NaN)} / ${ms(b ?? Number.NaN)}`;
+  const first = r.points[0];
+  return [
+    `### Scale curve, one agent, embedded store — ${r.points.map((p) => p.jobs).join(', ')} jobs`,
+    '',
+    '| jobs | creation, bulk (s; s per 100k) | RSS after creation (MiB) | store on disk (MiB) | restart → listening (ms) | ' +
+      '**restart → scheduler loaded** (ms) | **RSS idle** / peak (MiB) | GET /v1/jobs page p50 / p99 (ms) | ' +
+      'GET /v1/jobs/NAME p50 / p99 (ms) | filtered list `q=` p50 / max (ms) | target (issue) |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
+    ...r.points.map(
+      (p) =>
+        `| ${p.jobs} | ${p.createSeconds}; ${p.createSecondsPer100k} | ${p.rssAfterCreateMiB} | ${p.storeMiB} | ${p.listeningMs} | ` +
+          `**${p.schedulerStartedMs}** | **${p.idleRssMiB}** / ${p.peakRssMiB} | ${two(p.listP50Ms, p.listP99Ms)} | ` +
+          `${two(p.getP50Ms, p.getP99Ms)} | ${two(p.filteredP50Ms, p.filteredMaxMs)} | ${scaleTargets(p)} |`,
+    ),
+    '',
+    `Each N on a fresh data dir: jobs created through \`POST /v1/jobs/bulk\`, ${r.chunk} per request, one request after another ` +
+      `(first / last chunk: ${r.points.map((p) => `${v(p.firstChunkSeconds)} / ${v(p.lastChunkSeconds)} s`).join('; ')}); ` +
+      `store = every file in the data dir after a clean stop; RSS ${r.idleSeconds} s after \`scheduler: started\`, peak = VmHWM then; ` +
+      `latency after one warm-up: ${first?.listRequests ?? 0} page requests (50 jobs), ${first?.getRequests ?? 0} by-name requests; ` +
+      `${first?.filteredRequests ?? 0} filtered requests \`q=${first?.filteredQuery ?? ''}\` (${r.points.map((p) => p.filteredMatches).join(', ')} matches; ` +
+      `reads every job). RSS after all requests (peak): ${r.points.map((p) => `${p.rssAfterQueriesMiB} (${p.peakAfterQueriesMiB})`).join(', ')} MiB. ` +
+      `Reference: a bare \`node\` process ${r.bareNodeMiB} MiB.`,
+    '',
+    `At the start: ${cond(r.before)}.`,
   ].join('\n');
 }
 
@@ -321,6 +388,14 @@ async function main(): Promise<void> {
   const reactionSamples = envInt('BENCH_REACTION_SAMPLES', 5);
   const startupSamples = envInt('BENCH_STARTUP_SAMPLES', 10);
   const cronMinutes = envInt('BENCH_CRON_MINUTES', 6);
+  const scaleSizes = envIntList('BENCH_SCALE', [1000, 10_000, 100_000, 1_000_000]);
+  const scaleChunk = envInt('BENCH_SCALE_CHUNK', 50_000);
+  if (scaleChunk > 250_000) {
+    // POST /v1/jobs/bulk takes at most 128 MiB of body: ~300k of these jobs.
+    process.stderr.write(`bench: BENCH_SCALE_CHUNK must be at most 250000 (the bulk endpoint's body limit), got ${scaleChunk}\n`);
+    process.exit(2);
+  }
+  const scaleIdle = envInt('BENCH_SCALE_IDLE', 3, 0);
   const settle = async (): Promise<PhaseConditions> => ({
     cpuBusy: await waitForQuiet(quietWait * 1000, 0.2, log),
     load1: load1(),
@@ -347,7 +422,11 @@ async function main(): Promise<void> {
   const clusterScenarios = CLUSTER_BACKENDS.filter((b) => scenarios.has(b));
   const clusterReference = clusterScenarios.length > 0 && !scenarios.has('lateness');
   const phases =
-    (scenarios.has('lateness') ? 2 : 0) + (scenarios.has('memory') ? 1 : 0) + clusterScenarios.length * 2 + (clusterReference ? 1 : 0);
+    (scenarios.has('lateness') ? 2 : 0) +
+    (scenarios.has('memory') ? 1 : 0) +
+    (scenarios.has('scale') ? 1 : 0) +
+    clusterScenarios.length * 2 +
+    (clusterReference ? 1 : 0);
   const budgetSeconds =
     phases * (quietWait + 10) +
     (scenarios.has('lateness') ? 2 * seconds + 180 : 0) +
@@ -361,7 +440,10 @@ async function main(): Promise<void> {
     (scenarios.has('apply') ? 900 : 0) +
     (scenarios.has('startup') ? 20 * startupSamples : 0) +
     // cron: apt-get install (bounded 2 × 180 s + update), up to a minute to the first boundary, 30 s grace.
-    (scenarios.has('cron') ? cronMinutes * 60 + 660 + quietWait : 0);
+    (scenarios.has('cron') ? cronMinutes * 60 + 660 + quietWait : 0) +
+    // scale, per N: two starts and stops, idle, requests (~120 s), and creation, load and the
+    // filtered listings, which grow with N: 300 s per 100k jobs is several times the targets.
+    (scenarios.has('scale') ? 30 + scaleSizes.reduce((s, n) => s + 120 + scaleIdle + Math.ceil((n / 100_000) * 300), 0) : 0);
   const watchdog = setTimeout(() => {
     log(`watchdog: the bench ran longer than ${budgetSeconds} s; stopping`);
     cleanupAll();
@@ -372,7 +454,17 @@ async function main(): Promise<void> {
   const started = performance.now();
   const results: Results = {
     machine: machineInfo(),
-    config: { seconds, latenessJobs, jobs, apiSample, apiBudget, quietWait, failovers, scenarios: SCENARIOS.filter((s) => scenarios.has(s)).join(',') },
+    config: {
+      seconds,
+      latenessJobs,
+      jobs,
+      apiSample,
+      apiBudget,
+      quietWait,
+      failovers,
+      scenarios: SCENARIOS.filter((s) => scenarios.has(s)).join(','),
+      ...(scenarios.has('scale') ? { scale: scaleSizes.join(','), scaleChunk, scaleIdle } : {}),
+    },
   };
   log(`machine: ${results.machine.nproc} × ${results.machine.cpuModel}, ${results.machine.memTotalMiB} MiB, node ${results.machine.node}`);
 
@@ -405,6 +497,9 @@ async function main(): Promise<void> {
   if (scenarios.has('cron')) {
     results.cron = await runCronPeer({ entries: 100, minutes: cronMinutes, log, settle });
   }
+  if (scenarios.has('scale')) {
+    results.scale = await runScale({ sizes: scaleSizes, chunk: scaleChunk, idleSeconds: scaleIdle, log, settle });
+  }
   results.durationSeconds = Math.round((performance.now() - started) / 1000);
 
   const m = results.machine;
@@ -422,6 +517,7 @@ async function main(): Promise<void> {
     ...(results.ui ? [uiTable(results.ui), ''] : []),
     ...(results.startup ? [startupTable(results.startup), ''] : []),
     ...(results.cron ? [cronTable(results.cron), ''] : []),
+    ...(results.scale ? [scaleTable(results.scale), ''] : []),
   ].join('\n');
   process.stdout.write(`${out}\n`);
 

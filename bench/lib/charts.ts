@@ -13,7 +13,8 @@ import type { LatenessResult } from '../scenarios/lateness.js';
 import type { MemoryResult } from '../scenarios/memory.js';
 import type { StartupResult } from '../scenarios/startup.js';
 import type { CronPeerResult } from '../scenarios/cron-peer.js';
-import { barChart, PALETTE, REFERENCE_COLOR, type Series } from './svg.js';
+import type { ScalePoint, ScaleResult } from '../scenarios/scale.js';
+import { barChart, lineChart, PALETTE, REFERENCE_COLOR, type LineSeries, type Series } from './svg.js';
 
 /** What the charts read; run.ts's Results fits it. */
 export interface ChartInput {
@@ -25,6 +26,7 @@ export interface ChartInput {
   apply?: ApplyResult;
   startup?: StartupResult;
   cron?: CronPeerResult;
+  scale?: ScaleResult;
 }
 
 export interface Chart {
@@ -188,9 +190,77 @@ function memoryChart(r: ChartInput): Chart | null {
   };
 }
 
+/**
+ * Scenario 9: the scale curve on one agent, against the number of jobs (log scale): RSS (scale),
+ * start-up and creation (scale-startup), request latency (scale-latency).
+ */
+function scaleCharts(r: ChartInput): Chart[] {
+  const s = r.scale;
+  if (!s || s.points.length === 0) return [];
+  const line = (name: string, color: string, y: (p: ScalePoint) => number | null): LineSeries => ({
+    name,
+    color,
+    points: s.points.map((p) => ({ x: p.jobs, y: y(p) })),
+  });
+  const sizes = s.points.map((p) => p.jobs.toLocaleString('en-US')).join(', ');
+  const seconds = (v: number | null): number | null => (v === null ? null : v / 1000);
+  return [
+    {
+      name: 'scale',
+      svg: lineChart({
+        title: 'Scale: resident set size of one agent holding N jobs (embedded store)',
+        subtitle: withMachine(r, `${sizes} jobs; targets ≤ 200 MiB at 100k, ≤ 1 GiB at 1M`),
+        xLabel: 'jobs defined',
+        yLabel: 'RSS (MiB), lower is better',
+        unit: ' MiB',
+        logX: true,
+        series: [
+          line(`idle, ${s.idleSeconds} s after all jobs loaded`, PALETTE[0], (p) => p.idleRssMiB),
+          line('peak (VmHWM) of the restart and load', PALETTE[1], (p) => p.peakRssMiB),
+          line('reference: bare node process', REFERENCE_COLOR, () => s.bareNodeMiB),
+        ],
+      }),
+    },
+    {
+      name: 'scale-startup',
+      svg: lineChart({
+        title: 'Scale: restart → scheduler loaded, and creation through the bulk endpoint',
+        subtitle: withMachine(r, `targets: loaded ≤ 2 s at 100k, ≤ 20 s at 1M; creation ≤ 10 s per 100k`),
+        xLabel: 'jobs defined',
+        yLabel: 'seconds, lower is better',
+        unit: ' s',
+        logX: true,
+        logY: true,
+        series: [
+          line('restart → scheduler started (all jobs loaded)', PALETTE[0], (p) => seconds(p.schedulerStartedMs)),
+          line(`creation, s per 100k jobs (${s.chunk} per request)`, PALETTE[1], (p) => p.createSecondsPer100k),
+          line('restart → HTTP server listening', PALETTE[2], (p) => seconds(p.listeningMs)),
+        ],
+      }),
+    },
+    {
+      name: 'scale-latency',
+      svg: lineChart({
+        title: 'Scale: API latency with N jobs stored',
+        subtitle: withMachine(r, 'target: p99 ≤ 20 ms at 1M for a page and for one job'),
+        xLabel: 'jobs defined',
+        yLabel: 'ms, lower is better',
+        unit: ' ms',
+        logX: true,
+        logY: true,
+        series: [
+          line('GET /v1/jobs page of 50, p99', PALETTE[0], (p) => p.listP99Ms),
+          line('GET /v1/jobs/NAME, p99', PALETTE[2], (p) => p.getP99Ms),
+          line(`GET /v1/jobs?q=… (reads every job), p50`, PALETTE[5], (p) => p.filteredP50Ms),
+        ],
+      }),
+    },
+  ];
+}
+
 /** Every chart whose scenario is in the results, in a fixed order. */
 export function renderCharts(r: ChartInput): Chart[] {
-  return [latenessChart(r), failoverChart(r), applyChart(r), startupChart(r), memoryChart(r), cronChart(r)].filter(
+  return [latenessChart(r), failoverChart(r), applyChart(r), startupChart(r), memoryChart(r), cronChart(r), ...scaleCharts(r)].filter(
     (x): x is Chart => x !== null,
   );
 }

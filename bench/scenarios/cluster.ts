@@ -47,6 +47,11 @@ const WORKER_TAGS = { role: 'worker' };
  * clamps session timeouts to 2–20 × tickTime).
  */
 const LEASE_TTL_S = 2;
+/**
+ * The agents' --dispatch-lead (the default, set explicitly here): a leader dispatches a tick this
+ * long before it is due, so after a kill the dead leader's last dispatches may still run.
+ */
+const DISPATCH_LEAD_MS = 500;
 const TICKER = 'failover-ticker';
 /** After a kill, each surviving agent's /v1/leader is polled this often: the election figure's resolution. */
 const LEADER_POLL_MS = 50;
@@ -294,6 +299,7 @@ async function startCluster(backend: ClusterBackend, dir: string, log: (msg: str
         '--backend-machine', servers.endpoints.join(','),
         '--keyspace', keyspace,
         '--lease-ttl', `${LEASE_TTL_S}s`,
+        '--dispatch-lead', `${DISPATCH_LEAD_MS}ms`,
         ...(isWorker ? Object.entries(WORKER_TAGS).flatMap(([k, v]) => ['--tag', `${k}=${v}`]) : []),
       ],
     });
@@ -403,8 +409,9 @@ async function killLeader(cluster: Cluster, opts: ClusterOptions, round: number)
   const killedAt = Date.now();
   leader.proc.kill('SIGKILL');
   cluster.agents.delete(leaderName);
-  // The job ticks on whole seconds (starts_at was one).
-  const firstTick = Math.floor(killedAt / 1000) * 1000 + 1000;
+  // The job ticks on whole seconds (starts_at was one). The first tick only a new leader can
+  // dispatch: the dead one dispatched every tick due within DISPATCH_LEAD_MS of its death.
+  const firstTick = Math.floor((killedAt + DISPATCH_LEAD_MS) / 1000) * 1000 + 1000;
 
   const election = firstOtherLeader(survivors, leaderName, killedAt);
   const dispatch = until(

@@ -6,15 +6,17 @@
  */
 import type { Logger } from '../util/log.js';
 import type { Store } from '../store/types.js';
-import type { Job } from '../job/types.js';
+import type { Job, JobTiming } from '../job/types.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import { computeNext, isTimeScheduled, toScheduledJob } from '../scheduler/job-entry.js';
 import { retry } from '../util/retry.js';
 
 /** The fields whose change moves a job's schedule; other writes (counters) leave it alone. */
-function scheduleSignature(job: Job): string {
-  return [job.schedule, job.timezone, job.disabled, job.parent_job, job.updated_at, job.starts_at, job.catch_up, job.starting_deadline].join('|');
+function scheduleSignature(job: JobTiming): string {
+  return [job.schedule, job.timezone, job.disabled, job.parent_job, job.updated_at, job.starts_at, job.catch_up, job.starting_deadline, job.concurrency].join('|');
 }
+
+const LOAD_PAGE = 2000;
 
 export class JobFeed {
   /** Bumped when leadership starts or ends: a load from an earlier term gives up. */
@@ -48,10 +50,12 @@ export class JobFeed {
             this.enqueueLoad(event.job);
           }
         });
-        const [jobs, ticks] = await Promise.all([this.store.listJobs(), this.store.listLastTicks()]);
-        for (const job of jobs) {
-          if (!current()) return;
-          await this.schedule(job, ticks.get(job.name) ?? null);
+        const ticks = await this.store.listLastTicks();
+        for await (const jobs of this.jobPages()) {
+          for (const job of jobs) {
+            if (!current()) return;
+            await this.schedule(job, ticks.get(job.name) ?? null);
+          }
         }
         if (!current()) return;
         this.scheduler.start();
@@ -64,6 +68,21 @@ export class JobFeed {
         onRetry: (err, delay) => this.log.warn({ err: (err as Error).message, retry_ms: delay }, 'scheduler: cannot load jobs; retrying'),
       },
     ).catch(() => undefined); // only when leadership moved on meanwhile
+  }
+
+  /** Every job's timing, a page at a time where the store can (see Store.listJobTimingsAfter). */
+  private async *jobPages(): AsyncIterable<JobTiming[]> {
+    if (!this.store.listJobTimingsAfter) {
+      yield await this.store.listJobs();
+      return;
+    }
+    for (let after = ''; ; ) {
+      const page = await this.store.listJobTimingsAfter(after, LOAD_PAGE);
+      if (page.length > 0) yield page;
+      const last = page[page.length - 1];
+      if (last === undefined || page.length < LOAD_PAGE) return;
+      after = last.name;
+    }
   }
 
   stop(): void {
@@ -109,7 +128,7 @@ export class JobFeed {
     return this.loading.has(name) || this.queuedLoads.has(name);
   }
 
-  private async schedule(job: Job, knownLastTick?: string | null): Promise<void> {
+  private async schedule(job: JobTiming, knownLastTick?: string | null): Promise<void> {
     const token = {};
     this.loading.set(job.name, token);
     try {
@@ -119,7 +138,7 @@ export class JobFeed {
     }
   }
 
-  private async load(job: Job, knownLastTick?: string | null): Promise<void> {
+  private async load(job: JobTiming, knownLastTick?: string | null): Promise<void> {
     const sig = scheduleSignature(job);
     if (this.signatures.get(job.name) === sig) return;
     // Claimed before the read so watch echoes (counter writes) don't start a second read; a failed

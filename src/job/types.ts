@@ -61,6 +61,23 @@ export interface Job {
   updated_at: string;
 }
 
+/** The fields that decide when a job fires: all the scheduler reads of a definition. */
+export const TIMING_FIELDS = [
+  'name',
+  'schedule',
+  'timezone',
+  'disabled',
+  'parent_job',
+  'concurrency',
+  'starts_at',
+  'expires_at',
+  'catch_up',
+  'starting_deadline',
+  'updated_at',
+] as const satisfies readonly (keyof Job)[];
+
+export type JobTiming = Pick<Job, (typeof TIMING_FIELDS)[number]>;
+
 export interface Execution {
   id: string;
   job_name: string;

@@ -6,14 +6,14 @@
  */
 import { parseSchedule, type Schedule } from './schedule.js';
 import type { ScheduledJob } from './scheduler.js';
-import type { Job } from '../job/types.js';
+import type { JobTiming } from '../job/types.js';
 import { parseGoDuration } from '../util/duration.js';
 
-export function isTimeScheduled(job: Job): boolean {
+export function isTimeScheduled(job: JobTiming): boolean {
   return !job.disabled && job.parent_job === '' && job.schedule !== '';
 }
 
-export function scheduleAnchor(job: Job, lastTick: string | null, schedule?: Schedule): number {
+export function scheduleAnchor(job: JobTiming, lastTick: string | null, schedule?: Schedule): number {
   let anchor = Date.parse(job.updated_at);
   if (Number.isNaN(anchor)) anchor = Date.now();
   if (lastTick) anchor = Math.max(anchor, Date.parse(lastTick));
@@ -29,7 +29,7 @@ export function scheduleAnchor(job: Job, lastTick: string | null, schedule?: Sch
   return anchor;
 }
 
-export function toScheduledJob(job: Job, lastTick: string | null): ScheduledJob | null {
+export function toScheduledJob(job: JobTiming, lastTick: string | null): ScheduledJob | null {
   if (!isTimeScheduled(job)) return null;
   const schedule = parseSchedule(job.schedule, { timezone: job.timezone, jobName: job.name });
   if (schedule.kind === 'manual') return null;
@@ -45,7 +45,7 @@ export function toScheduledJob(job: Job, lastTick: string | null): ScheduledJob 
 }
 
 /** The next instant the job will fire by itself, or null. */
-export function computeNext(job: Job, lastTick: string | null): Date | null {
+export function computeNext(job: JobTiming, lastTick: string | null): Date | null {
   let entry: ScheduledJob | null;
   try {
     entry = toScheduledJob(job, lastTick);

@@ -9,7 +9,7 @@
  *   backends may call the callback more than once, so callbacks must be pure;
  * - `commitTick` is the exactly-once fence of the scheduler.
  */
-import type { Execution, Job, Trigger } from '../job/types.js';
+import type { Execution, Job, JobTiming, Trigger } from '../job/types.js';
 
 export type SortOrder = 'asc' | 'desc';
 
@@ -201,6 +201,12 @@ export interface Store {
   getJob(name: string): Promise<Job | null>;
   /** Jobs sorted by name (byte order): all of them, or the slice [offset, offset + limit). */
   listJobs(page?: { offset: number; limit: number }): Promise<Job[]>;
+  /**
+   * Optional: the timing fields of the next `limit` jobs by name after `after` ('' = from the
+   * start). The leader loads its scheduler page by page with it, reading only what decides when a
+   * job fires, so a million definitions are never all parsed or in memory at once.
+   */
+  listJobTimingsAfter?(after: string, limit: number): Promise<JobTiming[]>;
   countJobs(): Promise<number>;
   /**
    * Atomic read-modify-write. Returns the job as stored afterwards (null when absent/deleted).

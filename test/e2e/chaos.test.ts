@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { api, eventually, removeDir, tempDir, type AgentHandle } from '../helpers/agent.js';
 import { CLUSTER_BACKENDS, startBackendServers, type BackendServers } from '../helpers/backend-servers.js';
-import { agreedLeader, randomKeyspace, startClusterAgent } from '../helpers/cluster.js';
+import { agreedLeader, DISPATCH_LEAD_MS, randomKeyspace, startClusterAgent } from '../helpers/cluster.js';
 import { assertEveryTickOnce, tickerJob, ticksIn } from '../helpers/ticks.js';
 
 const KILLS = Number(process.env.KAIROS_CHAOS_KILLS ?? 10);
@@ -55,8 +55,9 @@ for (const backend of CLUSTER_BACKENDS) test(`${backend}: leader killed ${KILLS}
     leader.proc.kill('SIGKILL');
     await leader.exited;
     live.delete(leaderName);
-    // The next dispatch after the kill: a tick scheduled after the kill (only a new leader can have sent it).
-    await eventually(`a dispatch after killing ${leaderName}`, async () => ticksIn(file).some((t) => t > killedAt), 30_000, 20);
+    // The next dispatch after the kill: a tick the dead leader could not have dispatched ahead
+    // (--dispatch-lead, 500 ms by default), so only a new leader can have sent it.
+    await eventually(`a dispatch after killing ${leaderName}`, async () => ticksIn(file).some((t) => t > killedAt + DISPATCH_LEAD_MS), 30_000, 20);
     gaps.push(Date.now() - killedAt);
     const newLeader = await agreedLeader(servers());
     assert.notEqual(newLeader, leaderName);

@@ -16,6 +16,9 @@ export interface ClusterAgentOptions {
   extra?: string[];
 }
 
+/** --dispatch-lead of every test cluster agent: after a kill, the dead leader's dispatches up to this far ahead may still run. */
+export const DISPATCH_LEAD_MS = 500;
+
 export function randomKeyspace(): string {
   return `kairos-test-${randomBytes(4).toString('hex')}`;
 }
@@ -27,6 +30,7 @@ export async function startClusterAgent(o: ClusterAgentOptions): Promise<AgentHa
     '--keyspace', o.keyspace,
     '--node-name', o.name,
     '--lease-ttl', '2s',
+    '--dispatch-lead', `${DISPATCH_LEAD_MS}ms`,
     '--retry-backoff', '100ms',
     ...Object.entries(o.tags ?? {}).flatMap(([k, v]) => ['--tag', `${k}=${v}`]),
     ...(o.extra ?? []),

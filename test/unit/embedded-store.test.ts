@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { SCHEMA_VERSION, SqliteStore } from '../../src/backends/embedded/sqlite-store.js';
 import type { JobEvent } from '../../src/store/types.js';
+import { TIMING_FIELDS, type Job, type JobTiming } from '../../src/job/types.js';
 import { at, exec, job } from '../helpers/fixtures.js';
 
 function withStore(fn: (store: SqliteStore) => Promise<void>): () => Promise<void> {
@@ -109,6 +110,8 @@ void test('opening a file that is not a database throws with the path', inTempDi
   assert.throws(() => SqliteStore.open(blocked), (err: Error) => err.message.includes(blocked));
 }));
 
+const pick = (j: Job): JobTiming => Object.fromEntries(TIMING_FIELDS.map((f) => [f, j[f]])) as JobTiming;
+
 void test('a version 1 database (before tokens and audit) upgrades in place and keeps its jobs', inTempDir(async (dir) => {
   const file = path.join(dir, 'v1.db');
   const { default: Database } = await import('better-sqlite3');
@@ -125,11 +128,27 @@ void test('a version 1 database (before tokens and audit) upgrades in place and 
   const store = SqliteStore.open(file);
   try {
     assert.equal((await store.getJob('old'))?.name, 'old');
+    // The timing column is filled from the body, with the body's JSON types.
+    const original = job('old', { schedule: '@every 5m', disabled: true, starts_at: null, concurrency: 'forbid' });
+    assert.deepEqual(await store.listJobTimingsAfter('', 10), [pick(job('old'))]);
+    await store.putJobs([original]);
+    assert.deepEqual(await store.listJobTimingsAfter('', 10), [pick(original)]);
+    assert.deepEqual(await store.listJobTimingsAfter('old', 10), []);
     assert.deepEqual(await store.listTokens(), []);
     await store.appendAudit({ id: '1', at: new Date().toISOString(), actor: 'a', action: 'job.run', job: 'old', before: null, after: null, detail: null });
     assert.equal((await store.listAudit({ job: 'old' })).total, 1);
   } finally {
     await store.close();
+  }
+  // A row written by a tool that knows only the body still loads, from its body.
+  const later = new Database(file);
+  later.prepare('INSERT INTO jobs (name, body) VALUES (?, ?)').run('handmade', JSON.stringify(job('handmade', { schedule: '@hourly' })));
+  later.close();
+  const reopened = SqliteStore.open(file);
+  try {
+    assert.deepEqual((await reopened.listJobTimingsAfter('', 10)).map((t) => [t.name, t.schedule]), [['handmade', '@hourly'], ['old', '@every 5m']]);
+  } finally {
+    await reopened.close();
   }
 }));
 

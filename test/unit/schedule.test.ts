@@ -337,10 +337,25 @@ void test('isValidTimezone', () => {
   }
 });
 
-void test('schedules stay tiny (one own field at most)', () => {
+void test('schedules stay tiny (a key, plus a cron schedule\'s last answer) and equal specs share one', () => {
   for (const spec of ['0 0 9 * * *', '@daily', '@every 1m', '@at 2026-01-02T15:04:05Z', '@manually']) {
     const s = parseSchedule(spec, { timezone: NY });
-    assert.ok(Object.keys(s).filter((k) => k !== 'kind' && k !== 'next').length <= 1, spec);
+    assert.ok(Object.keys(s).filter((k) => k !== 'kind' && k !== 'next').length <= 3, spec);
+    assert.equal(parseSchedule(spec, { timezone: NY }), s, `${spec} is parsed once`);
+  }
+  // `~` depends on the job's name: never shared.
+  assert.notEqual(parseSchedule('0 ~ * * * *', { jobName: 'a' }), parseSchedule('0 ~ * * * *', { jobName: 'a' }));
+});
+
+void test('a cron schedule\'s remembered answer holds for every instant before it, and only those', () => {
+  const s = parseSchedule('0 */5 * * * *', UTC);
+  const base = Date.parse('2026-03-15T10:01:00.000Z');
+  // Asked in increasing, then decreasing, then repeated order, across the remembered interval's edges.
+  const instants = [0, 1, 60_000, 239_999, 240_000, 240_001, 900_000, 10, -3_600_000, 239_999].map((d) => base + d);
+  for (const t of instants) {
+    // Worked out without croner: the next multiple of 5 minutes strictly after t.
+    const want = new Date(Math.floor(t / 300_000) * 300_000 + 300_000).toISOString();
+    assert.equal(s.next(new Date(t))?.toISOString(), want, `next after ${new Date(t).toISOString()}`);
   }
 });
 
