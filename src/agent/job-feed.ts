@@ -52,10 +52,9 @@ export class JobFeed {
         });
         const ticks = await this.store.listLastTicks();
         for await (const jobs of this.jobPages()) {
-          for (const job of jobs) {
-            if (!current()) return;
-            await this.schedule(job, ticks.get(job.name) ?? null);
-          }
+          if (!current()) return;
+          // Synchronous per job: 100k awaits here were a fifth of a 100k-job start-up.
+          for (const job of jobs) this.loadWithTick(job, ticks.get(job.name) ?? null);
         }
         if (!current()) return;
         this.scheduler.start();
@@ -128,17 +127,36 @@ export class JobFeed {
     return this.loading.has(name) || this.queuedLoads.has(name);
   }
 
-  private async schedule(job: JobTiming, knownLastTick?: string | null): Promise<void> {
+  private async schedule(job: JobTiming): Promise<void> {
     const token = {};
     this.loading.set(job.name, token);
     try {
-      await this.load(job, knownLastTick);
+      await this.load(job);
     } finally {
       if (this.loading.get(job.name) === token) this.loading.delete(job.name);
     }
   }
 
-  private async load(job: JobTiming, knownLastTick?: string | null): Promise<void> {
+  /** load() for a job whose last tick is already known: nothing to wait for. */
+  private loadWithTick(job: JobTiming, lastTick: string | null): void {
+    const sig = scheduleSignature(job);
+    if (this.signatures.get(job.name) === sig) return;
+    this.signatures.set(job.name, sig);
+    this.place(job, lastTick);
+  }
+
+  /** Puts the job's entry in the scheduler (or takes it out); a definition it can't take is logged. */
+  private place(job: JobTiming, lastTick: string | null): void {
+    try {
+      const entry = isTimeScheduled(job) ? toScheduledJob(job, lastTick) : null;
+      if (entry) this.scheduler.set(entry);
+      else this.scheduler.remove(job.name);
+    } catch (err) {
+      this.log.error({ job: job.name, err: (err as Error).message }, 'scheduler: cannot schedule job');
+    }
+  }
+
+  private async load(job: JobTiming): Promise<void> {
     const sig = scheduleSignature(job);
     if (this.signatures.get(job.name) === sig) return;
     // Claimed before the read so watch echoes (counter writes) don't start a second read; a failed
@@ -150,27 +168,22 @@ export class JobFeed {
     }
     const generation = this.generation;
     const superseded = (): boolean => generation !== this.generation || this.signatures.get(job.name) !== sig;
+    let lastTick: string | null;
     try {
-      const lastTick =
-        knownLastTick !== undefined
-          ? knownLastTick
-          : await retry(() => this.store.getLastTick(job.name), {
-              initialMs: 200,
-              maxMs: 5000,
-              giveUp: () => superseded(),
-              onRetry: (err, delay) =>
-                this.log.warn({ job: job.name, err: (err as Error).message, retry_ms: delay }, 'scheduler: cannot read the last tick; retrying'),
-            });
-      if (superseded()) return;
-      const entry = toScheduledJob(job, lastTick);
-      if (entry) this.scheduler.set(entry);
-      else this.scheduler.remove(job.name);
-    } catch (err) {
-      if (superseded()) return;
-      // Not a store error (those are retried above): a definition the scheduler can't take.
-      this.log.error({ job: job.name, err: (err as Error).message }, 'scheduler: cannot schedule job');
+      lastTick = await retry(() => this.store.getLastTick(job.name), {
+        initialMs: 200,
+        maxMs: 5000,
+        giveUp: () => superseded(),
+        onRetry: (err, delay) =>
+          this.log.warn({ job: job.name, err: (err as Error).message, retry_ms: delay }, 'scheduler: cannot read the last tick; retrying'),
+      });
+    } catch {
+      return; // given up: a newer version of the job, or another term, took over
     }
+    if (superseded()) return;
+    this.place(job, lastTick);
   }
+
 
   async nextOf(job: Job): Promise<string | null> {
     if (!isTimeScheduled(job)) return null;
