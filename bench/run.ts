@@ -323,7 +323,7 @@ function clusterTable(r: ClusterResult): string {
     '| gap (ms) | min / p50 / max |',
     '|---|---|',
     `| kill → new leader (first \`/v1/leader\` answer from a survivor naming another agent; each survivor polled every ${f.pollMs.leader} ms) | ${mmm(f.election)} |`,
-    `| **kill → next dispatch** (\`started_at\` of the first tick scheduled after the kill) | ${mmm(f.dispatch)} |`,
+    `| **kill → next dispatch** (\`started_at\` of the first tick the dead leader could not have dispatched: due more than the 500 ms dispatch lead after the kill) | ${mmm(f.dispatch)} |`,
     '',
     '| kill | killed → new leader | kill at (ms into the second) | new leader | next dispatch | first tick run as | rejoin |',
     '|---|---|---|---|---|---|---|',
