@@ -176,3 +176,26 @@ void test('many jobs and a long history stay fast to list and page', withStore(a
   assert.equal(page.total, 5_000);
   assert.deepEqual(page.items.map((e) => e.id), Array.from({ length: 10 }, (_, i) => `e${9 - i}`));
 }));
+
+void test('countJobs stays right whoever writes: this store, or another connection to the same file', inTempDir(async (dir) => {
+  const file = path.join(dir, 'count.db');
+  const a = SqliteStore.open(file);
+  const b = SqliteStore.open(file);
+  try {
+    assert.equal(await a.countJobs(), 0);
+    await b.putJobs([job('x'), job('y'), job('z')]);
+    assert.equal(await a.countJobs(), 3, 'a commit by another connection');
+    await a.deleteJob('x');
+    assert.equal(await a.countJobs(), 2, 'a delete through this store');
+    await a.updateJob('w', () => job('w'));
+    assert.equal(await a.countJobs(), 3, 'an insert through this store');
+    await a.updateJob('w', (j) => (j ? { ...j, disabled: true } : undefined));
+    assert.equal(await a.countJobs(), 3, 'an update');
+    await b.writeJobs({ put: [], delete: ['y', 'z'], audit: [] });
+    assert.equal(await a.countJobs(), 1);
+    assert.equal(await b.countJobs(), 1);
+  } finally {
+    await a.close();
+    await b.close();
+  }
+}));
