@@ -18,13 +18,21 @@ let backendServers: BackendServers | undefined;
 const live = new Map<string, AgentHandle>();
 const dir = tempDir('kairos-chaos-');
 
-after(async () => {
+/** Kills this test's agents and servers; run after each backend's test, failed or not, so a failed one leaves nothing running. */
+async function cleanup(): Promise<void> {
   await Promise.all([...live.values()].map((a) => a.stop('SIGKILL').catch(() => undefined)));
+  live.clear();
   await backendServers?.stop();
+  backendServers = undefined;
+}
+
+after(async () => {
+  await cleanup();
   removeDir(dir);
 });
 
 for (const backend of CLUSTER_BACKENDS) test(`${backend}: leader killed ${KILLS} times: every tick runs exactly once`, async (t) => {
+  t.after(cleanup);
   const started = await startBackendServers(backend, 3);
   backendServers = started;
   const keyspace = randomKeyspace();
@@ -81,8 +89,4 @@ for (const backend of CLUSTER_BACKENDS) test(`${backend}: leader killed ${KILLS}
   gaps.sort((a, b) => a - b);
   const p50 = gaps[Math.floor(gaps.length / 2)];
   t.diagnostic(`${backend}: ticks checked: ${sorted.length}; failover gap (kill → next dispatch) ms: min ${gaps[0]}, p50 ${p50}, max ${gaps[gaps.length - 1]}`);
-  await Promise.all([...live.values()].map((a) => a.stop('SIGKILL').catch(() => undefined)));
-  live.clear();
-  await started.stop();
-  backendServers = undefined;
 });

@@ -384,7 +384,8 @@ describe('ticks missed while no agent led', () => {
     const db = new Database(join(dir, 'kairos.db'));
     const past = new Date(Date.now() - 60_000).toISOString();
     db.prepare('UPDATE ticks SET last_tick = ? WHERE job_name = ?').run(past, 'missed');
-    db.prepare("UPDATE jobs SET body = json_set(body, '$.updated_at', ?) WHERE name = ?").run(past, 'missed');
+    // The store keeps a job's timing fields beside its body (what the scheduler loads): both change.
+    db.prepare("UPDATE jobs SET body = json_set(body, '$.updated_at', ?), timing = json_set(timing, '$.updated_at', ?) WHERE name = ?").run(past, past, 'missed');
     db.close();
     agent = await startAgent({ dataDir: dir, args });
     const hits = await http.waitFor('the missed-ticks notice', (h) => h.some((x) => x.body.includes('missed while no leader')));
