@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { TIMING_FIELDS, type Execution, type Job, type JobTiming } from '../../job/types.js';
+import { coalesce } from '../../util/coalesce.js';
 import { ExecutionClosedError, type AuditBuilder, type AuditEntry, type AuditQuery, type CompleteOptions, type DispatchOptions, type ExecutionQuery, type FollowUp, type JobBatch, type JobEvent, type JobUpdater, type JobsUpdater, type Page, type Activity, type ActivityQuery, type SkipRecord, type Store, type StoredToken } from '../../store/types.js';
 import { ADMIN_MIGRATION, SqliteAdmin } from './sqlite-admin.js';
 import { SKIPS_MIGRATION, SqliteSkips } from './sqlite-skips.js';
@@ -152,20 +153,12 @@ export class SqliteStore implements Store {
   private readonly listeners = new Set<(event: JobEvent) => void>();
   private readonly onListenerError: (error: unknown) => void;
   private closed = false;
-  private readonly tickQueue: {
-    jobName: string;
-    tick: string;
-    executions: Execution[];
-    exclusive: boolean;
-    resolve: (committed: boolean) => void;
-    reject: (err: unknown) => void;
-  }[] = [];
-
   private readonly st: {
     getJob: Statement;
     listJobs: Statement;
     listJobsPage: Statement;
     listTimingsAfter: Statement;
+    dataVersion: Statement;
     countJobs: Statement;
     putJob: Statement;
     deleteJob: Statement;
@@ -223,6 +216,7 @@ export class SqliteStore implements Store {
       listJobsPage: db.prepare('SELECT body FROM jobs ORDER BY name LIMIT ? OFFSET ?').pluck(),
       listTimingsAfter: db.prepare('SELECT name, timing FROM jobs WHERE name > ? ORDER BY name LIMIT ?').raw(),
       countJobs: db.prepare('SELECT count(*) FROM jobs').pluck(),
+      dataVersion: db.prepare('PRAGMA data_version').pluck(),
       putJob: db.prepare(
         'INSERT INTO jobs (name, body, timing) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET body = excluded.body, timing = excluded.timing',
       ),
@@ -370,8 +364,7 @@ export class SqliteStore implements Store {
     }).immediate;
     this.txDeleteJob = db.transaction((name: string, audit?: AuditBuilder) => {
       const body = this.st.getJob.get(name) as string | undefined;
-      this.jobsChanged++;
-      this.st.deleteJob.run(name);
+      this.deleteJobRow(name);
       this.st.deleteExecutions.run(name);
       this.st.deleteTick.run(name);
       this.skips.deleteJob(name);
@@ -451,9 +444,20 @@ export class SqliteStore implements Store {
   private countCache: { count: number; changed: number; dataVersion: number } | null = null;
   private jobsChanged = 0;
 
+  /** Every write of a job row: with its timing column, and noted for countJobs. */
+  private putJobRow(job: Job, body: string): void {
+    this.jobsChanged++;
+    this.st.putJob.run(job.name, body, timingOf(job));
+  }
+
+  private deleteJobRow(name: string): void {
+    this.jobsChanged++;
+    this.st.deleteJob.run(name);
+  }
+
   async countJobs(): Promise<number> {
     this.assertOpen();
-    const dataVersion = this.db.pragma('data_version', { simple: true }) as number;
+    const dataVersion = this.st.dataVersion.get() as number;
     const c = this.countCache;
     if (c && c.changed === this.jobsChanged && c.dataVersion === dataVersion) return c.count;
     const count = this.st.countJobs.get() as number;
@@ -494,14 +498,12 @@ export class SqliteStore implements Store {
       // Whole jobs, written without the read-compare of applyUpdater: the caller (a bulk apply)
       // already diffed them, and at 100k jobs the read and the parse-back were half the write.
       for (const job of b.put) {
-        this.jobsChanged++;
-        this.st.putJob.run(job.name, JSON.stringify(job), timingOf(job));
+        this.putJobRow(job, JSON.stringify(job));
         out.push({ type: 'put', job });
       }
       for (const name of b.delete) {
         const existed = this.st.getJob.get(name) !== undefined;
-        this.jobsChanged++;
-        this.st.deleteJob.run(name);
+        this.deleteJobRow(name);
         this.st.deleteExecutions.run(name);
         this.st.deleteTick.run(name);
         this.skips.deleteJob(name);
@@ -590,20 +592,15 @@ export class SqliteStore implements Store {
    */
   commitTick(jobName: string, tick: string, executions: Execution[], options: DispatchOptions = {}): Promise<boolean> {
     this.assertOpen();
-    return new Promise((resolve, reject) => {
-      this.tickQueue.push({ jobName, tick, executions, exclusive: options.exclusive ?? false, resolve, reject });
-      if (this.tickQueue.length === 1) setImmediate(() => this.flushTicks());
-    });
+    return this.groupCommit({ jobName, tick, executions, exclusive: options.exclusive ?? false });
   }
 
-  private flushTicks(): void {
-    const batch = this.tickQueue.splice(0);
-    if (batch.length === 0) return;
-    const results: (boolean | Error)[] = [];
-    try {
+  private readonly groupCommit = coalesce<{ jobName: string; tick: string; executions: Execution[]; exclusive: boolean }, boolean>(
+    async (batch) => {
       if (this.closed) throw new Error(`embedded store at ${this.path} is closed`);
+      const results: (boolean | Error)[] = [];
       this.db.transaction(() => {
-        for (const t of batch) {
+        for (const { input: t } of batch) {
           try {
             results.push(this.txCommitTick(t.jobName, t.tick, t.executions, t.exclusive));
           } catch (err) {
@@ -611,16 +608,14 @@ export class SqliteStore implements Store {
           }
         }
       }).immediate();
-    } catch (err) {
-      for (const t of batch) t.reject(err);
-      return;
-    }
-    batch.forEach((t, i) => {
-      const r = results[i];
-      if (r instanceof Error) t.reject(r);
-      else t.resolve(r === true);
-    });
-  }
+      // Settled after the commit: a tick reported committed is on disk.
+      batch.forEach((p, i) => {
+        const r = results[i];
+        if (r instanceof Error) p.reject(r);
+        else p.resolve(r === true);
+      });
+    },
+  );
 
   async listFollowUps(node?: string): Promise<FollowUp[]> {
     this.assertOpen();
@@ -720,8 +715,7 @@ export class SqliteStore implements Store {
     if (next === undefined) return { event: null, job: current };
     if (next === null) {
       if (before === undefined) return { event: null, job: null };
-      this.jobsChanged++;
-      this.st.deleteJob.run(name);
+      this.deleteJobRow(name);
       return { event: { type: 'delete', name }, job: null };
     }
     if (next.name !== name) {
@@ -733,8 +727,7 @@ export class SqliteStore implements Store {
     // and never share an object with the updater.
     const stored = JSON.parse(body) as Job;
     if (body === before) return { event: null, job: stored };
-    this.jobsChanged++;
-    this.st.putJob.run(name, body, timingOf(stored));
+    this.putJobRow(stored, body);
     return { event: { type: 'put', job: stored }, job: stored };
   }
 

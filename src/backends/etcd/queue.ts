@@ -46,6 +46,39 @@ export class Queue {
       deliver(execution);
     };
 
+    /** The execution record behind a queue key (`<prefix><job>/<id>`). */
+    const executionKey = (key: string): string => {
+      const ref = splitJobAndId(key.slice(prefix.length)) as { job: string; id: string };
+      return `${EXECUTIONS}${ref.job}/${ref.id}`;
+    };
+
+    /** Claims and reads in one txn, all of the keys or none: whoever deletes a key gets its execution, exactly once. */
+    const take = (b: Budget, keys: string[]): Promise<ITxnResponse> =>
+      this.calls.txn(
+        b,
+        'consumeAssignments',
+        keys.map((key) => this.calls.cmp(key, CompareTarget.Version, { version: 0 }, CompareResult.Greater)),
+        keys.flatMap((key) => [this.calls.opDelete(key), this.calls.opRead(executionKey(key))]),
+        [],
+        false,
+      );
+
+    /** Delivers what a successful take() read, key by key. */
+    const handOver = (keys: string[], res: ITxnResponse): void => {
+      keys.forEach((key, i) => {
+        const kv = res.responses[2 * i + 1]?.response_range?.kvs[0];
+        if (kv === undefined) {
+          this.report.warn({ node, key }, 'etcd store: assigned execution no longer exists (job deleted?); skipped');
+          return;
+        }
+        try {
+          deliver(parseBody<Execution>(kv.value, `execution "${executionKey(key)}"`));
+        } catch (err) {
+          this.report.warn({ node, key, err: messageOf(err) }, 'etcd store: cannot take an assigned execution');
+        }
+      });
+    };
+
     const claim = async (key: string, unsureAtFirst = false): Promise<void> => {
       if (sub.stopped || inFlight.has(key)) return;
       const ref = splitJobAndId(key.slice(prefix.length));
@@ -66,29 +99,14 @@ export class Queue {
               }
               unsure = false;
             }
-            const execKey = `${EXECUTIONS}${ref.job}/${ref.id}`;
             let res: ITxnResponse;
             try {
-              // Claim and read in one txn: whoever deletes the key gets the execution, exactly once.
-              res = await this.calls.txn(
-                b,
-                'consumeAssignments',
-                [this.calls.cmp(key, CompareTarget.Version, { version: 0 }, CompareResult.Greater)],
-                [this.calls.opDelete(key), this.calls.opRead(execKey)],
-                [],
-                false,
-              );
+              res = await take(b, [key]);
             } catch (err) {
               if (err instanceof EtcdUnavailableError) unsure = true;
               throw err;
             }
-            if (!res.succeeded) return; // another consumer claimed it
-            const kv = res.responses[1]?.response_range?.kvs[0];
-            if (kv === undefined) {
-              this.report.warn({ node, job: ref.job, execution: ref.id }, 'etcd store: assigned execution no longer exists (job deleted?); skipped');
-              return;
-            }
-            deliver(parseBody<Execution>(kv.value, `execution "${ref.job}/${ref.id}"`));
+            if (res.succeeded) handOver([key], res); // else another consumer claimed it
             return;
           } catch (err) {
             if (sub.stopped) return;
@@ -127,21 +145,10 @@ export class Queue {
 
     const claimChunk = async (chunk: string[]): Promise<void> => {
       for (const key of chunk) inFlight.add(key);
-      const execKey = (key: string): string => {
-        const ref = splitJobAndId(key.slice(prefix.length)) as { job: string; id: string };
-        return `${EXECUTIONS}${ref.job}/${ref.id}`;
-      };
       let res: ITxnResponse | null = null;
       let unsure = false;
       try {
-        res = await this.calls.txn(
-          this.calls.budget(),
-          'consumeAssignments',
-          chunk.map((key) => this.calls.cmp(key, CompareTarget.Version, { version: 0 }, CompareResult.Greater)),
-          chunk.flatMap((key) => [this.calls.opDelete(key), this.calls.opRead(execKey(key))]),
-          [],
-          false,
-        );
+        res = await take(this.calls.budget(), chunk);
       } catch (err) {
         if (!(err instanceof EtcdUnavailableError)) this.report.warn({ node, err: messageOf(err) }, 'etcd store: cannot take assigned executions; taking them one by one');
         unsure = err instanceof EtcdUnavailableError;
@@ -152,18 +159,7 @@ export class Queue {
         await Promise.all(chunk.map((key) => claim(key, unsure)));
         return;
       }
-      chunk.forEach((key, i) => {
-        const kv = res.responses[2 * i + 1]?.response_range?.kvs[0];
-        if (kv === undefined) {
-          this.report.warn({ node, key }, 'etcd store: assigned execution no longer exists (job deleted?); skipped');
-          return;
-        }
-        try {
-          deliver(parseBody<Execution>(kv.value, `execution "${execKey(key)}"`));
-        } catch (err) {
-          this.report.warn({ node, key, err: messageOf(err) }, 'etcd store: cannot take an assigned execution');
-        }
-      });
+      handOver(chunk, res);
     };
 
     const relist = async (): Promise<bigint> => {

@@ -23,6 +23,15 @@ import { assertName, EXECUTIONS, TICKS } from './keys.js';
 /** Leadership fence for commitTick: see setFence. */
 export type TickFence = { key: string; createRevision: string } | 'none' | null;
 
+/**
+ * Whether the stored last tick is at or after this one. A stored tick that no longer parses cannot
+ * prove it is newer: the new one replaces it.
+ */
+function dispatchedAlready(stored: string | null, tickMs: number): boolean {
+  const ms = stored === null ? NaN : Date.parse(stored);
+  return !Number.isNaN(ms) && ms >= tickMs;
+}
+
 interface TickCommit {
   jobName: string;
   tick: string;
@@ -122,9 +131,7 @@ export class Ticks {
         }
         continue;
       }
-      const stored = state?.value == null ? NaN : Date.parse(state.value);
-      // A stored tick at or after this one: dispatched already (a stored tick that doesn't parse is replaced).
-      if (!Number.isNaN(stored) && stored >= p.input.tickMs) p.resolve(false);
+      if (dispatchedAlready(state?.value ?? null, p.input.tickMs)) p.resolve(false);
       else {
         mods.set(key, state?.mod ?? '0');
         ready.push(p);
@@ -203,11 +210,7 @@ export class Ticks {
           return true;
         }
       }
-      if (cur.value !== null) {
-        const stored = Date.parse(cur.value);
-        // A stored tick that no longer parses cannot prove it is newer; let the new one replace it.
-        if (!Number.isNaN(stored) && stored >= c.tickMs) return false;
-      }
+      if (dispatchedAlready(cur.value, c.tickMs)) return false;
       const compares = [this.calls.cmpMod(key, cur.mod)];
       const failure = [this.calls.opRead(key)];
       if (fence !== null) {
