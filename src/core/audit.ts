@@ -31,7 +31,7 @@ export function tagsInScope(tags: Record<string, string> | null | undefined, sco
 }
 
 /** Fields the agents own; left out of audit entries (and of job files, later). */
-const SERVER_OWNED = new Set([
+export const SERVER_OWNED: ReadonlySet<string> = new Set([
   'id',
   'success_count',
   'error_count',

@@ -11,8 +11,9 @@ import type { Job } from '../job/types.js';
 import type { AuditEntry, Store } from '../store/types.js';
 import { ConflictError, KairosError, ValidationError } from './errors.js';
 import { iso } from '../job/time.js';
-import { auditOfDefinitions, definitionOf, tagsInScope, type Actor } from './audit.js';
+import { auditOfDefinitions, definitionOf, SERVER_OWNED, tagsInScope, type Actor } from './audit.js';
 import { mergeJob, type JobLimits } from './jobs.js';
+import { StoredJobs } from './stored-jobs.js';
 
 export interface BulkProblem {
   index: number;
@@ -121,6 +122,20 @@ export function sameJson(a: unknown, b: unknown): boolean {
   return defined === 0;
 }
 
+/** definitionOf(job) equals spec as JSON (sameJson), without building the definition. */
+function sameDefinition(job: Job, spec: JobSpec): boolean {
+  const j = job as unknown as Record<string, unknown>;
+  const s = spec as unknown as Record<string, unknown>;
+  let defined = 0;
+  for (const k of Object.keys(s)) {
+    if (s[k] === undefined) continue;
+    defined++;
+    if (!sameJson(s[k], j[k])) return false;
+  }
+  for (const k of Object.keys(j)) if (j[k] !== undefined && !SERVER_OWNED.has(k)) defined--;
+  return defined === 0;
+}
+
 function sameList(a: string[] | null, b: string[] | null): boolean {
   if (a === null || b === null) return a === b;
   return a.length === b.length && a.every((x, i) => x === b[i]);
@@ -148,42 +163,43 @@ export async function applyBulk(store: Store, executors: ExecutorCatalog, limits
     }
   });
 
-  const stored = new Map((await store.listJobs()).map((j) => [j.name, j]));
+  const stored = await StoredJobs.read(store, specs.map((s) => s.name), req.prune !== null);
   const now = iso(Date.now());
-  const merged = new Map<string, { current: Job | null; job: Job }>();
+  const merged = new Map<string, { current: Job | null; job: Job; spec: JobSpec }>();
   for (const spec of specs) {
-    const current = stored.get(spec.name) ?? null;
+    const current = stored.known(spec.name);
     if (current && !tagsInScope(current.tags, actor.scope)) {
       problems.push({ index: index.get(spec.name) ?? -1, name: spec.name, field: 'name', message: `a job named "${spec.name}" exists outside the scope of token "${actor.name}"` });
       continue;
     }
-    merged.set(spec.name, { current, job: mergeJob(current, spec, now) });
+    merged.set(spec.name, { current, job: mergeJob(current, spec, now), spec });
   }
 
-  // The cluster after the write: stored jobs, less the pruned ones, with the request's versions.
+  // Pruned: stored jobs carrying the label that the request does not list (and the actor may see).
   const pruned: Job[] = [];
   if (req.prune) {
     const { key, value } = req.prune;
-    for (const job of stored.values()) {
+    for (const job of stored.all()) {
       if (job.metadata?.[key] === value && !index.has(job.name) && tagsInScope(job.tags, actor.scope)) pruned.push(job);
     }
   }
-  const final = new Map(stored);
-  for (const job of pruned) final.delete(job.name);
-  for (const [name, { job }] of merged) final.set(name, job);
+  const prunedNames = new Set(pruned.map((j) => j.name));
+  // A job as it will be after the write (null: absent); stored jobs are read when first needed.
+  const after = async (name: string): Promise<Job | null> => merged.get(name)?.job ?? (prunedNames.has(name) ? null : await stored.get(name));
 
   // Parents: present after the write (in the request or kept), visible to the actor, and no loops.
+  await stored.load([...merged.values()].map((m) => m.job.parent_job));
   for (const [name, { job }] of merged) {
     if (!job.parent_job) continue;
-    const parent = final.get(job.parent_job);
+    const parent = await after(job.parent_job);
     const i = index.get(name) ?? -1;
     if (!parent || !tagsInScope(parent.tags, actor.scope)) {
-      const why = stored.has(job.parent_job) && !final.has(job.parent_job) ? ' (it would be pruned)' : '';
+      const why = prunedNames.has(job.parent_job) ? ' (it would be pruned)' : '';
       problems.push({ index: i, name, field: 'parent_job', message: `parent job "${job.parent_job}" not found${why}` });
       continue;
     }
     const seen = [name];
-    for (let p: Job | undefined = parent; p; p = p.parent_job ? final.get(p.parent_job) : undefined) {
+    for (let p: Job | null = parent; p; p = p.parent_job ? await after(p.parent_job) : null) {
       if (seen.includes(p.name)) {
         problems.push({ index: i, name, field: 'parent_job', message: `parent_job would create a cycle: ${[...seen, p.name].join(' -> ')}` });
         break;
@@ -193,24 +209,43 @@ export async function applyBulk(store: Store, executors: ExecutorCatalog, limits
   }
   if (problems.length > 0) throw new BulkValidationError(problems.sort((a, b) => a.index - b.index));
 
-  // Each job's children after the write; a pruned job may not leave children behind.
-  const children = new Map<string, string[]>();
-  for (const job of final.values()) {
-    if (job.parent_job) children.set(job.parent_job, [...(children.get(job.parent_job) ?? []), job.name]);
+  // Children that move: each parent's dependent_jobs changes by these, the rest of it stays as stored.
+  const leaving = new Map<string, Set<string>>();
+  const arriving = new Map<string, Set<string>>();
+  const move = (to: Map<string, Set<string>>, parent: string, child: string): void => {
+    if (!parent) return;
+    const set = to.get(parent) ?? new Set<string>();
+    set.add(child);
+    to.set(parent, set);
+  };
+  for (const [name, { current, job }] of merged) {
+    const was = current?.parent_job ?? '';
+    if (was === job.parent_job) continue;
+    move(leaving, was, name);
+    move(arriving, job.parent_job, name);
   }
+  for (const job of pruned) move(leaving, job.parent_job, job.name);
+  const childrenAfter = (job: Job): string[] | null => {
+    const out = new Set(job.dependent_jobs ?? []);
+    for (const c of leaving.get(job.name) ?? []) out.delete(c);
+    for (const c of arriving.get(job.name) ?? []) out.add(c);
+    return out.size > 0 ? [...out].sort() : null;
+  };
+  // A pruned job may not leave children behind.
   for (const job of pruned) {
-    const left = children.get(job.name);
-    if (left?.length) {
-      throw new ConflictError(`cannot prune job "${job.name}": it has dependent jobs that stay (${left.sort().join(', ')}); change their parent_job or let them be pruned too`, 'prune', 'KAIROS_JOB_HAS_DEPENDENTS');
+    const left = childrenAfter(job);
+    if (left) {
+      throw new ConflictError(`cannot prune job "${job.name}": it has dependent jobs that stay (${left.join(', ')}); change their parent_job or let them be pruned too`, 'prune', 'KAIROS_JOB_HAS_DEPENDENTS');
     }
   }
 
   const created = [...merged.values()].filter((m) => m.current === null).length;
-  if (limits.maxJobs > 0 && created > 0 && stored.size - pruned.length + created > limits.maxJobs) {
+  const count = created > 0 && limits.maxJobs > 0 ? await stored.count() : 0;
+  if (limits.maxJobs > 0 && created > 0 && count - pruned.length + created > limits.maxJobs) {
     limits.onLimitHit?.('max-jobs');
     throw new KairosError(
       'KAIROS_LIMIT_MAX_JOBS',
-      `this request would leave ${stored.size - pruned.length + created} jobs, over --max-jobs ${limits.maxJobs}; delete jobs or raise the limit`,
+      `this request would leave ${count - pruned.length + created} jobs, over --max-jobs ${limits.maxJobs}; delete jobs or raise the limit`,
       'jobs',
     );
   }
@@ -219,22 +254,27 @@ export async function applyBulk(store: Store, executors: ExecutorCatalog, limits
   const puts = new Map<string, Job>();
   const audit: AuditEntry[] = [];
   const full = req.detail === 'full';
-  for (const [name, { current, job }] of merged) {
-    const before = definitionOf(current);
-    const after = definitionOf(job);
-    if (current && sameJson(before, after)) {
+  for (const [name, { current, job, spec }] of merged) {
+    if (current && sameDefinition(current, spec)) {
       result.unchanged.push(name);
       continue;
     }
+    const before = definitionOf(current);
+    // The spec is the merged job's definition (mergeJob adds only server-owned fields to it).
+    const after = spec as unknown as Record<string, unknown>;
     puts.set(name, job);
     (current ? result.updated : result.created).push(name);
     result.changes.push(current || full ? { name, action: current ? 'update' : 'create', before, after } : { name, action: 'create' });
     audit.push(auditOfDefinitions(actor, current ? 'job.update' : 'job.create', name, before, after, { via: 'apply' }));
   }
   // dependent_jobs, as upsert's linkChild/unlinkChild keep them (no audit entry: server-owned).
-  for (const [name, job] of final) {
-    const want = children.get(name)?.sort() ?? null;
-    const base = puts.get(name) ?? job;
+  await stored.load([...leaving.keys(), ...arriving.keys()]);
+  for (const name of new Set([...leaving.keys(), ...arriving.keys()])) {
+    if (prunedNames.has(name)) continue;
+    // An unchanged job in the request keeps its stored version (its merge would only move updated_at).
+    const base = puts.get(name) ?? merged.get(name)?.current ?? merged.get(name)?.job ?? (await stored.get(name));
+    if (!base) continue;
+    const want = childrenAfter(base);
     if (!sameList(base.dependent_jobs ?? null, want)) puts.set(name, { ...base, dependent_jobs: want });
   }
   for (const job of pruned) {

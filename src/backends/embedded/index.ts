@@ -6,7 +6,8 @@ import type { Backend, BackendOptions } from '../types.js';
 import { SqliteStore } from './sqlite-store.js';
 
 export async function open(options: BackendOptions): Promise<Backend> {
-  return embeddedBackend(SqliteStore.open(join(options.dataDir, 'kairos.db')));
+  // An agent's store: the checkpoint thread from the start, before the first bulk write can come in.
+  return embeddedBackend(SqliteStore.open(join(options.dataDir, 'kairos.db'), { checkpointThread: { startAfterMs: 0 } }));
 }
 
 /** A backend around a store already open (tests, and `:memory:` stores). */

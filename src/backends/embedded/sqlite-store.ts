@@ -16,6 +16,7 @@ import { ADMIN_MIGRATION, SqliteAdmin } from './sqlite-admin.js';
 import { SKIPS_MIGRATION, SqliteSkips } from './sqlite-skips.js';
 import { ACTIVITY_MIGRATION, sqliteActivity } from './sqlite-activity.js';
 import { countSkips } from '../../store/skips.js';
+import { WalCheckpointer, type CheckpointerOptions } from './wal-checkpointer.js';
 
 /** SQL for a job's timing column (TIMING_FIELDS as JSON, with the body's JSON types) from a body expression. */
 function timingFromBody(body: string): string {
@@ -110,6 +111,8 @@ export interface SqliteStoreOptions {
    * Default: process.emitWarning.
    */
   onListenerError?: (error: unknown) => void;
+  /** WAL checkpoints on a thread of their own (see wal-checkpointer.ts); false: SQLite's, on commit. */
+  checkpointThread?: CheckpointerOptions | false;
 }
 
 type Statement = Database.Statement<unknown[]>;
@@ -185,6 +188,8 @@ export class SqliteStore implements Store {
   private readonly listStatements = new Map<string, Statement>();
 
   private readonly admin: SqliteAdmin;
+  /** Null for in-memory stores (nothing to checkpoint) or when turned off. */
+  readonly checkpointer: WalCheckpointer | null;
   private readonly skips: SqliteSkips;
   private readonly txRecordSkips: (jobName: string, skips: readonly SkipRecord[]) => JobChange;
   private readonly txUpdateJob: (name: string, fn: JobUpdater, audit?: AuditBuilder) => JobChange;
@@ -209,6 +214,13 @@ export class SqliteStore implements Store {
       ((error) => process.emitWarning(`watchJobs listener threw: ${String(error)}`, 'KairosStoreWarning'));
     this.db = openDatabase(file, options.busyTimeoutMs ?? 5000);
     const db = this.db;
+    this.checkpointer =
+      file === ':memory:' || file === '' || options.checkpointThread === false
+        ? null
+        : new WalCheckpointer(file, db, {
+            onProblem: (message) => process.emitWarning(`embedded store ${file}: ${message}`, 'KairosStoreWarning'),
+            ...options.checkpointThread,
+          });
 
     this.st = {
       getJob: db.prepare('SELECT body FROM jobs WHERE name = ?').pluck(),
@@ -699,6 +711,7 @@ export class SqliteStore implements Store {
     if (this.closed) return;
     this.closed = true;
     this.listeners.clear();
+    await this.checkpointer?.stop();
     try {
       // Keeps planner statistics current for long-lived files, as SQLite advises at close.
       this.db.pragma('optimize');
