@@ -35,6 +35,9 @@ export interface JobQuery {
   end?: number;
 }
 
+/** Jobs per store read while filtering a list. */
+const LIST_PAGE = 2000;
+
 const SORT_KEYS = new Set([
   'name',
   'displayname',
@@ -201,26 +204,16 @@ export class JobService {
     if (!filtered && (query.sort === undefined || query.sort === 'id' || query.sort === 'name')) {
       return this.pageByName(query);
     }
-    let jobs = await this.store.listJobs();
-    if (scoped) jobs = jobs.filter((j) => tagsInScope(j.tags, scope));
-    if (query.q) {
-      const q = query.q;
-      jobs = jobs.filter((j) => j.name.includes(q) || j.displayname.includes(q));
-    }
-    if (query.status !== undefined && query.status !== '') {
-      const want = query.status === 'untriggered' ? '' : query.status;
-      jobs = jobs.filter((j) => j.status === want);
-    }
-    if (query.disabled !== undefined && query.disabled !== '') {
-      jobs = jobs.filter((j) => String(j.disabled) === query.disabled);
-    }
-    if (wantTags.length > 0) jobs = jobs.filter((j) => wantTags.every(([k, v]) => j.tags?.[k] === v));
-    if (query.owner) jobs = jobs.filter((j) => j.owner === query.owner);
-    if (query.executor) jobs = jobs.filter((j) => j.executor === query.executor);
-    const meta = query.metadata ?? {};
-    if (Object.keys(meta).length > 0) {
-      jobs = jobs.filter((j) => Object.entries(meta).every(([k, v]) => j.metadata?.[k] === v));
-    }
+    const keep = (j: Job): boolean =>
+      (!scoped || tagsInScope(j.tags, scope)) &&
+      (!query.q || j.name.includes(query.q) || j.displayname.includes(query.q)) &&
+      (query.status === undefined || query.status === '' || j.status === (query.status === 'untriggered' ? '' : query.status)) &&
+      (query.disabled === undefined || query.disabled === '' || String(j.disabled) === query.disabled) &&
+      wantTags.every(([k, v]) => j.tags?.[k] === v) &&
+      (!query.owner || j.owner === query.owner) &&
+      (!query.executor || j.executor === query.executor) &&
+      Object.entries(query.metadata ?? {}).every(([k, v]) => j.metadata?.[k] === v);
+    let jobs = await this.matching(keep, query.q ? [query.q] : []);
     const total = jobs.length;
     const sortKey = query.sort === undefined || query.sort === 'id' ? 'name' : query.sort;
     if (!SORT_KEYS.has(sortKey)) {
@@ -237,6 +230,26 @@ export class JobService {
     let page = start < end ? jobs.slice(start, end) : [];
     if (sortKey !== 'next') page = await Promise.all(page.map((j) => this.present(j)));
     return { items: page, total };
+  }
+
+  /**
+   * Stored jobs that `keep` accepts, in name order. Walked a page at a time where the store can,
+   * holding only the matches; `texts` that every match must contain as written (a name or
+   * displayname filter) also narrow the store's read before any JSON is parsed.
+   */
+  private async matching(keep: (j: Job) => boolean, texts: string[]): Promise<Job[]> {
+    const store = this.store;
+    if (!store.listJobsAfter) return (await store.listJobs()).filter(keep);
+    // Stored as JSON, a value with a quote, backslash or control character is escaped: no prefilter then.
+    const text = texts.find((t) => !/["\\\u0000-\u001f]/.test(t));
+    const out: Job[] = [];
+    for (let after = ''; ; ) {
+      const page = await store.listJobsAfter(after, LIST_PAGE, text);
+      for (const j of page) if (keep(j)) out.push(j);
+      const last = page.at(-1);
+      if (!last || page.length < LIST_PAGE) return out;
+      after = last.name;
+    }
   }
 
   /** The UI's default view (all jobs by name, one page): paged in the store, not in memory. */

@@ -92,3 +92,28 @@ void test('list filters by tags (all must match), owner and executor, alongside 
     await store.close();
   }
 });
+
+void test('a filtered list walks the store page by page and matches q exactly, also across pages and with characters JSON escapes', async () => {
+  const store = SqliteStore.open(':memory:');
+  const jobs = new JobService(store, executors, async () => null);
+  try {
+    // 4500 jobs: three store pages. Every 1000th has a displayname with a quote and a backslash.
+    await store.putJobs(
+      Array.from({ length: 4500 }, (_, i) => {
+        const name = `job-${String(i).padStart(5, '0')}`;
+        return { ...def(name), displayname: i % 1000 === 7 ? `say "hi" \\ ${i}` : `plain ${i}`, tags: null, metadata: null, status: '', disabled: false } as never;
+      }),
+    );
+    const names = async (query: JobQuery): Promise<string[]> => (await jobs.list(query)).items.map((j) => j.name);
+    // The name filter spans every page; the last page is a partial one.
+    assert.deepEqual(await names({ q: '-0449' }), Array.from({ length: 10 }, (_, k) => `job-0449${k}`));
+    assert.equal((await jobs.list({ q: 'job-' })).total, 4500);
+    // Quotes and backslashes are escaped in the stored JSON: matched on the parsed job, not prefiltered away.
+    assert.deepEqual(await names({ q: '"hi" \\' }), ['job-00007', 'job-01007', 'job-02007', 'job-03007', 'job-04007']);
+    // A text that is only in other fields of the JSON (the command) is not a match.
+    assert.deepEqual(await names({ q: 'true' }), []);
+    assert.deepEqual(await names({ q: 'plain 4499', order: 'desc' }), ['job-04499']);
+  } finally {
+    await store.close();
+  }
+});

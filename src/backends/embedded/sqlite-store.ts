@@ -161,6 +161,8 @@ export class SqliteStore implements Store {
     listJobs: Statement;
     listJobsPage: Statement;
     listTimingsAfter: Statement;
+    listJobsAfter: Statement;
+    listJobsAfterWith: Statement;
     dataVersion: Statement;
     countJobs: Statement;
     putJob: Statement;
@@ -227,6 +229,9 @@ export class SqliteStore implements Store {
       listJobs: db.prepare('SELECT body FROM jobs ORDER BY name').pluck(),
       listJobsPage: db.prepare('SELECT body FROM jobs ORDER BY name LIMIT ? OFFSET ?').pluck(),
       listTimingsAfter: db.prepare('SELECT name, timing FROM jobs WHERE name > ? ORDER BY name LIMIT ?').raw(),
+      listJobsAfter: db.prepare('SELECT body FROM jobs WHERE name > ? ORDER BY name LIMIT ?').pluck(),
+      // instr is a byte-exact substring test on the stored JSON, before any of it is parsed.
+      listJobsAfterWith: db.prepare('SELECT body FROM jobs WHERE name > ? AND instr(body, ?) > 0 ORDER BY name LIMIT ?').pluck(),
       countJobs: db.prepare('SELECT count(*) FROM jobs').pluck(),
       dataVersion: db.prepare('PRAGMA data_version').pluck(),
       putJob: db.prepare(
@@ -435,6 +440,13 @@ export class SqliteStore implements Store {
         ? this.st.listJobsPage.all(Math.max(0, Math.trunc(page.limit)), Math.max(0, Math.trunc(page.offset)))
         : this.st.listJobs.all()
     ) as string[];
+    return bodies.map((b) => parseBody<Job>(b, 'job'));
+  }
+
+  async listJobsAfter(after: string, limit: number, text?: string): Promise<Job[]> {
+    this.assertOpen();
+    const n = Math.max(0, Math.trunc(limit));
+    const bodies = (text ? this.st.listJobsAfterWith.all(after, text, n) : this.st.listJobsAfter.all(after, n)) as string[];
     return bodies.map((b) => parseBody<Job>(b, 'job'));
   }
 
