@@ -17,6 +17,7 @@ import { retry } from '../util/retry.js';
 import type { EventBus } from '../events/bus.js';
 import type { ProcessorRegistry } from '../processors/registry.js';
 import { runProcessors } from '../processors/chain.js';
+import { lateStart } from '../job/slo.js';
 
 export interface RunnerOptions {
   store: Store;
@@ -330,6 +331,8 @@ export class Runner implements ExecutionSink {
         },
       });
       this.o.events?.publish('execution.started', { execution: { ...execution }, latenessMs: started - Date.parse(execution.scheduled_at) });
+      const late = lateStart(job, execution, started - Date.parse(execution.scheduled_at));
+      if (late) this.o.events?.publish('execution.late', late);
       // Only worth a write when the start differs from the dispatch-time record (queued, or a retry's backoff):
       // otherwise it would cost a disk flush between this spawn and the next one.
       const recordedAt = Date.parse(dispatchedAt);

@@ -5,6 +5,7 @@
  */
 import type { Execution, Job, JobStatus } from '../job/types.js';
 import type { SkipCode } from '../store/types.js';
+import type { LateStart } from '../job/slo.js';
 
 /** Why a tick was not run: the skip record's code (GET /v1/jobs/NAME/skips). */
 export interface EventMap {
@@ -14,6 +15,11 @@ export interface EventMap {
   'tick.skipped': { job: string; scheduledAt: string; kind: SkipCode; reason: string; count: number };
   /** An attempt's process started on this agent; `latenessMs` = start − scheduled time. */
   'execution.started': { execution: Execution; latenessMs: number };
+  /**
+   * A first attempt of a scheduled (or caught-up) run started more than its job's
+   * `max_start_delay` after its tick: once per such execution, by the agent that started it.
+   */
+  'execution.late': LateStart;
   /** An attempt finished on this agent (every attempt, retries included). */
   'execution.finished': { execution: Execution; job: Job | null; durationMs: number };
   /**

@@ -45,6 +45,7 @@ export const jobInputSchema = z.object({
   catch_up: z.string().optional(),
   starting_deadline: z.string().optional(),
   history_limit: z.number().int().min(0, 'history_limit must not be negative').optional(),
+  max_start_delay: z.string({ error: 'max_start_delay must be a string (a Go duration such as "30s")' }).optional(),
   notify_on: z.string({ error: 'notify_on must be a string' }).optional(),
   notify_skip: z.boolean({ error: 'notify_skip must be true or false' }).nullable().optional(),
   slack_webhook_url: z.string({ error: 'slack_webhook_url must be a string' }).optional(),
@@ -83,6 +84,7 @@ export type JobSpec = Pick<
   | 'catch_up'
   | 'starting_deadline'
   | 'history_limit'
+  | 'max_start_delay'
   | 'notify_on'
   | 'notify_skip'
   | 'slack_webhook_url'
@@ -205,6 +207,17 @@ export function normalizeJobInput(body: unknown, executors: ExecutorCatalog): Jo
     if (ms <= 0) throw new ValidationError('starting_deadline', 'starting_deadline must be positive');
   }
 
+  const maxStartDelay = (input.max_start_delay ?? '').trim();
+  if (maxStartDelay !== '') {
+    let ms: number;
+    try {
+      ms = parseGoDuration(maxStartDelay);
+    } catch (err) {
+      throw new ValidationError('max_start_delay', `invalid max_start_delay: ${(err as Error).message}`);
+    }
+    if (ms <= 0) throw new ValidationError('max_start_delay', 'max_start_delay must be positive');
+  }
+
   let executor = input.executor ?? '';
   let executorConfig = input.executor_config ?? null;
   if (input.command !== undefined && executor === '') {
@@ -261,6 +274,7 @@ export function normalizeJobInput(body: unknown, executors: ExecutorCatalog): Jo
     catch_up: catchUp,
     starting_deadline: startingDeadline,
     history_limit: input.history_limit ?? 0,
+    max_start_delay: maxStartDelay,
     notify_on: notifyOn as NotifyOn,
     notify_skip: input.notify_skip ?? null,
     slack_webhook_url: slackUrl,

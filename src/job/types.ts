@@ -53,6 +53,11 @@ export interface Job {
   last_group: number;
   /** Notifications (optional: jobs stored before they existed lack them). */
   notify_on?: NotifyOn;
+  /**
+   * Start SLO, a Go duration: a scheduled run (first attempt of a `schedule` or `catchup` tick)
+   * starting later than this after its tick is a breach (src/job/slo.ts). "" = no SLO.
+   */
+  max_start_delay?: string;
   /** Notify skipped ticks; null = the agent's --notify-skip. */
   notify_skip?: boolean | null;
   slack_webhook_url?: string;

@@ -48,6 +48,12 @@ export class PrometheusMetrics {
       buckets: LATENESS_BUCKETS,
       registers: r,
     });
+    const sloBreaches = new Counter({
+      name: 'kairos_job_start_slo_breaches_total',
+      help: "Scheduled runs (first attempts) that started later than their job's max_start_delay",
+      labelNames: ['job_name'],
+      registers: r,
+    });
     const dispatched = new Counter({ name: 'kairos_scheduler_ticks_dispatched_total', help: 'Ticks dispatched by this agent while leader', labelNames: ['job_name'], registers: r });
     const skipped = new Counter({
       name: 'kairos_scheduler_ticks_skipped_total',
@@ -102,6 +108,7 @@ export class PrometheusMetrics {
           lateness.observe({ job_name: e.execution.job_name }, e.latenessMs / 1000);
         }
       }),
+      bus.on('execution.late', (e) => sloBreaches.inc({ job_name: e.execution.job_name })),
       bus.on('execution.finished', (e) => {
         const outcome = e.execution.success ? 'success' : 'failed';
         finished.inc({ job_name: e.execution.job_name, outcome });

@@ -1,6 +1,7 @@
 /**
- * What a notice says, independent of the channel: a finished execution group
- * or a skipped tick. Slack, mail and the log render it.
+ * What a notice says, independent of the channel: a finished execution group,
+ * a skipped tick, or a run that started later than its job's `max_start_delay`.
+ * Slack, mail and the log render it.
  */
 import type { Execution, JobStatus } from '../job/types.js';
 
@@ -15,7 +16,18 @@ export type Notice =
       reportingNode: string;
       link: string | null;
     }
-  | { kind: 'skip'; job: string; reason: string; scheduledAt: string; reportingNode: string; link: string | null };
+  | { kind: 'skip'; job: string; reason: string; scheduledAt: string; reportingNode: string; link: string | null }
+  | {
+      kind: 'late';
+      job: string;
+      /** The execution as it started (`started_at` is the process start). */
+      execution: Execution;
+      latenessMs: number;
+      /** The job's `max_start_delay` as written ("30s"). */
+      limit: string;
+      reportingNode: string;
+      link: string | null;
+    };
 
 export const OUTPUT_TAIL = 1500;
 
@@ -56,8 +68,27 @@ export function tail(output: string, max = OUTPUT_TAIL): string {
   return output.length <= max ? output : `…${output.slice(output.length - max)}`;
 }
 
+/** "late by 12.3 s (SLO 5s)": the breach against the limit, as every channel and the UI word it. */
+export function lateText(latenessMs: number, limit: string): string {
+  return `late by ${durationText(latenessMs)} (SLO ${limit})`;
+}
+
+/** The facts of a late start, in the order every channel lists them. */
+export function lateFacts(n: Extract<Notice, { kind: 'late' }>): [string, string][] {
+  const e = n.execution;
+  return [
+    ['Outcome', `started ${lateText(n.latenessMs, n.limit)}`],
+    ['Scheduled', e.scheduled_at],
+    ['Started', e.started_at],
+    ['Node', e.node_name],
+    ['Trigger', e.trigger],
+    ['Execution', `${e.id} (group ${e.group})`],
+  ];
+}
+
 /** One-line summary (Slack fallback text, logs). */
 export function summary(n: Notice): string {
   if (n.kind === 'skip') return `Kairos job ${n.job}: tick skipped (${n.reason})`;
+  if (n.kind === 'late') return `Kairos job ${n.job}: started ${lateText(n.latenessMs, n.limit)} on ${n.execution.node_name}`;
   return `Kairos job ${n.job} ${outcomeWord(n.status)}`;
 }

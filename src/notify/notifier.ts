@@ -3,7 +3,9 @@
  * - `group.finished` (published once per group, by the agent whose compare-and-set
  *   applied it) → per the job's `notify_on` (or --notify-on): webhook, Slack, mail;
  * - `tick.skipped` (published by the leader) → when `notify_skip` (or --notify-skip);
- * - `execution.started` → the pre-webhook.
+ * - `execution.started` → the pre-webhook;
+ * - `execution.late` (published by the agent that started the run) → when the job's
+ *   notifications cover failures (`lateNotified`).
  * Deliveries go through the bounded DeliveryQueue; each record is stored with
  * the execution that closed the group (`notifications` in the execution JSON).
  */
@@ -45,6 +47,15 @@ export function shouldNotify(mode: Exclude<NotifyOn, ''>, status: JobStatus, pre
   }
 }
 
+/**
+ * Whether a late start is notified under `mode`: a breached SLO is a problem, so it is told
+ * wherever every failure is told (`failure`, `always`). `change` tells only transitions of
+ * the outcome, which a start doesn't have; `success` and `never` don't tell problems.
+ */
+export function lateNotified(mode: Exclude<NotifyOn, ''>): boolean {
+  return mode === 'failure' || mode === 'always';
+}
+
 function compile(option: string, source: string | null | undefined): CompiledTemplate | null {
   if (!source) return null;
   try {
@@ -84,6 +95,7 @@ export class Notifier {
       d.bus.on('group.finished', (e) => this.onGroup(e.job, e.status, e.previous, e.last)),
       d.bus.on('tick.skipped', (e) => this.onSkip(e.job, e.reason, e.scheduledAt)),
       d.bus.on('execution.started', (e) => this.onStarted(e.execution)),
+      d.bus.on('execution.late', (e) => this.onLate(e.job, e.execution, e.latenessMs)),
     );
   }
 
@@ -140,6 +152,34 @@ export class Notifier {
       const body = this.webhook.render(templateData(pseudo, [], this.d.nodeName));
       this.enqueue('webhook', redactUrl(endpoint), (signal) => post(endpoint, body, parseHeaders(headers), signal));
     }
+    this.slack(job, notice);
+    this.mail(job, notice, null);
+  }
+
+  private onLate(job: Job, execution: Execution, latenessMs: number): void {
+    const limit = job.max_start_delay ?? '';
+    // Logged whatever notify_on says: the log is where an operator looks for a breach not told.
+    this.d.log.warn({ job: job.name, execution: execution.id, scheduled_at: execution.scheduled_at, lateness_ms: Math.round(latenessMs), max_start_delay: limit }, 'notify: execution started later than its max_start_delay');
+    const mode = job.notify_on || this.c.notifyOn;
+    if (!lateNotified(mode)) return;
+    const notice: Notice = {
+      kind: 'late',
+      job: job.name,
+      execution,
+      latenessMs,
+      limit,
+      reportingNode: this.d.nodeName,
+      link: jobLink(this.c.uiUrl, job.name),
+    };
+    this.d.log.debug({ job: job.name, notify_on: mode }, `notify: ${summary(notice)}`);
+    if (this.c.webhook && this.webhook) {
+      const { endpoint, headers } = this.c.webhook;
+      // dkron has no late notice: the payload template gets the execution as it started, the breach as its output.
+      const started: Execution = { ...execution, finished_at: null, output: summary(notice) };
+      const body = this.webhook.render(templateData(started, [started], this.d.nodeName));
+      this.enqueue('webhook', redactUrl(endpoint), (signal) => post(endpoint, body, parseHeaders(headers), signal));
+    }
+    // Not recorded on the execution: the runner rewrites that record when the run ends.
     this.slack(job, notice);
     this.mail(job, notice, null);
   }

@@ -1,10 +1,10 @@
 /**
  * Slack incoming-webhook messages in Block Kit: a header, the facts as
- * section fields, a tail of the output, who reported it, and a button to the
+ * section fields (a late start: when it was due, when it started, by how much), a tail of the output, who reported it, and a button to the
  * job in the UI. Limits respected: header 150 chars, section text 3000, fields 10.
  */
 import type { Notice } from './message.js';
-import { durationText, finalAttempts, groupDurationMs, outcomeWord, summary, tail } from './message.js';
+import { durationText, finalAttempts, groupDurationMs, lateFacts, outcomeWord, summary, tail } from './message.js';
 
 type Block = Record<string, unknown>;
 
@@ -14,11 +14,13 @@ const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;'
 
 export function slackMessage(n: Notice, channel: string | null): { text: string; channel?: string; blocks: Block[] } {
   const blocks: Block[] = [];
-  const icon = n.kind === 'skip' ? ':fast_forward:' : n.status === 'success' ? ':white_check_mark:' : ':x:';
-  const title = n.kind === 'skip' ? `${n.job}: tick skipped` : `${n.job} ${outcomeWord(n.status)}`;
+  const icon = n.kind === 'skip' ? ':fast_forward:' : n.kind === 'late' ? ':hourglass:' : n.status === 'success' ? ':white_check_mark:' : ':x:';
+  const title = n.kind === 'skip' ? `${n.job}: tick skipped` : n.kind === 'late' ? `${n.job}: started late` : `${n.job} ${outcomeWord(n.status)}`;
   blocks.push({ type: 'header', text: { type: 'plain_text', text: `${icon} ${title}`.slice(0, 150), emoji: true } });
   const jobText = n.link ? `<${n.link}|${esc(n.job)}>` : esc(n.job);
-  if (n.kind === 'skip') {
+  if (n.kind === 'late') {
+    blocks.push({ type: 'section', fields: [mrkdwn(`*Job*\n${jobText}`), ...lateFacts(n).map(([k, v]) => mrkdwn(`*${k}*\n${esc(v)}`))] });
+  } else if (n.kind === 'skip') {
     blocks.push({
       type: 'section',
       fields: [mrkdwn(`*Job*\n${jobText}`), mrkdwn(`*Outcome*\nskipped`), mrkdwn(`*Scheduled*\n${n.scheduledAt}`), mrkdwn(`*Reason*\n${esc(n.reason)}`)],

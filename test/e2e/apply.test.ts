@@ -49,6 +49,7 @@ function fullSet(): Record<string, unknown>[] {
       catch_up: 'all',
       starting_deadline: '1h30m',
       history_limit: 7,
+      max_start_delay: '2m30s',
       notify_on: 'change',
       notify_skip: true,
       slack_webhook_url: 'https://hooks.example/services/T0/B0/x',

@@ -77,6 +77,15 @@ test('request schemas are the ones the API validates with: the API and the schem
   const schema = z.fromJSONSchema(jobInput as never);
   assert.equal(schema.safeParse(bad).success, false);
   assert.equal(schema.safeParse({ ...bad, retries: 3 }).success, true);
+  // The start SLO: in the request and the stored job; a number is refused by both the API and the schema.
+  assert.ok('max_start_delay' in jobInput.properties, 'max_start_delay in JobInput');
+  assert.ok('max_start_delay' in (doc.components.schemas.Job as { properties: Record<string, unknown> }).properties, 'max_start_delay in Job');
+  const badSlo = { ...bad, retries: 3, max_start_delay: 30 };
+  const sloRes = await fetch(`http://127.0.0.1:${agent.httpPort}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(badSlo) });
+  assert.equal(sloRes.status, 400);
+  assert.equal(((await sloRes.json()) as { field: string }).field, 'max_start_delay');
+  assert.equal(schema.safeParse(badSlo).success, false);
+  assert.equal(schema.safeParse({ ...badSlo, max_start_delay: '30s' }).success, true);
   const bulk = doc.components.schemas.BulkRequest as { properties: Record<string, unknown> };
   assert.deepEqual(Object.keys(bulk.properties).sort(), ['detail', 'dry_run', 'jobs', 'prune']);
   const refused = await fetch(`http://127.0.0.1:${agent.httpPort}/v1/jobs/bulk`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jobs: [], dry_run: 'yes' }) });

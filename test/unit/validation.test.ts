@@ -61,6 +61,7 @@ void test('defaults are filled for a minimal job', () => {
     catch_up: 'latest',
     starting_deadline: '',
     history_limit: 0,
+    max_start_delay: '',
     notify_on: '',
     notify_skip: null,
     slack_webhook_url: '',
@@ -178,6 +179,18 @@ void test('time zone, concurrency, catch-up and deadline errors', () => {
   rejects(with_({ catch_up: 'never' }), 'catch_up', /invalid catch_up policy/);
   rejects(with_({ starting_deadline: 'soon' }), 'starting_deadline', /invalid starting_deadline/);
   rejects(with_({ starting_deadline: '0s' }), 'starting_deadline', /must be positive/);
+});
+
+void test('max_start_delay: a positive Go duration; "" and null mean no SLO', () => {
+  rejects(with_({ max_start_delay: 'soon' }), 'max_start_delay', /invalid max_start_delay/);
+  rejects(with_({ max_start_delay: '30' }), 'max_start_delay', /missing unit/);
+  rejects(with_({ max_start_delay: '0s' }), 'max_start_delay', /must be positive/);
+  rejects(with_({ max_start_delay: '-5s' }), 'max_start_delay', /must be positive/);
+  rejects(with_({ max_start_delay: 30 }), 'max_start_delay', /max_start_delay must be a string/);
+  assert.equal(normalizeJobInput(with_({ max_start_delay: ' 1m30s ' }), executors).max_start_delay, '1m30s');
+  assert.equal(normalizeJobInput(with_({ max_start_delay: '250ms' }), executors).max_start_delay, '250ms');
+  assert.equal(normalizeJobInput(with_({ max_start_delay: '' }), executors).max_start_delay, '');
+  assert.equal(normalizeJobInput(with_({ max_start_delay: null }), executors).max_start_delay, '');
 });
 
 void test('number fields', () => {

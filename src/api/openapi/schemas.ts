@@ -49,6 +49,7 @@ export const jobSchema = z.object({
   last_skip_reason: z.string(),
   last_group: z.number(),
   notify_on: z.enum(['', 'failure', 'success', 'always', 'never', 'change']).optional(),
+  max_start_delay: z.string().describe('start SLO, a Go duration; "" = none').optional(),
   notify_skip: z.boolean().nullable().optional(),
   slack_webhook_url: z.string().optional(),
   slack_channel: z.string().optional(),

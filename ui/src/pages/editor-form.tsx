@@ -153,6 +153,9 @@ export function EditorForm({ draft, update, executors, processors, editing }: Pr
           <Field field="starting_deadline" label="Starting deadline" hint="Older missed ticks are not caught up.">
             {(c) => <input {...c} value={str(draft.starting_deadline)} placeholder="e.g. 10m (no limit)" onInput={(ev) => update({ starting_deadline: ev.currentTarget.value })} />}
           </Field>
+          <Field field="max_start_delay" label="Start SLO" hint="A scheduled run starting later than this after its tick notifies (as a failure does).">
+            {(c) => <input {...c} value={str(draft.max_start_delay)} placeholder="e.g. 30s (none)" autoComplete="off" onInput={(ev) => update({ max_start_delay: ev.currentTarget.value })} />}
+          </Field>
           <Field field="history_limit" label="Executions kept" hint="0: the agent's default.">
             {(c) => <input {...c} type="number" min={0} value={str(draft.history_limit ?? 0)} onInput={(ev) => update({ history_limit: num(ev.currentTarget.value) })} />}
           </Field>

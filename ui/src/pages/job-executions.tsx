@@ -1,5 +1,6 @@
 /**
- * Executions of the job, newest first, paged: duration, result, exit code, node, attempt, trigger;
+ * Executions of the job, newest first, paged: duration, result, exit code, node, attempt, trigger,
+ * a badge on starts that breached the job's start SLO (and how many of the shown runs did);
  * the output of each on demand (the last 200 characters, then all of it), with the notifications
  * sent about it. `?exec=ID` (the run strip's links) opens that execution at the top.
  */
@@ -10,7 +11,14 @@ import { duration, ErrorPanel, Pager, Section, Time } from '../components/common
 import { useLoad } from '../hooks.js';
 import { href } from '../router.js';
 import { NotificationList } from './job-notifications.js';
-import { cssToken, isRunning, ResultBadge, runMs } from './job-util.js';
+import { cssToken, isRunning, LateBadge, ResultBadge, runMs } from './job-util.js';
+import { recordedBreachMs, startDelayLimitMs } from '../../../src/job/slo.js';
+
+/** The job's start SLO: the limit as written and in ms (null: none). */
+interface Slo {
+  limit: string;
+  limitMs: number | null;
+}
 
 const PAGE = 25;
 const OUTPUT_LIMIT = 200;
@@ -46,7 +54,7 @@ function Output({ job, e }: { job: string; e: Execution }): JSX.Element {
   );
 }
 
-function Selected({ job, id }: { job: string; id: string }): JSX.Element {
+function Selected({ job, id, slo }: { job: string; id: string; slo: Slo }): JSX.Element {
   const one = useLoad((signal) => api<Execution>('GET', jobPath(job, `/executions/${encodeURIComponent(id)}`), { signal }).then((r) => r.data), [job, id]);
   const e = one.data;
   return (
@@ -63,7 +71,8 @@ function Selected({ job, id }: { job: string; id: string }): JSX.Element {
           <p>
             <ResultBadge e={e} /> started <Time iso={e.started_at} /> on {e.node_name}
             {isRunning(e) ? '' : `, took ${duration(runMs(e))}`}
-            {e.exit_code !== null ? `, exit code ${e.exit_code}` : ''}, attempt {e.attempt}, trigger {e.trigger}
+            {e.exit_code !== null ? `, exit code ${e.exit_code}` : ''}, attempt {e.attempt}, trigger {e.trigger}{' '}
+            <LateBadge e={e} limitMs={slo.limitMs} limit={slo.limit} />
           </p>
           <Output job={job} e={{ ...e, output_truncated: false }} />
         </>
@@ -92,7 +101,8 @@ function takePrefetched(job: string): Promise<ApiResult<Execution[]>> | null {
   return p && p.job === job && Date.now() - p.at < 3000 ? p.result : null;
 }
 
-export function Executions({ job, version, selected }: { job: string; version: number; selected: string | null }): JSX.Element {
+export function Executions({ job, version, selected, maxStartDelay }: { job: string; version: number; selected: string | null; maxStartDelay: string }): JSX.Element {
+  const slo: Slo = { limit: maxStartDelay, limitMs: startDelayLimitMs({ max_start_delay: maxStartDelay }) };
   const [page, setPage] = useState(1);
   const [open, setOpen] = useState<Set<string>>(new Set());
   const list = useLoad(
@@ -107,6 +117,7 @@ export function Executions({ job, version, selected }: { job: string; version: n
   );
   const items = list.data?.data ?? [];
   const total = list.data?.total ?? items.length;
+  const lateCount = items.filter((e) => recordedBreachMs(e, slo.limitMs) !== null).length;
   const toggle = (id: string): void =>
     setOpen((s) => {
       const n = new Set(s);
@@ -125,7 +136,12 @@ export function Executions({ job, version, selected }: { job: string; version: n
         </button>
       }
     >
-      {selected ? <Selected key={selected} job={job} id={selected} /> : null}
+      {selected ? <Selected key={selected} job={job} id={selected} slo={slo} /> : null}
+      {slo.limitMs !== null && items.length > 0 ? (
+        <p class="late-summary small" id="late-summary" data-late-count={lateCount}>
+          {lateCount} of {items.length} shown {items.length === 1 ? 'run' : 'runs'} started late (SLO {slo.limit})
+        </p>
+      ) : null}
       {list.error ? <ErrorPanel error={list.error} /> : null}
       {items.length === 0 && list.data ? (
         <p class="muted">No executions yet.</p>
@@ -152,7 +168,7 @@ export function Executions({ job, version, selected }: { job: string; version: n
               return [
                 <tr key={e.id} data-execution={e.id} class={selected === e.id ? 'is-selected' : undefined}>
                   <td data-label="Started">
-                    <Time iso={e.started_at} />
+                    <Time iso={e.started_at} /> <LateBadge e={e} limitMs={slo.limitMs} limit={slo.limit} />
                   </td>
                   <td data-label="Duration">{isRunning(e) ? <span class="muted">running {duration(runMs(e))}</span> : duration(runMs(e))}</td>
                   <td data-label="Result">

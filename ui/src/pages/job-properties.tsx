@@ -46,6 +46,7 @@ export function JobProperties({ job, next }: { job: Job; next: JobNext | null })
         <Fact label="Executor">{job.executor}</Fact>
         <Fact label="Concurrency">{job.concurrency}</Fact>
         <Fact label="Retries">{job.retries}</Fact>
+        <Fact label="Start SLO">{job.max_start_delay ? `starts within ${job.max_start_delay} of its tick` : 'none'}</Fact>
         <Fact label="Catch-up">{job.catch_up}{job.starting_deadline ? ` (deadline ${job.starting_deadline})` : ''}</Fact>
         <Fact label="Notify on">
           {job.notify_on || 'agent default'}

@@ -2,6 +2,8 @@
 import type { JSX } from 'preact';
 import type { Execution } from '../api.js';
 import { Badge, isZeroTime } from '../components/common.js';
+import { recordedBreachMs } from '../../../src/job/slo.js';
+import { lateText } from '../../../src/notify/message.js';
 
 export const isRunning = (e: Execution): boolean => isZeroTime(e.finished_at);
 
@@ -21,3 +23,14 @@ export function ResultBadge({ e }: { e: Execution }): JSX.Element {
 export const cssToken = (s: string): string => s.toLowerCase().replace(/[^a-z0-9_-]/g, '');
 
 export const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/** "late by 12.3 s (SLO 5s)" when the execution's start breached the job's max_start_delay (src/job/slo.ts). */
+export function LateBadge({ e, limitMs, limit }: { e: Execution; limitMs: number | null; limit: string }): JSX.Element | null {
+  const late = recordedBreachMs(e, limitMs);
+  if (late === null) return null;
+  return (
+    <span class="badge badge-late" data-late={e.id} title="Started later than the job's max_start_delay after its scheduled time">
+      {lateText(late, limit)}
+    </span>
+  );
+}

@@ -116,7 +116,7 @@ export function JobPage({ name, query }: { name: string; query: URLSearchParams 
 
       <ChainGraph job={j} />
 
-      <Executions job={j.name} version={version} selected={query.get('exec')} />
+      <Executions job={j.name} version={version} selected={query.get('exec')} maxStartDelay={j.max_start_delay ?? ''} />
       <Skips job={j.name} version={version} total={j.skip_count} />
       <Notifications job={j.name} recent={recent.data} />
       <History job={j.name} version={version} />
