@@ -224,3 +224,57 @@ export function otherCores(from: CpuSnapshot, to: CpuSnapshot, ownTicks: number,
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * `pid` and every process under it, from /proc: an agent with its helper processes (e.g. the
+ * spawners that start job processes) and whatever they run at that moment.
+ */
+export function processTree(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // rest[1] is field 4, the parent pid.
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const list = children.get(ppid) ?? [];
+      list.push(Number(entry));
+      children.set(ppid, list);
+    } catch {
+      // Exited between the listing and the read.
+    }
+  }
+  const tree = [pid];
+  for (let i = 0; i < tree.length; i++) tree.push(...(children.get(tree[i] ?? -1) ?? []));
+  return tree;
+}
+
+/** Sum of VmRSS over `pid`'s process tree, KiB (pages shared between them are counted in each). */
+export function treeRssKiB(pid: number): number {
+  let total = 0;
+  for (const p of processTree(pid)) {
+    try {
+      total += procMemory(p).rssKiB;
+    } catch {
+      // Exited meanwhile, or a zombie (no VmRSS): nothing resident.
+    }
+  }
+  return total;
+}
+
+/**
+ * CPU ticks of `pid` and every live process under it, each with what it reaped: unlike
+ * ownTreeCpuTicks, this reaches grandchildren too (an agent's helper processes, which a bench
+ * child such as an agent keeps alive), so their work is not counted as other processes'.
+ */
+export function treeCpuTicks(pid: number): number {
+  let ticks = 0;
+  for (const p of processTree(pid)) {
+    try {
+      ticks += procCpuTicks(p);
+    } catch {
+      // Exited meanwhile: its parent's cutime has it once reaped.
+    }
+  }
+  return ticks;
+}

@@ -11,13 +11,18 @@
  *     restarted under its name. Afterwards the job's execution history must hold every tick of the
  *     window exactly once.
  */
-import { randomBytes } from 'node:crypto';
 import { cpus } from 'node:os';
-import { join } from 'node:path';
-import { AgentError, api, apiOk, startAgent, type AgentHandle } from '../lib/agent.js';
+import { AgentError, api, apiOk, type AgentHandle } from '../lib/agent.js';
 import { removeDir, tempDir } from '../lib/cleanup.js';
-import { startBenchEtcd } from '../lib/etcd.js';
-import { startBenchZookeeper } from '../lib/zookeeper.js';
+import {
+  agreedLeader,
+  leaderSeenBy,
+  startCluster as startBackendCluster,
+  stopCluster,
+  until,
+  waitForMembers as waitForMembersVia,
+  type Cluster,
+} from '../lib/cluster.js';
 import type { ClusterBackend } from '../../test/helpers/backend-servers.js';
 import { summarize, type Summary } from '../lib/stats.js';
 import { machineCpu, otherCores, ownTreeCpuTicks, sleep, type PhaseConditions } from '../lib/system.js';
@@ -154,52 +159,6 @@ interface ExecutionRecord {
   trigger: string;
 }
 
-/** Polls `fn` until it returns something other than undefined; throws after `timeoutMs`. */
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number, everyMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    }
-    await sleep(everyMs);
-  }
-}
-
-async function leaderSeenBy(agent: AgentHandle): Promise<string | undefined> {
-  try {
-    const r = await api<{ Name?: string }>(agent.url, 'GET', '/v1/leader', undefined, 2000);
-    return r.status === 200 ? r.body.Name : undefined;
-  } catch {
-    // A busy or dying agent: the others answer.
-    return undefined;
-  }
-}
-
-async function agreedLeader(agents: AgentHandle[]): Promise<string> {
-  return until(
-    'all agents to agree on a leader',
-    async () => {
-      const names = await Promise.all(agents.map(leaderSeenBy));
-      const first = names[0];
-      return first && names.every((n) => n === first) ? first : undefined;
-    },
-    20_000,
-    100,
-  );
-}
-
-async function aliveMembers(agent: AgentHandle): Promise<Set<string>> {
-  const r = await apiOk<{ Name: string; statusText: string }[]>(agent.url, 'GET', '/v1/members', undefined, 200);
-  return new Set(r.body.filter((m) => m.statusText === 'alive').map((m) => m.Name));
-}
-
 async function executions(agent: AgentHandle, end: number): Promise<ExecutionRecord[]> {
   const r = await api<ExecutionRecord[]>(agent.url, 'GET', `/v1/jobs/${TICKER}/executions?offset=0&limit=${end}`, undefined, 10_000);
   if (r.status !== 200) throw new Error(`executions of ${TICKER}: HTTP ${r.status}`);
@@ -245,13 +204,6 @@ export function checkTicks(records: readonly ExecutionRecord[], historyLimit: nu
   };
 }
 
-/** The backend's servers as the scenario needs them, whichever backend it is. */
-interface BackendServers {
-  endpoints: string[];
-  version: string;
-  stop(): Promise<void>;
-}
-
 /**
  * What a restarted server agent logs once it takes part in the election again: on etcd it names the
  * leader it follows; ZooKeeper's election has every candidate watch only its predecessor, so an
@@ -262,87 +214,19 @@ const REJOINED: Record<ClusterBackend, RegExp> = {
   zookeeper: /agent: Running for election|agent: Cluster leadership acquired/,
 };
 
-async function startBackend(backend: ClusterBackend): Promise<BackendServers> {
-  if (backend === 'etcd') {
-    const etcd = await startBenchEtcd(MEMBERS);
-    return { endpoints: etcd.endpoints, version: etcd.version, stop: () => etcd.stop() };
-  }
-  const zk = await startBenchZookeeper(MEMBERS);
-  return { endpoints: zk.endpoints, version: zk.version, stop: () => zk.stopAll() };
+/** The scenario's agents: three leader candidates and the worker, which alone carries the worker tag. */
+function startCluster(backend: ClusterBackend, dir: string, log: (msg: string) => void): Promise<Cluster> {
+  return startBackendCluster(backend, dir, log, {
+    members: MEMBERS,
+    args: ['--lease-ttl', `${LEASE_TTL_S}s`, '--dispatch-lead', `${DISPATCH_LEAD_MS}ms`],
+    agent: (name) => (name === WORKER ? { server: false, tags: WORKER_TAGS } : { server: true }),
+  });
 }
 
-interface Cluster {
-  backend: ClusterBackend;
-  servers: BackendServers;
-  agents: Map<string, AgentHandle>;
-  start(name: string): Promise<AgentHandle>;
-  worker(): AgentHandle;
-  live(): AgentHandle[];
-  /** The tail of every live agent's log, each line prefixed with the agent's name. */
-  logs(): string[];
-}
-
-async function startCluster(backend: ClusterBackend, dir: string, log: (msg: string) => void): Promise<Cluster> {
-  const servers = await startBackend(backend);
-  log(`${backend} ${servers.version}: ${MEMBERS} members on ${servers.endpoints.join(', ')}`);
-  const keyspace = `kairos-bench-${randomBytes(4).toString('hex')}`;
-  const agents = new Map<string, AgentHandle>();
-  const start = async (name: string): Promise<AgentHandle> => {
-    const isWorker = name === WORKER;
-    const a = await startAgent({
-      // Unused with a cluster backend, but a restarted agent gets its own dir back, as on a real host.
-      dataDir: join(dir, name),
-      server: !isWorker,
-      nodeName: name,
-      args: [
-        '--backend', backend,
-        '--backend-machine', servers.endpoints.join(','),
-        '--keyspace', keyspace,
-        '--lease-ttl', `${LEASE_TTL_S}s`,
-        '--dispatch-lead', `${DISPATCH_LEAD_MS}ms`,
-        ...(isWorker ? Object.entries(WORKER_TAGS).flatMap(([k, v]) => ['--tag', `${k}=${v}`]) : []),
-      ],
-    });
-    agents.set(name, a);
-    return a;
-  };
-  const cluster: Cluster = {
-    backend,
-    servers,
-    agents,
-    start,
-    worker: () => {
-      const w = agents.get(WORKER);
-      if (!w) throw new Error('the worker agent is not running');
-      return w;
-    },
-    live: () => [...agents.values()],
-    logs: () => [...agents.entries()].flatMap(([name, a]) => a.logs.slice(-100).map((l) => `${name}: ${l}`)),
-  };
-  return cluster;
-}
-
-async function stopCluster(cluster: Cluster, log: (msg: string) => void): Promise<void> {
-  await Promise.all(
-    [...cluster.agents.entries()].map(async ([name, a]) => {
-      const code = await a.stop(30_000).catch((err: unknown) => (err instanceof Error ? err.message : String(err)));
-      if (code !== 0) log(`${cluster.backend}: agent ${name} exited with ${code}`);
-    }),
-  );
-  cluster.agents.clear();
-  await cluster.servers.stop();
-}
+const workerOf = (cluster: Cluster): AgentHandle => cluster.get(WORKER);
 
 async function waitForMembers(cluster: Cluster, names: readonly string[]): Promise<void> {
-  await until(
-    `members ${names.join(', ')} listed alive`,
-    async () => {
-      const alive = await aliveMembers(cluster.worker());
-      return names.every((n) => alive.has(n)) ? true : undefined;
-    },
-    STEP_TIMEOUT_MS,
-    100,
-  );
+  await waitForMembersVia(workerOf(cluster), names, STEP_TIMEOUT_MS);
 }
 
 async function runClusterLateness(cluster: Cluster, opts: ClusterOptions, dir: string): Promise<KairosFigures> {
@@ -350,7 +234,7 @@ async function runClusterLateness(cluster: Cluster, opts: ClusterOptions, dir: s
   const missed = cluster.live().map((a) => a.countLines(MISSED_TICKS));
   const figures = await measureKairos(
     {
-      url: cluster.worker().url,
+      url: workerOf(cluster).url,
       tags: WORKER_TAGS,
       // One backend transaction per job, and the leader's scheduler learns of them through a watch.
       leadMs: 3000,
@@ -364,7 +248,7 @@ async function runClusterLateness(cluster: Cluster, opts: ClusterOptions, dir: s
     dir,
     before,
   );
-  for (let j = 0; j < opts.jobs; j++) await apiOk(cluster.worker().url, 'DELETE', `/v1/jobs/lateness-${j}`, undefined, 200);
+  for (let j = 0; j < opts.jobs; j++) await apiOk(workerOf(cluster).url, 'DELETE', `/v1/jobs/lateness-${j}`, undefined, 200);
   return figures;
 }
 
@@ -398,7 +282,7 @@ async function killLeader(cluster: Cluster, opts: ClusterOptions, round: number)
   const leader = cluster.agents.get(leaderName);
   if (!leader || leaderName === WORKER) throw new Error(`unexpected leader "${leaderName}"`);
   const survivors = cluster.live().filter((a) => a !== leader);
-  const worker = cluster.worker();
+  const worker = workerOf(cluster);
 
   // Spread the kills over the job's second: where a kill falls decides how long until the next
   // tick, so kills always right after a tick (where the previous round's wait ends) would bias it.
@@ -464,7 +348,7 @@ async function killLeader(cluster: Cluster, opts: ClusterOptions, round: number)
 
 async function runFailover(cluster: Cluster, opts: ClusterOptions): Promise<ClusterResult['failover']> {
   const before = await opts.settle();
-  const worker = cluster.worker();
+  const worker = workerOf(cluster);
   // Generous: each kill round is bounded to a few STEP_TIMEOUT_MS, and a truncated history
   // would hide exactly the ticks around the first kills.
   const historyLimit = opts.failovers * 200 + 300;
