@@ -6,6 +6,8 @@
  * Environment:
  *   BENCH_SECONDS        lateness run length per side (default 60)
  *   BENCH_LATENESS_JOBS  jobs in the lateness scenario (default 20)
+ *   BENCH_LATENESS_BACKGROUND  job definitions stored beside the lateness jobs, none due during the run (default 100000; 0 = none)
+ *   BENCH_SPAWNERS       the lateness agent's --spawners (default: the agent's, one per core; 0 = spawn in the agent)
  *   BENCH_JOBS           job definitions in the memory scenario (default 100000)
  *   BENCH_API_SAMPLE     jobs created through the API first (default 5000)
  *   BENCH_API_BUDGET     seconds the API may take for all jobs before the rest is seeded (default 300)
@@ -96,6 +98,8 @@ async function main(): Promise<void> {
   installCleanupHandlers();
   const seconds = envInt('BENCH_SECONDS', 60);
   const latenessJobs = envInt('BENCH_LATENESS_JOBS', 20);
+  const latenessBackground = envInt('BENCH_LATENESS_BACKGROUND', 100_000, 0);
+  const spawners = process.env.BENCH_SPAWNERS ? envInt('BENCH_SPAWNERS', 0, 0) : null;
   const jobs = envInt('BENCH_JOBS', 100_000);
   const apiSample = envInt('BENCH_API_SAMPLE', 5000);
   const apiBudget = envInt('BENCH_API_BUDGET', 300, 0);
@@ -148,7 +152,8 @@ async function main(): Promise<void> {
     (clusterReference ? 1 : 0);
   const budgetSeconds =
     phases * (quietWait + 10) +
-    (scenarios.has('lateness') ? 2 * seconds + 180 : 0) +
+    // Seeding the background jobs took 14–38 s per 100k here.
+    (scenarios.has('lateness') ? 2 * seconds + 180 + Math.ceil(latenessBackground / 100_000) * 120 : 0) +
     (scenarios.has('memory') ? apiBudget + 900 : 0) +
     clusterScenarios.length * (seconds + 400 + failovers * 200) +
     (scenarios.has('zookeeper') ? 120 : 0) +
@@ -179,6 +184,8 @@ async function main(): Promise<void> {
     config: {
       seconds,
       latenessJobs,
+      latenessBackground,
+      spawners: spawners ?? 'default',
       jobs,
       apiSample,
       apiBudget,
@@ -192,7 +199,7 @@ async function main(): Promise<void> {
   log(`machine: ${results.machine.nproc} × ${results.machine.cpuModel}, ${results.machine.memTotalMiB} MiB, node ${results.machine.node}`);
 
   if (scenarios.has('lateness')) {
-    results.lateness = await runLateness({ jobs: latenessJobs, seconds, log, settle });
+    results.lateness = await runLateness({ jobs: latenessJobs, seconds, log, settle, background: latenessBackground, spawners });
   }
   // Without the lateness scenario, the first cluster scenario measures the reference and the next reuses it.
   let sharedReference: SharedReference | undefined;

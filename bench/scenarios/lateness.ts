@@ -1,8 +1,9 @@
 /**
  * Scenario 1: how late do scheduled runs start? 20 jobs `@every 1s` on one
- * agent with the embedded store, then the bare-Node reference spawner doing
- * the same spawns at the same kind of instants — one after the other, so they
- * never compete for the cores.
+ * agent with the embedded store, with 100k more jobs defined that never fire
+ * during the run (BENCH_LATENESS_BACKGROUND), then the bare-Node reference
+ * spawner doing the same spawns at the same kind of instants — one after the
+ * other, so they never compete for the cores.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -10,6 +11,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { AgentError, startAgent, apiOk, ROOT, type AgentHandle } from '../lib/agent.js';
 import { removeDir, tempDir, trackProcess } from '../lib/cleanup.js';
+import { jobDefinition } from '../lib/job-defs.js';
 import { inWindow, parseProbeLines, probeCommand } from '../lib/lateness-probe.js';
 import { ratio, summarize, type Summary } from '../lib/stats.js';
 import { machineCpu, otherCores, procCpuTicks, sleep, type PhaseConditions } from '../lib/system.js';
@@ -21,7 +23,18 @@ export interface LatenessOptions {
   log: (msg: string) => void;
   /** Called before each side starts; may wait for a quiet machine, and reports the conditions. */
   settle: () => Promise<PhaseConditions>;
+  /**
+   * Job definitions stored besides the measured ones, none due during the run: the agent's size
+   * (heap, and the page tables every fork copies) when it spawns. Default: env
+   * BENCH_LATENESS_BACKGROUND, else 100000.
+   */
+  background?: number;
+  /** The agent's `--spawners`; null: its default (one per core). Default: env BENCH_SPAWNERS. */
+  spawners?: number | null;
 }
+
+/** Background jobs per POST /v1/jobs/bulk (the endpoint takes 128 MiB of body). */
+const BACKGROUND_CHUNK = 50_000;
 
 export interface RunFigures {
   before: PhaseConditions;
@@ -42,6 +55,10 @@ export interface RunFigures {
 export interface LatenessResult {
   jobs: number;
   seconds: number;
+  /** Other job definitions the agent held (see LatenessOptions.background). */
+  background?: number;
+  /** The agent's --spawners, null for its default. */
+  spawners?: number | null;
   kairos: KairosFigures;
   reference: ReferenceFigures;
   ratio: { start: Ratios; dispatch: Ratios };
@@ -172,21 +189,48 @@ export async function measureKairos(
   };
 }
 
-async function runKairos(opts: LatenessOptions, dir: string): Promise<KairosFigures> {
+/** Stores `n` jobs that never fire during the run (starts_at a day ahead), in bulk requests. */
+async function seedBackground(url: string, n: number, log: (msg: string) => void): Promise<void> {
+  const startsAt = new Date(Date.now() + 24 * 3600_000).toISOString();
+  const started = performance.now();
+  for (let from = 0; from < n; from += BACKGROUND_CHUNK) {
+    const parts: string[] = [];
+    for (let i = from; i < Math.min(n, from + BACKGROUND_CHUNK); i++) parts.push(JSON.stringify(jobDefinition(i, startsAt)));
+    const res = await fetch(`${url}/v1/jobs/bulk`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: `{"jobs":[${parts.join(',')}],"prune":null,"dry_run":false,"detail":"diff"}`,
+      signal: AbortSignal.timeout(600_000),
+    });
+    const text = await res.text();
+    if (res.status < 200 || res.status > 299) throw new Error(`POST /v1/jobs/bulk answered ${res.status}: ${text.slice(0, 500)}`);
+  }
+  log(`${n} background jobs stored in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+}
+
+async function runKairos(opts: LatenessOptions, dir: string, background: number, spawners: number | null): Promise<KairosFigures> {
   let agent: AgentHandle | null = null;
-  const before = await opts.settle();
   try {
-    const a = await startAgent({ dataDir: join(dir, 'kairos-data') });
+    const a = await startAgent({ dataDir: join(dir, 'kairos-data'), args: spawners === null ? [] : ['--spawners', String(spawners)] });
     agent = a;
     await a.waitForLog(/scheduler: started/, 30_000);
+    const log = (msg: string): void => opts.log(`kairos: ${msg}`);
+    if (background > 0) {
+      await seedBackground(a.url, background, log);
+      // The scheduler takes the new jobs in and the bulk request's garbage is collected before the measurement.
+      await sleep(3000);
+    }
+    // Settled after the seeding: it is the measured run that should find a quiet machine.
+    const before = await opts.settle();
     const figures = await measureKairos(
       {
         url: a.url,
-        leadMs: 2000,
+        // Creating the measured jobs is slower on an agent that holds 100k others.
+        leadMs: background > 0 ? 2000 + 50 * opts.jobs : 2000,
         ownCpuTicks: () => procCpuTicks(a.pid) + procCpuTicks('self', false),
         missedTicks: a.countLines(MISSED_TICKS),
         logs: () => a.logs,
-        log: (msg) => opts.log(`kairos: ${msg}`),
+        log,
       },
       opts.jobs,
       opts.seconds,
@@ -200,6 +244,14 @@ async function runKairos(opts: LatenessOptions, dir: string): Promise<KairosFigu
   } finally {
     if (agent) await agent.stop(10_000).catch(() => undefined);
   }
+}
+
+function envCount(name: string): number | null {
+  const raw = process.env[name];
+  if (raw === undefined || raw.trim() === '') return null;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be an integer >= 0, got "${raw}"`);
+  return n;
 }
 
 /** The bare-Node reference side; `opts.settle` runs first. */
@@ -256,10 +308,15 @@ export async function runReference(opts: LatenessOptions, dir: string): Promise<
 }
 
 export async function runLateness(opts: LatenessOptions): Promise<LatenessResult> {
+  const background = opts.background ?? envCount('BENCH_LATENESS_BACKGROUND') ?? 100_000;
+  const spawners = opts.spawners !== undefined ? opts.spawners : envCount('BENCH_SPAWNERS');
   const dir = tempDir('kairos-bench-lateness-');
   try {
-    opts.log(`lateness: Kairos, ${opts.jobs} jobs @every 1s for ${opts.seconds} s`);
-    const kairos = await runKairos(opts, dir);
+    opts.log(
+      `lateness: Kairos, ${opts.jobs} jobs @every 1s for ${opts.seconds} s, ${background} background jobs, ` +
+        `--spawners ${spawners === null ? 'default' : spawners}`,
+    );
+    const kairos = await runKairos(opts, dir, background, spawners);
     // Let the agent's exit and the page cache settle before the reference takes the cores.
     await sleep(2000);
     opts.log(`lateness: reference spawner, ${opts.jobs} jobs every 1 s for ${opts.seconds} s`);
@@ -267,6 +324,8 @@ export async function runLateness(opts: LatenessOptions): Promise<LatenessResult
     return {
       jobs: opts.jobs,
       seconds: opts.seconds,
+      background,
+      spawners,
       kairos,
       reference,
       ratio: { start: ratios(kairos.start, reference.start), dispatch: ratios(kairos.dispatch, reference.dispatch) },

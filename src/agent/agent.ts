@@ -15,6 +15,7 @@ import { VERSION } from './version.js';
 import type { FollowUp, Store } from '../store/types.js';
 import { ExecutorRegistry } from '../executors/registry.js';
 import { builtinExecutors } from '../executors/builtin.js';
+import { SpawnerPool } from '../executors/spawner/spawner-pool.js';
 import { ProcessorRegistry } from '../processors/registry.js';
 import { builtinProcessors } from '../processors/builtin.js';
 import { Placement } from '../core/placement.js';
@@ -59,6 +60,8 @@ export class Agent {
   /** Metrics and notifications (subscribers of `events`). */
   readonly observers: Observers;
   readonly executors = new ExecutorRegistry();
+  /** `--spawners`: the processes that start shell jobs; null with `--spawners 0`. */
+  readonly spawners: SpawnerPool | null;
   readonly processors = new ProcessorRegistry();
   /** Save-time checks against the executors and processors of the cluster's agents. */
   readonly placement: Placement;
@@ -104,7 +107,8 @@ export class Agent {
     this.stopped = new Promise((resolve) => (this.markStopped = resolve));
     this.events = new EventBus(log);
     this.store = timedStore(backend.store, this.events);
-    for (const e of builtinExecutors()) this.register('executor', e, { form: 'builtin', source: 'kairos', version: VERSION });
+    this.spawners = config.spawners > 0 ? new SpawnerPool({ size: config.spawners, log }) : null;
+    for (const e of builtinExecutors({ spawner: this.spawners ?? undefined })) this.register('executor', e, { form: 'builtin', source: 'kairos', version: VERSION });
     for (const p of builtinProcessors({ logDir: config.plugins.logDir })) this.register('processor', p, { form: 'builtin', source: 'kairos', version: VERSION });
     this.runner = new Runner({
       store: this.store,
@@ -226,6 +230,8 @@ export class Agent {
     this.log.info({ node: c.nodeName, version: VERSION, backend: c.backend, server: c.server, tags: c.tags }, 'agent: Starting Kairos agent...');
     for (const name of c.ignored) this.log.warn(`agent: option "${name}" is accepted for dkron compatibility and has no effect`);
     if (!c.server) this.log.warn('agent: running without --server: this agent executes jobs but never schedules them');
+    // Forked now, so the first burst finds them ready; until then jobs are spawned in-process.
+    this.spawners?.start();
     // Before serving or joining: saves are validated, and the member advertised, with the plugins in.
     await this.loadPlugins();
 
@@ -505,6 +511,8 @@ export class Agent {
       }
       const { killed } = await this.runner.shutdown(this.config.shutdownTimeoutMs);
       if (killed > 0) this.log.warn({ killed }, 'agent: shutdown deadline reached; running executions were killed and recorded as failed');
+      // Only now: until every run is recorded, its spawner still follows the job's process.
+      await this.spawners?.close();
       await this.cluster.stop();
       await this.api?.close();
       await this.observers.close();
@@ -512,6 +520,7 @@ export class Agent {
       this.log.info('agent: shutdown complete');
     } catch (err) {
       this.log.error({ err: (err as Error).message }, 'agent: error during shutdown');
+      await this.spawners?.close();
     } finally {
       this.markStopped();
     }

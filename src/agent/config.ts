@@ -6,7 +6,7 @@
  * names can't drift apart. Keys are dkron's flag names.
  */
 import { readFileSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { parseGoDuration } from '../util/duration.js';
@@ -47,6 +47,7 @@ export const AGENT_OPTIONS: OptionDef[] = [
   { name: 'history-limit', kind: 'int', default: '100', description: 'executions kept per job unless the job sets history_limit' },
   { name: 'retry-backoff', kind: 'duration', default: '1s', description: 'delay before the first retry; doubles per attempt (max 1m)' },
   { name: 'max-parallel', kind: 'int', default: '0', description: 'most executions this agent runs at once (0 = no limit)' },
+  { name: 'spawners', kind: 'int', description: 'helper processes that start the shell executor\'s job processes: a burst of jobs starts in parallel, and each fork copies a small process instead of the agent (default: the number of CPU cores; 0 = start them from the agent process)' },
   { name: 'dispatch-lead', kind: 'duration', default: '500ms', description: 'how long before a tick the leader dispatches it; the agent then starts it on the tick itself, so the backend round trips are not in the run\'s lateness (0 = dispatch on the tick; never for concurrency "forbid")' },
   { name: 'ui', kind: 'bool', default: true, description: 'serve the web UI' },
   // Security (README "Security").
@@ -144,6 +145,8 @@ export interface AgentConfig {
   historyLimit: number;
   retryBackoffMs: number;
   maxParallel: number;
+  /** Spawner processes for job processes; 0: spawn from the agent process. */
+  spawners: number;
   ui: boolean;
   security: SecurityConfig;
   backendAuth: BackendAuthConfig;
@@ -326,6 +329,13 @@ export function resolveConfig(flags: RawOptions, env: NodeJS.ProcessEnv): AgentC
     return ms;
   };
 
+  const spawners = (): number => {
+    if (raw.spawners === undefined || raw.spawners === null || raw.spawners === '') return availableParallelism();
+    const n = int('spawners');
+    if (n > 256) throw new ConfigError(`option spawners: at most 256, got ${n}`);
+    return n;
+  };
+
   const tags: Record<string, string> = {};
   for (const t of toList(raw.tag)) {
     const idx = t.indexOf('=');
@@ -462,6 +472,7 @@ export function resolveConfig(flags: RawOptions, env: NodeJS.ProcessEnv): AgentC
     historyLimit: int('history-limit') || 100,
     retryBackoffMs: duration('retry-backoff'),
     maxParallel: int('max-parallel'),
+    spawners: spawners(),
     ui: toBool('ui', raw.ui),
     security: {
       auth,

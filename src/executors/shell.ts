@@ -1,5 +1,3 @@
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { parse } from 'shell-quote';
 import type { ParseEntry } from 'shell-quote';
@@ -11,6 +9,8 @@ import { parsePayload } from './shell-payload.js';
 import { parseSu, resolveSu, switchProblem } from './shell-user.js';
 import type { Credentials, SuSpec } from './shell-user.js';
 import type { ExecutionOutcome, ExecutionRequest, Executor } from './types.js';
+import { inProcessSpawner } from './spawner/in-process.js';
+import type { JobSpawner } from './spawner/job-spawner.js';
 
 export interface ShellExecutorOptions {
   /**
@@ -21,6 +21,8 @@ export interface ShellExecutorOptions {
   closeGraceMs?: number;
   /** How often `mem_limit` is checked (dkron: every second). Tests shorten it. */
   memCheckIntervalMs?: number;
+  /** Starts the job's processes: in this process (default) or through the agent's spawner pool. */
+  spawner?: JobSpawner;
 }
 
 type Problem = { field: string; message: string };
@@ -38,10 +40,12 @@ export class ShellExecutor implements Executor {
   readonly name = 'shell';
   private readonly closeGraceMs: number;
   private readonly memCheckIntervalMs: number;
+  private readonly spawner: JobSpawner;
 
   constructor(options: ShellExecutorOptions = {}) {
     this.closeGraceMs = options.closeGraceMs ?? 1000;
     this.memCheckIntervalMs = options.memCheckIntervalMs ?? 1000;
+    this.spawner = options.spawner ?? inProcessSpawner;
   }
 
   validate(config: Record<string, string>): Problem | null {
@@ -129,7 +133,8 @@ export class ShellExecutor implements Executor {
       args = argv.slice(1);
     }
 
-    const env: NodeJS.ProcessEnv = { ...process.env };
+    // On top of the agent's environment (the spawner adds them).
+    const env: Record<string, string> = {};
     for (const [k, v] of envEntries) env[k] = v;
     env.KAIROS_JOB_NAME = request.jobName;
     env.KAIROS_EXECUTION_ID = request.executionId;
@@ -138,26 +143,11 @@ export class ShellExecutor implements Executor {
     env.KAIROS_SCHEDULED_AT = request.scheduledAt.toISOString();
     env.ENV_JOB_NAME = request.jobName;
 
-    let child: ChildProcess;
-    try {
-      child = spawn(file, args, {
-        cwd: cwd === '' ? undefined : cwd,
-        env,
-        stdio: [payload === null ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-        // Own process group, so `kill(-pid)` reaches everything the job forks.
-        detached: true,
-        // libuv also drops the agent's supplementary groups when switching, as Go does for dkron.
-        ...(credentials ? { uid: credentials.uid, gid: credentials.gid } : {}),
-      });
-    } catch (err) {
-      // Invalid arguments (e.g. NUL bytes) throw synchronously instead of emitting 'error'.
-      return fail(spawnErrorMessage(err, cwd));
-    }
-
     return new Promise<ExecutionOutcome>((resolve) => {
-      const pid = child.pid;
+      let pid: number | undefined;
       const notes: string[] = [];
       let exitCode: number | null = null;
+      let exited = false;
       let killedByUs = false;
       let settled = false;
       let timer: NodeJS.Timeout | undefined;
@@ -181,10 +171,8 @@ export class ShellExecutor implements Executor {
         if (graceTimer) clearTimeout(graceTimer);
         memoryWatch?.stop();
         request.signal.removeEventListener('abort', onAbort);
-        // After the grace period something outside the group may still hold the
-        // pipes; stop reading so this run does not keep the event loop busy.
-        child.stdout?.destroy();
-        child.stderr?.destroy();
+        // Events never arrive within spawnJob itself, so `handle` is set by then.
+        handle.release();
         resolve({
           success: !killedByUs && exitCode === 0,
           exitCode,
@@ -193,6 +181,8 @@ export class ShellExecutor implements Executor {
         });
       };
 
+      // Before the pid is known (a spawner has not answered yet) this only marks the run;
+      // the process is killed as soon as it is reported.
       const onAbort = (): void => {
         if (settled) return;
         killedByUs = true;
@@ -200,78 +190,82 @@ export class ShellExecutor implements Executor {
         killGroup();
       };
 
-      const onData = (chunk: Buffer): void => {
-        output.append(chunk);
-        if (request.onOutput) {
-          try {
-            request.onOutput(chunk);
-          } catch {
-            // A broken live-output consumer must not break the run itself.
-          }
+      const onSpawn = (spawned: number): void => {
+        pid = spawned;
+        if (killedByUs) {
+          killGroup();
+          return;
+        }
+        if (memLimit !== null) {
+          memoryWatch = watchMemory(spawned, memLimit, this.memCheckIntervalMs, (used) => {
+            if (settled) return;
+            killedByUs = true;
+            notes.push(memoryExceededNote(used, memLimit));
+            killGroup();
+          });
+        }
+        if (timeoutMs !== null) {
+          const onTimeout = (): void => {
+            if (settled) return;
+            killedByUs = true;
+            notes.push(`execution time exceeding defined timeout ${formatDuration(timeoutMs)}. Job was killed.`);
+            killGroup();
+          };
+          const deadline = Date.now() + timeoutMs;
+          const arm = (): void => {
+            const left = deadline - Date.now();
+            if (left > MAX_TIMER_MS) timer = setTimeout(arm, MAX_TIMER_MS);
+            else timer = setTimeout(onTimeout, Math.max(1, Math.ceil(left)));
+          };
+          arm();
         }
       };
-      child.stdout?.on('data', onData);
-      child.stderr?.on('data', onData);
-
-      child.on('error', (err) => {
-        if (pid === undefined) {
-          // Never spawned: no 'exit' will follow.
-          notes.push(spawnErrorMessage(err, cwd));
-          finish();
-        } else {
-          notes.push(err.message);
-        }
-      });
-
-      child.on('exit', (code) => {
-        exitCode = code;
-        memoryWatch?.stop();
-        // Reap whatever the job left behind (`cmd &`); they would otherwise
-        // outlive the run and keep stdout open so 'close' never fires.
-        killGroup();
-        graceTimer = setTimeout(finish, this.closeGraceMs);
-      });
-
-      child.on('close', () => {
-        // A failed spawn also closes its pipes; its 'error' carries the reason.
-        if (pid !== undefined) finish();
-      });
-
-      if (pid === undefined) return;
 
       request.signal.addEventListener('abort', onAbort, { once: true });
-
-      if (payload !== null && child.stdin) {
-        // A job that exits without reading its stdin makes the write fail (EPIPE);
-        // that is the job's choice, not an executor error.
-        child.stdin.on('error', () => undefined);
-        child.stdin.end(payload);
-      }
-
-      if (memLimit !== null) {
-        memoryWatch = watchMemory(pid, memLimit, this.memCheckIntervalMs, (used) => {
-          if (settled) return;
-          killedByUs = true;
-          notes.push(memoryExceededNote(used, memLimit));
-          killGroup();
-        });
-      }
-
-      if (timeoutMs !== null) {
-        const onTimeout = (): void => {
-          if (settled) return;
-          killedByUs = true;
-          notes.push(`execution time exceeding defined timeout ${formatDuration(timeoutMs)}. Job was killed.`);
-          killGroup();
-        };
-        const deadline = Date.now() + timeoutMs;
-        const arm = (): void => {
-          const left = deadline - Date.now();
-          if (left > MAX_TIMER_MS) timer = setTimeout(arm, MAX_TIMER_MS);
-          else timer = setTimeout(onTimeout, Math.max(1, Math.ceil(left)));
-        };
-        arm();
-      }
+      const handle = this.spawner.spawnJob(
+        {
+          file,
+          args,
+          cwd: cwd === '' ? undefined : cwd,
+          env,
+          stdin: payload,
+          ...(credentials ? { uid: credentials.uid, gid: credentials.gid } : {}),
+        },
+        {
+          spawn: onSpawn,
+          data: (chunk) => {
+            output.append(chunk);
+            if (request.onOutput) {
+              try {
+                request.onOutput(chunk);
+              } catch {
+                // A broken live-output consumer must not break the run itself.
+              }
+            }
+          },
+          error: (err, spawned) => {
+            // Never spawned: nothing else follows.
+            notes.push(spawned ? err.message : spawnErrorMessage(err, cwd));
+            if (!spawned) finish();
+          },
+          exit: (code) => {
+            exited = true;
+            exitCode = code;
+            memoryWatch?.stop();
+            // Reap whatever the job left behind (`cmd &`); they would otherwise
+            // outlive the run and keep stdout open so 'close' never fires.
+            killGroup();
+            // After the grace period something outside the group may still hold the pipes.
+            graceTimer = setTimeout(finish, this.closeGraceMs);
+          },
+          close: finish,
+          lost: (reason) => {
+            // Once the exit is known the run's outcome is too; only its late output is missing.
+            if (!exited) notes.push(reason);
+            finish();
+          },
+        },
+      );
     });
   }
 }

@@ -1,11 +1,12 @@
-import { test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { OutputBuffer } from '../../src/executors/output-buffer.js';
-import { ShellExecutor } from '../../src/executors/shell.js';
+import { ShellExecutor, type ShellExecutorOptions } from '../../src/executors/shell.js';
+import { SpawnerPool } from '../../src/executors/spawner/spawner-pool.js';
 import type { ExecutionRequest } from '../../src/executors/types.js';
 import { isDead } from '../helpers/agent.js';
 import { executionRequest } from '../helpers/execution-request.js';
@@ -33,105 +34,214 @@ async function assertDiesSoon(pid: number): Promise<void> {
   assert.fail(`process ${pid} survived the run`);
 }
 
+// Every case runs twice: spawning from this process (`--spawners 0`) and through a spawner pool.
+const pool = new SpawnerPool({ size: 2 });
+const modes: Array<[string, (o?: ShellExecutorOptions) => ShellExecutor]> = [
+  ['in-process', (o = {}) => new ShellExecutor(o)],
+  ['spawner pool', (o = {}) => new ShellExecutor({ ...o, spawner: pool })],
+];
+
+for (const [mode, make] of modes) {
+  void describe(`shell executor (${mode})`, () => {
+    const shell = make();
+    if (mode === 'spawner pool') {
+      before(() => pool.whenReady());
+      after(() => pool.close());
+    }
+
+    void test('shell=true runs through /bin/sh: pipes and $VAR expansion', async () => {
+      const out = await shell.execute(
+        request({ command: 'echo hello | tr a-z A-Z; echo "$FOO-$HOME"', shell: 'true', env: 'FOO=bar' }),
+      );
+      assert.equal(out.success, true);
+      assert.equal(out.exitCode, 0);
+      assert.equal(out.output, `HELLO\nbar-${process.env.HOME ?? ''}\n`);
+      assert.equal(out.truncated, false);
+    });
+
+    void test('shell=false splits argv like a shell, without running one', async () => {
+      const out = await shell.execute(request({ command: `printf '%s|' "a b" c` }));
+      assert.equal(out.success, true);
+      assert.equal(out.output, 'a b|c|');
+
+      const escaped = await shell.execute(request({ command: String.raw`printf '%s|' a\ b "x\"y" 'q'"r"`, shell: 'false' }));
+      assert.equal(escaped.output, 'a b|x"y|qr|');
+    });
+
+    void test('shell=false leaves variables for the program, as dkron does', async () => {
+      const out = await shell.execute(request({ command: `sh -c 'echo "$X"'`, env: 'X=1' }));
+      assert.equal(out.output, '1\n');
+      const literal = await shell.execute(request({ command: 'printf %s $X', env: 'X=1' }));
+      assert.equal(literal.success, true);
+      // Braced, but any shell that later sees the argument reads it the same way.
+      assert.equal(literal.output, '${X}');
+    });
+
+    void test('shell=false rejects operators and globs with a clear outcome', async () => {
+      const piped = await shell.execute(request({ command: 'echo a | tr a b' }));
+      assert.equal(piped.success, false);
+      assert.equal(piped.exitCode, null);
+      assert.match(piped.output, /shell operator "\|"/);
+
+      const globbed = await shell.execute(request({ command: 'ls *.ts' }));
+      assert.equal(globbed.success, false);
+      assert.match(globbed.output, /glob "\*\.ts"/);
+    });
+
+    void test('env config entries are added to the environment', async () => {
+      const out = await shell.execute(request({ command: 'echo "$K|$K2|$PATH"', shell: 'true', env: 'K=V,K2=a=b,' }));
+      assert.equal(out.output, `V|a=b|${process.env.PATH ?? ''}\n`);
+    });
+
+    void test('KAIROS_* and ENV_JOB_NAME describe the run', async () => {
+      const out = await shell.execute(
+        request({
+          command:
+            'echo "$KAIROS_JOB_NAME|$KAIROS_EXECUTION_ID|$KAIROS_NODE_NAME|$KAIROS_ATTEMPT|$KAIROS_SCHEDULED_AT|$ENV_JOB_NAME"',
+          shell: 'true',
+        }),
+      );
+      assert.equal(out.output, 'job-1|exec-42|node-a|2|2024-05-06T07:08:09.010Z|job-1\n');
+    });
+
+    void test('cwd sets the working directory', async () => {
+      const dir = tempDir();
+      try {
+        const out = await shell.execute(request({ command: 'pwd', cwd: dir }));
+        assert.equal(out.success, true);
+        assert.equal(realpathSync(out.output.trim()), realpathSync(dir));
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    void test('a non-zero exit is a failure carrying the exit code', async () => {
+      const out = await shell.execute(request({ command: 'echo oops; exit 3', shell: 'true' }));
+      assert.equal(out.success, false);
+      assert.equal(out.exitCode, 3);
+      assert.equal(out.output, 'oops\n');
+    });
+
+    void test('stderr is captured interleaved with stdout in arrival order', async () => {
+      // Separate pipes are read independently, so the child pauses between writes
+      // to make arrival order match write order.
+      const out = await shell.execute(
+        request({ command: 'echo a; sleep 0.05; echo b >&2; sleep 0.05; echo c', shell: 'true' }),
+      );
+      assert.equal(out.output, 'a\nb\nc\n');
+    });
+
+    void test('output is capped to the last outputLimit bytes', async () => {
+      const chunks: Buffer[] = [];
+      const out = await shell.execute(
+        request(
+          { command: `awk 'BEGIN { for (i = 0; i < 100000; i++) printf "%c", 97 + i % 26 }'` },
+          { outputLimit: 1000, onOutput: (c) => chunks.push(c) },
+        ),
+      );
+      let all = '';
+      for (let i = 0; i < 100000; i++) all += String.fromCharCode(97 + (i % 26));
+      assert.equal(out.success, true);
+      assert.equal(out.truncated, true);
+      assert.equal(out.output, all.slice(-1000));
+      assert.equal(Buffer.concat(chunks).toString(), all, 'onOutput sees every byte');
+    });
+
+    void test('timeout kills the process group, grandchildren included', async () => {
+      const dir = tempDir();
+      const pidFile = join(dir, 'pid');
+      try {
+        // Had the timeout not fired, this would wait out the 300 s sleep and then fail on the message below.
+        const out = await shell.execute(
+          request({ command: `sh -c 'sleep 300 & echo $! > ${pidFile}; sleep 300'`, timeout: '300ms' }),
+        );
+        assert.equal(out.success, false);
+        assert.equal(out.exitCode, null);
+        assert.match(out.output, /execution time exceeding defined timeout 300ms\. Job was killed\.\n$/);
+        await assertDiesSoon(Number(readFileSync(pidFile, 'utf8').trim()));
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    void test('background children are killed once the main process exits', async () => {
+      const out = await shell.execute(request({ command: 'sleep 300 & echo $!', shell: 'true' }));
+      assert.equal(out.success, true);
+      assert.equal(out.exitCode, 0);
+      await assertDiesSoon(Number(out.output.trim()));
+    });
+
+    void test('a grandchild that escaped the group does not hang the run', { skip: !hasSetsid() }, async () => {
+      const executor = make({ closeGraceMs: 200 });
+      // The escaped sleep keeps stdout open, so 'close' never comes.
+      const out = await executor.execute(request({ command: 'setsid sleep 300 & echo $!', shell: 'true' }));
+      const pid = Number(out.output.trim());
+      try {
+        assert.equal(out.success, true);
+        assert.ok(pid > 0);
+      } finally {
+        if (pid > 0) process.kill(pid, 'SIGKILL');
+      }
+    });
+
+    void test('aborting the signal kills the run at once', async () => {
+      const ac = new AbortController();
+      const out = await shell.execute(
+        request(
+          { command: 'echo ready; sleep 30', shell: 'true' },
+          { signal: ac.signal, onOutput: () => ac.abort('shutdown deadline reached') },
+        ),
+      );
+      assert.equal(out.success, false);
+      assert.equal(out.exitCode, null);
+      assert.equal(out.output, 'ready\nkilled: shutdown deadline reached\n');
+    });
+
+    void test('an already-aborted signal fails without spawning', async () => {
+      const dir = tempDir();
+      try {
+        const marker = join(dir, 'ran');
+        const ac = new AbortController();
+        ac.abort();
+        const out = await shell.execute(request({ command: `touch ${marker}`, shell: 'true' }, { signal: ac.signal }));
+        assert.equal(out.success, false);
+        assert.equal(out.exitCode, null);
+        assert.match(out.output, /^killed: AbortError/);
+        assert.throws(() => readFileSync(marker), { code: 'ENOENT' });
+
+        const withReason = new AbortController();
+        withReason.abort('stopping');
+        const out2 = await shell.execute(request({ command: 'true' }, { signal: withReason.signal }));
+        assert.equal(out2.output, 'killed: stopping\n');
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    void test('a missing binary fails without throwing', async () => {
+      const out = await shell.execute(request({ command: 'nosuchcmd-kairos --flag' }));
+      assert.equal(out.success, false);
+      assert.equal(out.exitCode, null);
+      assert.match(out.output, /spawn nosuchcmd-kairos ENOENT/);
+
+      const badCwd = await shell.execute(request({ command: 'true', cwd: '/no/such/dir-kairos' }));
+      assert.equal(badCwd.success, false);
+      assert.match(badCwd.output, /cwd "\/no\/such\/dir-kairos" does not exist/);
+    });
+
+    void test('invalid config at run time fails instead of throwing', async () => {
+      const out = await shell.execute(request({ command: 'true', timeout: 'soon' }));
+      assert.equal(out.success, false);
+      assert.match(out.output, /Error parsing job timeout value/);
+
+      const badDate = await shell.execute(request({ command: 'true' }, { scheduledAt: new Date(Number.NaN) }));
+      assert.equal(badDate.success, false);
+      assert.match(badDate.output, /Invalid time value/);
+    });
+  });
+}
+
 const shell = new ShellExecutor();
-
-void test('shell=true runs through /bin/sh: pipes and $VAR expansion', async () => {
-  const out = await shell.execute(
-    request({ command: 'echo hello | tr a-z A-Z; echo "$FOO-$HOME"', shell: 'true', env: 'FOO=bar' }),
-  );
-  assert.equal(out.success, true);
-  assert.equal(out.exitCode, 0);
-  assert.equal(out.output, `HELLO\nbar-${process.env.HOME ?? ''}\n`);
-  assert.equal(out.truncated, false);
-});
-
-void test('shell=false splits argv like a shell, without running one', async () => {
-  const out = await shell.execute(request({ command: `printf '%s|' "a b" c` }));
-  assert.equal(out.success, true);
-  assert.equal(out.output, 'a b|c|');
-
-  const escaped = await shell.execute(request({ command: String.raw`printf '%s|' a\ b "x\"y" 'q'"r"`, shell: 'false' }));
-  assert.equal(escaped.output, 'a b|x"y|qr|');
-});
-
-void test('shell=false leaves variables for the program, as dkron does', async () => {
-  const out = await shell.execute(request({ command: `sh -c 'echo "$X"'`, env: 'X=1' }));
-  assert.equal(out.output, '1\n');
-  const literal = await shell.execute(request({ command: 'printf %s $X', env: 'X=1' }));
-  assert.equal(literal.success, true);
-  // Braced, but any shell that later sees the argument reads it the same way.
-  assert.equal(literal.output, '${X}');
-});
-
-void test('shell=false rejects operators and globs with a clear outcome', async () => {
-  const piped = await shell.execute(request({ command: 'echo a | tr a b' }));
-  assert.equal(piped.success, false);
-  assert.equal(piped.exitCode, null);
-  assert.match(piped.output, /shell operator "\|"/);
-
-  const globbed = await shell.execute(request({ command: 'ls *.ts' }));
-  assert.equal(globbed.success, false);
-  assert.match(globbed.output, /glob "\*\.ts"/);
-});
-
-void test('env config entries are added to the environment', async () => {
-  const out = await shell.execute(request({ command: 'echo "$K|$K2|$PATH"', shell: 'true', env: 'K=V,K2=a=b,' }));
-  assert.equal(out.output, `V|a=b|${process.env.PATH ?? ''}\n`);
-});
-
-void test('KAIROS_* and ENV_JOB_NAME describe the run', async () => {
-  const out = await shell.execute(
-    request({
-      command:
-        'echo "$KAIROS_JOB_NAME|$KAIROS_EXECUTION_ID|$KAIROS_NODE_NAME|$KAIROS_ATTEMPT|$KAIROS_SCHEDULED_AT|$ENV_JOB_NAME"',
-      shell: 'true',
-    }),
-  );
-  assert.equal(out.output, 'job-1|exec-42|node-a|2|2024-05-06T07:08:09.010Z|job-1\n');
-});
-
-void test('cwd sets the working directory', async () => {
-  const dir = tempDir();
-  try {
-    const out = await shell.execute(request({ command: 'pwd', cwd: dir }));
-    assert.equal(out.success, true);
-    assert.equal(realpathSync(out.output.trim()), realpathSync(dir));
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
-
-void test('a non-zero exit is a failure carrying the exit code', async () => {
-  const out = await shell.execute(request({ command: 'echo oops; exit 3', shell: 'true' }));
-  assert.equal(out.success, false);
-  assert.equal(out.exitCode, 3);
-  assert.equal(out.output, 'oops\n');
-});
-
-void test('stderr is captured interleaved with stdout in arrival order', async () => {
-  // Separate pipes are read independently, so the child pauses between writes
-  // to make arrival order match write order.
-  const out = await shell.execute(
-    request({ command: 'echo a; sleep 0.05; echo b >&2; sleep 0.05; echo c', shell: 'true' }),
-  );
-  assert.equal(out.output, 'a\nb\nc\n');
-});
-
-void test('output is capped to the last outputLimit bytes', async () => {
-  const chunks: Buffer[] = [];
-  const out = await shell.execute(
-    request(
-      { command: `awk 'BEGIN { for (i = 0; i < 100000; i++) printf "%c", 97 + i % 26 }'` },
-      { outputLimit: 1000, onOutput: (c) => chunks.push(c) },
-    ),
-  );
-  let all = '';
-  for (let i = 0; i < 100000; i++) all += String.fromCharCode(97 + (i % 26));
-  assert.equal(out.success, true);
-  assert.equal(out.truncated, true);
-  assert.equal(out.output, all.slice(-1000));
-  assert.equal(Buffer.concat(chunks).toString(), all, 'onOutput sees every byte');
-});
 
 void test('OutputBuffer keeps the tail across chunks', () => {
   const b = new OutputBuffer(5);
@@ -178,98 +288,6 @@ void test('OutputBuffer with limit 0 keeps nothing', () => {
   assert.equal(b.truncated, true);
   const empty = new OutputBuffer(0);
   assert.equal(empty.truncated, false);
-});
-
-void test('timeout kills the process group, grandchildren included', async () => {
-  const dir = tempDir();
-  const pidFile = join(dir, 'pid');
-  try {
-    // Had the timeout not fired, this would wait out the 300 s sleep and then fail on the message below.
-    const out = await shell.execute(
-      request({ command: `sh -c 'sleep 300 & echo $! > ${pidFile}; sleep 300'`, timeout: '300ms' }),
-    );
-    assert.equal(out.success, false);
-    assert.equal(out.exitCode, null);
-    assert.match(out.output, /execution time exceeding defined timeout 300ms\. Job was killed\.\n$/);
-    await assertDiesSoon(Number(readFileSync(pidFile, 'utf8').trim()));
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
-
-void test('background children are killed once the main process exits', async () => {
-  const out = await shell.execute(request({ command: 'sleep 300 & echo $!', shell: 'true' }));
-  assert.equal(out.success, true);
-  assert.equal(out.exitCode, 0);
-  await assertDiesSoon(Number(out.output.trim()));
-});
-
-void test('a grandchild that escaped the group does not hang the run', { skip: !hasSetsid() }, async () => {
-  const executor = new ShellExecutor({ closeGraceMs: 200 });
-  // The escaped sleep keeps stdout open, so 'close' never comes.
-  const out = await executor.execute(request({ command: 'setsid sleep 300 & echo $!', shell: 'true' }));
-  const pid = Number(out.output.trim());
-  try {
-    assert.equal(out.success, true);
-    assert.ok(pid > 0);
-  } finally {
-    if (pid > 0) process.kill(pid, 'SIGKILL');
-  }
-});
-
-void test('aborting the signal kills the run at once', async () => {
-  const ac = new AbortController();
-  const out = await shell.execute(
-    request(
-      { command: 'echo ready; sleep 30', shell: 'true' },
-      { signal: ac.signal, onOutput: () => ac.abort('shutdown deadline reached') },
-    ),
-  );
-  assert.equal(out.success, false);
-  assert.equal(out.exitCode, null);
-  assert.equal(out.output, 'ready\nkilled: shutdown deadline reached\n');
-});
-
-void test('an already-aborted signal fails without spawning', async () => {
-  const dir = tempDir();
-  try {
-    const marker = join(dir, 'ran');
-    const ac = new AbortController();
-    ac.abort();
-    const out = await shell.execute(request({ command: `touch ${marker}`, shell: 'true' }, { signal: ac.signal }));
-    assert.equal(out.success, false);
-    assert.equal(out.exitCode, null);
-    assert.match(out.output, /^killed: AbortError/);
-    assert.throws(() => readFileSync(marker), { code: 'ENOENT' });
-
-    const withReason = new AbortController();
-    withReason.abort('stopping');
-    const out2 = await shell.execute(request({ command: 'true' }, { signal: withReason.signal }));
-    assert.equal(out2.output, 'killed: stopping\n');
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
-
-void test('a missing binary fails without throwing', async () => {
-  const out = await shell.execute(request({ command: 'nosuchcmd-kairos --flag' }));
-  assert.equal(out.success, false);
-  assert.equal(out.exitCode, null);
-  assert.match(out.output, /spawn nosuchcmd-kairos ENOENT/);
-
-  const badCwd = await shell.execute(request({ command: 'true', cwd: '/no/such/dir-kairos' }));
-  assert.equal(badCwd.success, false);
-  assert.match(badCwd.output, /cwd "\/no\/such\/dir-kairos" does not exist/);
-});
-
-void test('invalid config at run time fails instead of throwing', async () => {
-  const out = await shell.execute(request({ command: 'true', timeout: 'soon' }));
-  assert.equal(out.success, false);
-  assert.match(out.output, /Error parsing job timeout value/);
-
-  const badDate = await shell.execute(request({ command: 'true' }, { scheduledAt: new Date(Number.NaN) }));
-  assert.equal(badDate.success, false);
-  assert.match(badDate.output, /Invalid time value/);
 });
 
 void test('validate reports problems by executor_config key', () => {
