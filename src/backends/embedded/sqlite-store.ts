@@ -147,6 +147,12 @@ function bound(value: number | undefined, fallback: number, total: number): numb
   return Math.min(Math.max(Math.trunc(value), 0), total);
 }
 
+/** A write that goes through the store's group commit. */
+type GroupWrite =
+  | { kind: 'tick'; jobName: string; tick: string; executions: Execution[]; exclusive: boolean }
+  | { kind: 'complete'; execution: Execution; fn: JobUpdater; options: CompleteOptions }
+  | { kind: 'put'; execution: Execution };
+
 export class SqliteStore implements Store {
   readonly kind = 'embedded';
   readonly routesExecutions = false;
@@ -548,7 +554,7 @@ export class SqliteStore implements Store {
 
   async putExecution(execution: Execution): Promise<void> {
     this.assertOpen();
-    this.txPutExecution(execution);
+    await this.groupWrite({ kind: 'put', execution });
   }
 
   async dispatchExecutions(executions: Execution[], options: DispatchOptions = {}): Promise<boolean> {
@@ -558,7 +564,7 @@ export class SqliteStore implements Store {
 
   async completeExecution(execution: Execution, fn: JobUpdater, options: CompleteOptions = {}): Promise<Job | null> {
     this.assertOpen();
-    const change = this.txComplete(execution, fn, options);
+    const change = (await this.groupWrite({ kind: 'complete', execution, fn, options })) as JobChange;
     this.emit(change.event);
     return change.job;
   }
@@ -609,37 +615,42 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * Group commit: ticks that fall due together (20 jobs on the same second) are
-   * committed in one transaction, one disk flush instead of one per job, so the
-   * first run doesn't wait for every other job's flush. Each tick is still
-   * judged on its own (a nested transaction is a savepoint in better-sqlite3).
+   * Group commit: the writes of one event-loop turn that decide runs (ticks that fall due together,
+   * runs that finish together, start records) go in one transaction, one disk flush instead of one
+   * each, so the 20th of a burst doesn't wait for 19 flushes (the throughput profile: 47 % of the
+   * agent's time in per-execution transactions). Each write is still judged on its own: a nested
+   * transaction is a savepoint in better-sqlite3, and one that throws rolls back alone.
    */
   commitTick(jobName: string, tick: string, executions: Execution[], options: DispatchOptions = {}): Promise<boolean> {
     this.assertOpen();
-    return this.groupCommit({ jobName, tick, executions, exclusive: options.exclusive ?? false });
+    return this.groupWrite({ kind: 'tick', jobName, tick, executions, exclusive: options.exclusive ?? false }) as Promise<boolean>;
   }
 
-  private readonly groupCommit = coalesce<{ jobName: string; tick: string; executions: Execution[]; exclusive: boolean }, boolean>(
-    async (batch) => {
-      if (this.closed) throw new Error(`embedded store at ${this.path} is closed`);
-      const results: (boolean | Error)[] = [];
-      this.db.transaction(() => {
-        for (const { input: t } of batch) {
-          try {
-            results.push(this.txCommitTick(t.jobName, t.tick, t.executions, t.exclusive));
-          } catch (err) {
-            results.push(err instanceof Error ? err : new Error(String(err)));
+  private readonly groupWrite = coalesce<GroupWrite, boolean | JobChange | undefined>(async (batch) => {
+    if (this.closed) throw new Error(`embedded store at ${this.path} is closed`);
+    const results: ({ ok: true; value: boolean | JobChange | undefined } | { ok: false; err: Error })[] = [];
+    this.db.transaction(() => {
+      for (const { input: w } of batch) {
+        try {
+          if (w.kind === 'tick') results.push({ ok: true, value: this.txCommitTick(w.jobName, w.tick, w.executions, w.exclusive) });
+          else if (w.kind === 'complete') results.push({ ok: true, value: this.txComplete(w.execution, w.fn, w.options) });
+          else {
+            this.txPutExecution(w.execution);
+            results.push({ ok: true, value: undefined });
           }
+        } catch (err) {
+          results.push({ ok: false, err: err instanceof Error ? err : new Error(String(err)) });
         }
-      }).immediate();
-      // Settled after the commit: a tick reported committed is on disk.
-      batch.forEach((p, i) => {
-        const r = results[i];
-        if (r instanceof Error) p.reject(r);
-        else p.resolve(r === true);
-      });
-    },
-  );
+      }
+    }).immediate();
+    // Settled after the commit, in order: a write reported done is on disk.
+    batch.forEach((p, i) => {
+      const r = results[i];
+      if (!r) p.reject(new Error('group write: no result'));
+      else if (r.ok) p.resolve(r.value);
+      else p.reject(r.err);
+    });
+  });
 
   async listFollowUps(node?: string): Promise<FollowUp[]> {
     this.assertOpen();
