@@ -57,7 +57,7 @@ export class PrometheusMetrics {
     const dispatched = new Counter({ name: 'kairos_scheduler_ticks_dispatched_total', help: 'Ticks dispatched by this agent while leader', labelNames: ['job_name'], registers: r });
     const skipped = new Counter({
       name: 'kairos_scheduler_ticks_skipped_total',
-      help: 'Ticks not run, by reason (the skip code: no_agent, no_executor, forbid, no_leader, catch_up_skip, starting_deadline, not_runnable)',
+      help: 'Ticks not run, by reason (the skip code: no_agent, no_executor, forbid, no_leader, catch_up_skip, starting_deadline, not_runnable, dispatch_failed)',
       labelNames: ['job_name', 'reason'],
       registers: r,
     });

@@ -39,9 +39,17 @@ export function toScheduledJob(job: JobTiming, lastTick: string | null): Schedul
     anchor: scheduleAnchor(job, lastTick, schedule),
     catchUp: job.catch_up,
     startingDeadlineMs: job.starting_deadline ? parseGoDuration(job.starting_deadline) : null,
+    // Past expires_at the dispatcher runs nothing: the scheduler neither fires nor counts those instants as missed.
+    endsAt: job.expires_at ? parseEnd(job.expires_at) : null,
     // forbid asks "is a run still going?" at dispatch: asked ahead of the tick, a run about to end would skip it.
     ahead: job.concurrency !== 'forbid',
   };
+}
+
+/** expires_at as ms; one that doesn't parse ends nothing (the dispatcher's check doesn't stop it either). */
+function parseEnd(expiresAt: string): number | null {
+  const ms = Date.parse(expiresAt);
+  return Number.isNaN(ms) ? null : ms;
 }
 
 /** The next instant the job will fire by itself, or null. */

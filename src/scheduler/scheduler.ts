@@ -17,6 +17,11 @@ export interface ScheduledJob {
   /** A missed tick older than this is never caught up; null = no limit. */
   startingDeadlineMs: number | null;
   /**
+   * The job's last instant (its expires_at, inclusive); absent or null = none. Later instants are
+   * not ticks: they never fire and are never reported missed (a gap after the end is no skip).
+   */
+  endsAt?: number | null;
+  /**
    * Fire this job's ticks `leadMs` (SchedulerOptions) early. False for jobs whose dispatch
    * decides on what runs at that moment (concurrency "forbid"), which must fire on the tick.
    */
@@ -98,6 +103,12 @@ export class Scheduler {
     return due === null ? null : due - this.leadOf(job);
   }
 
+  /** The job's next tick after `after`, or null (none, or past its end). */
+  private nextDue(job: ScheduledJob, after: number): number | null {
+    const due = job.schedule.next(new Date(after))?.getTime() ?? null;
+    return due !== null && job.endsAt != null && due > job.endsAt ? null : due;
+  }
+
   get size(): number {
     return this.entries.size;
   }
@@ -109,7 +120,7 @@ export class Scheduler {
   /** Add or replace a job's schedule. */
   set(job: ScheduledJob): void {
     const version = ++this.versionSeq;
-    const due = job.schedule.next(new Date(job.anchor))?.getTime() ?? null;
+    const due = this.nextDue(job, job.anchor);
     const fireAt = this.fireTime(job, due);
     this.entries.set(job.name, { job, version, due, fireAt });
     if (fireAt !== null) {
@@ -191,7 +202,10 @@ export class Scheduler {
   private runDue(entry: Entry, now: number): void {
     const { job } = entry;
     // Ticks up to the horizon fire; lateness is still measured from now (a tick ahead is on time).
-    const span = ticksFrom(job.schedule, entry.due as number, now + this.leadOf(job), this.maxCatchUp + 1);
+    // None past the job's end: an expired job's gap is not a run of missed ticks. (entry.due is never
+    // past the end, so the span still holds it.)
+    const horizon = Math.min(now + this.leadOf(job), job.endsAt ?? Infinity);
+    const span = ticksFrom(job.schedule, entry.due as number, horizon, this.maxCatchUp + 1);
     const onTime = span.ticks.filter((t) => now - t <= this.lateGraceMs);
     const missed = span.ticks.filter((t) => now - t > this.lateGraceMs);
     const missedTotal = span.total - onTime.length;
@@ -228,7 +242,7 @@ export class Scheduler {
     const last = span.ticks[span.ticks.length - 1] ?? now;
     job.anchor = last;
     entry.version = ++this.versionSeq;
-    entry.due = job.schedule.next(new Date(last))?.getTime() ?? null;
+    entry.due = this.nextDue(job, last);
     entry.fireAt = this.fireTime(job, entry.due);
     if (entry.fireAt !== null) this.heap.push({ due: entry.fireAt, name: job.name, version: entry.version });
 

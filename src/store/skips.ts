@@ -12,3 +12,13 @@ export function countSkips(job: Job, skips: readonly SkipRecord[]): Job {
     last_skip_reason: latest.reason,
   };
 }
+
+/**
+ * One record per id, the first of each: a batch naming a tick twice counts it once, as the embedded
+ * store's table keyed by id does (and a key-value transaction may not put one key twice).
+ */
+export function uniqueSkips(skips: readonly SkipRecord[]): SkipRecord[] {
+  const byId = new Map<string, SkipRecord>();
+  for (const s of skips) if (!byId.has(s.id)) byId.set(s.id, s);
+  return [...byId.values()];
+}

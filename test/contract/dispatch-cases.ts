@@ -6,7 +6,13 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Execution } from '../../src/job/types.js';
 import type { Store } from '../../src/store/types.js';
-import { at, exec, job, running } from '../helpers/fixtures.js';
+import { Dispatcher } from '../../src/cluster/dispatcher.js';
+import { LocalCluster } from '../../src/cluster/local-cluster.js';
+import { EventBus, type EventMap } from '../../src/events/bus.js';
+import { silentLogger } from '../../src/util/log.js';
+import { tickGroup } from '../../src/util/ids.js';
+import { at, exec, job, running, T0 } from '../helpers/fixtures.js';
+import { faulty, outage } from '../helpers/faulty-store.js';
 import { Collector, withPeer, withStore, type ContractHarness } from './harness.js';
 
 type Consume = NonNullable<Store['consumeAssignments']>;
@@ -89,6 +95,50 @@ export function dispatchCases(h: ContractHarness): void {
       }
     });
   }));
+
+  for (const landed of [false, true]) {
+    const what = landed ? 'landed (its reply was lost)' : 'did not land';
+    void test(t(`a dispatcher's tick whose commit failed and ${what}, overtaken by the next tick before its retry: recorded as a skip only if it did not run, once`), withStore(h, async (store) => {
+      // The real dispatcher over this store; the store wrapped so T's first commit fails.
+      let failures = 0;
+      const f = faulty<Store>(store, async (method, args) => {
+        if (method !== 'commitTick' || args[1] !== at(60) || failures > 0) return undefined;
+        failures++;
+        if (landed) await store.commitTick(args[0] as string, args[1] as string, args[2] as Execution[]);
+        return outage('commitTick');
+      });
+      const cluster = new LocalCluster({ nodeName: 'n1', addr: '127.0.0.1', port: () => 0, tags: {}, server: true, version: 'contract', running: () => 0, log: silentLogger() });
+      const delivered: string[] = [];
+      const events = new EventBus();
+      const skipped: EventMap['tick.skipped'][] = [];
+      events.on('tick.skipped', (e) => void skipped.push(e));
+      const dispatcher = new Dispatcher(f.store, cluster, { deliver: (e) => delivered.push(e.scheduled_at) }, silentLogger(), events);
+      await store.updateJob('d', () => job('d', { schedule: '@every 1s' }));
+      const tick = (seconds: number): { name: string; scheduledAt: Date; trigger: 'schedule' } => ({ name: 'd', scheduledAt: new Date(T0 + seconds * 1000), trigger: 'schedule' });
+
+      await assert.rejects(dispatcher.dispatchTick(tick(60)), /injected fault/);
+      assert.equal((await dispatcher.dispatchTick(tick(61))).executions.length, 1);
+      assert.deepEqual((await dispatcher.dispatchTick(tick(60))).executions, [], 'the retry is refused by the fence');
+      await dispatcher.dispatchTick(tick(60));
+
+      const skips = (await store.listSkips('d')).items;
+      const ranT = (await store.listGroup('d', tickGroup(T0 + 60_000))).length;
+      if (landed) {
+        assert.equal(ranT, 1, 'T was committed once, by its failed attempt');
+        assert.deepEqual(skips, []);
+        assert.deepEqual(skipped, []);
+      } else {
+        assert.equal(ranT, 0);
+        assert.deepEqual(skips.map((x) => [x.scheduled_at, x.code, x.count]), [[at(60), 'dispatch_failed', 1]]);
+        assert.match(skips[0]?.reason ?? '', /^dispatch failed \(.*injected fault\) and a later tick was committed before its retry$/);
+        assert.deepEqual(skipped.map((e) => [e.scheduledAt, e.kind]), [[at(60), 'dispatch_failed']]);
+      }
+      assert.equal((await store.getJob('d'))?.skip_count, landed ? 0 : 1);
+      assert.equal((await store.listGroup('d', tickGroup(T0 + 61_000))).length, 1, 'T+1 committed once');
+      assert.equal(await store.getLastTick('d'), at(61));
+      if (!store.routesExecutions) assert.deepEqual(delivered, [at(61)], 'nothing delivered twice');
+    }));
+  }
 
   void test(t('listLastTicks returns every job\'s last tick'), withStore(h, async (store) => {
     assert.deepEqual([...(await store.listLastTicks())], []);

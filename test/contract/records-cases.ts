@@ -116,6 +116,27 @@ export function recordsCases(h: ContractHarness): void {
     assert.equal((await store.listSkips('s')).total, 0, 'a deleted job takes its skips with it');
   }));
 
+  void test(`${label}: a batch that overlaps stored records writes and counts only its new ones, whichever comes first`, withStore(h, async (store) => {
+    // What two leaders recomputing one growing gap write: the same ticks again, plus later ones.
+    await store.updateJob('o', () => job('o'));
+    const base = Date.parse('2026-11-29T02:00:00Z');
+    const tick = (k: number): SkipRecord => skip('o', base + k * 1000, { code: 'no_leader', reason: `gap tick ${k}` });
+    assert.equal((await store.recordSkips('o', [tick(1), tick(2)]))?.skip_count, 2);
+    // Known first, new after: the new ones are written and counted.
+    assert.equal((await store.recordSkips('o', [tick(1), tick(2), tick(3), tick(4)]))?.skip_count, 4);
+    // New first, known after: only the new one is counted.
+    assert.equal((await store.recordSkips('o', [tick(0), tick(3), tick(4)]))?.skip_count, 5);
+    // All known: nothing changes.
+    const same = await store.recordSkips('o', [tick(4), tick(0)]);
+    assert.equal(same?.skip_count, 5);
+    // One id twice in a batch is one record.
+    assert.equal((await store.recordSkips('o', [tick(5), tick(5)]))?.skip_count, 6);
+    const listed = await store.listSkips('o');
+    assert.equal(listed.total, 6);
+    assert.deepEqual(listed.items.map((x) => x.reason), [5, 4, 3, 2, 1, 0].map((k) => `gap tick ${k}`));
+    assert.equal((await store.getJob('o'))?.skip_count, 6, 'the count is the number of records');
+  }));
+
   void test(`${label}: only the newest ${SKIPS_KEPT} skip records are kept`, withStore(h, async (store) => {
     await store.updateJob('p', () => job('p'));
     const base = Date.parse('2026-01-01T00:00:00Z');

@@ -11,6 +11,7 @@ import { MinHeap, type HeapNode } from '../../src/scheduler/heap.js';
 import { parseSchedule, type Schedule } from '../../src/scheduler/schedule.js';
 import { Scheduler, type MissedEvent, type ScheduledJob, type SchedulerOptions, type TickEvent } from '../../src/scheduler/scheduler.js';
 import { ticksFrom } from '../../src/scheduler/ticks.js';
+import { toScheduledJob } from '../../src/scheduler/job-entry.js';
 import type { CatchUpPolicy } from '../../src/job/types.js';
 
 const SEC = 1000;
@@ -435,5 +436,68 @@ describe('Scheduler', () => {
       assert.equal(h.scheduler.nextRun('month')?.getTime(), T0 + MIN);
       assert.ok(s.calls <= 2 * 4096, `next() called ${s.calls} times for 43,200 missed ticks`);
     });
+  });
+});
+
+describe("a job's end (expires_at)", () => {
+  // An @every 1s job whose window ended 60 s ago; its last committed tick is the window's last.
+  const end = T0 - 60 * SEC;
+  const timing = (catchUp: CatchUpPolicy): Parameters<typeof toScheduledJob>[0] => ({
+    name: 'windowed',
+    schedule: '@every 1s',
+    timezone: '',
+    disabled: false,
+    parent_job: '',
+    concurrency: 'allow',
+    starts_at: null,
+    expires_at: iso(end),
+    catch_up: catchUp,
+    starting_deadline: '',
+    updated_at: iso(end - HOUR),
+  });
+
+  test('a leader loading an expired job fires nothing and reports no missed ticks (instants past the end are not ticks)', async () => {
+    const h = harness();
+    const entry = toScheduledJob(timing('latest'), iso(end));
+    assert.ok(entry);
+    h.scheduler.set(entry);
+    h.scheduler.start();
+    // A job due now, set after the expired one, fires: once it has, the expired one had its chance too.
+    h.scheduler.set(job('probe', sched('@every 1m'), T0 - MIN));
+    await h.until('the probe tick', () => h.ticks.length > 0);
+    h.scheduler.stop();
+    assert.deepEqual(times(h.ticks), [iso(T0)]);
+    assert.deepEqual(h.missed, []);
+    assert.equal(h.scheduler.nextRun('windowed'), null);
+  });
+
+  test('a gap across the end: only the ticks up to the end are missed or caught up', async () => {
+    for (const policy of ['latest', 'skip', 'all'] as const) {
+      const h = harness();
+      // Last committed tick 10 s before the end: ticks end-9s .. end (10 of them) were missed.
+      const entry = toScheduledJob(timing(policy), iso(end - 10 * SEC));
+      assert.ok(entry);
+      h.scheduler.set(entry);
+      h.scheduler.start();
+      await h.until(`the gap (${policy})`, () => h.missed.length + h.ticks.length > 0);
+      h.scheduler.stop();
+      const reported = h.missed.reduce((n, m) => n + m.count, 0);
+      assert.equal(reported + h.ticks.length, 10, `${policy}: ${reported} missed and ${h.ticks.length} fired`);
+      assert.ok([...h.ticks.map((t) => t.scheduledAt.getTime()), ...h.missed.flatMap((m) => m.ticks)].every((t) => t <= end), `${policy}: nothing past the end`);
+      assert.equal(h.scheduler.nextRun('windowed'), null);
+    }
+  });
+
+  test('a running job stops at its end: the last tick is the one at expires_at', async () => {
+    const h = harness({ lateGraceMs: 100 });
+    h.clock.now = end;
+    const entry = toScheduledJob(timing('latest'), iso(end - SEC));
+    assert.ok(entry);
+    h.scheduler.set(entry);
+    h.scheduler.start();
+    await h.until('the last tick', () => h.ticks.length > 0);
+    h.scheduler.stop();
+    assert.deepEqual(h.ticks.map((t) => [iso(t.scheduledAt.getTime()), t.trigger]), [[iso(end), 'schedule']]);
+    assert.equal(h.scheduler.nextRun('windowed'), null);
   });
 });

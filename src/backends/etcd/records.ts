@@ -6,7 +6,7 @@
 import { CompareTarget, SortOrder, SortTarget, type IRequestOp } from 'etcd3';
 import type { Job } from '../../job/types.js';
 import { SKIPS_KEPT, type Activity, type ActivityQuery, type AuditEntry, type AuditQuery, type Page, type SkipRecord, type StoredToken } from '../../store/types.js';
-import { countSkips } from '../../store/skips.js';
+import { countSkips, uniqueSkips } from '../../store/skips.js';
 import { conflictPause, MAX_CAS_ATTEMPTS } from '../../store/kv-shared.js';
 import { JOB_PAGE, parseBody, type Budget, type EtcdCalls } from './calls.js';
 import { etcdActivity } from './etcd-activity.js';
@@ -44,26 +44,41 @@ export class Records {
     assertName(jobName);
     const b = this.calls.budget();
     const key = JOBS + jobName;
-    const puts = skips.map((s) => this.calls.opPut(`${SKIPS}${jobName}/${s.id}`, JSON.stringify(s)));
-    // A record already stored (a retried write, a new leader recomputing the same gap) is one of ours:
-    // the transaction requires the first record absent, and its failure branch reads it back, so
-    // telling "already recorded" from "the job changed" costs no extra round trip.
-    const probe = skips[0] ? `${SKIPS}${jobName}/${skips[0].id}` : null;
+    const recordKey = (s: SkipRecord): string => `${SKIPS}${jobName}/${s.id}`;
+    const unique = uniqueSkips(skips);
+    // Ids found already stored (a retried write, a new leader recomputing a gap that has grown since):
+    // neither written nor counted again, record by record. A batch may hold known and new records in
+    // any order, so no single record can stand for the whole batch.
+    const known = new Set<string>();
     for (let attempt = 1; attempt <= MAX_CAS_ATTEMPTS; attempt++) {
       const cur = await this.calls.read(b, 'recordSkips', key);
       if (cur.value === null) return null;
       const current = parseBody<Job>(cur.value, `job "${jobName}"`);
-      const body = JSON.stringify(countSkips(current, skips));
-      const compare = [this.calls.cmpMod(key, cur.mod), ...(probe ? [this.calls.cmp(probe, CompareTarget.Version, { version: 0 })] : [])];
+      const fresh = unique.filter((s) => !known.has(s.id));
+      if (fresh.length === 0) return current;
+      const body = JSON.stringify(countSkips(current, fresh));
+      // Each record must still be absent; the failure branch reads them back, so learning which are
+      // already stored costs no extra round trip.
+      const compare = [this.calls.cmpMod(key, cur.mod), ...fresh.map((s) => this.calls.cmp(recordKey(s), CompareTarget.Version, { version: 0 }))];
+      const puts = fresh.map((s) => this.calls.opPut(recordKey(s), JSON.stringify(s)));
       try {
-        const res = await this.calls.txn(b, 'recordSkips', compare, [this.calls.opPut(key, body), ...puts], probe ? [this.calls.opRead(probe)] : [], false);
+        const res = await this.calls.txn(b, 'recordSkips', compare, [this.calls.opPut(key, body), ...puts], fresh.map((s) => this.calls.opRead(recordKey(s))), false);
         if (res.succeeded) {
           await this.pruneSkips(b, jobName);
           return JSON.parse(body) as Job;
         }
-        if ((res.responses[0]?.response_range?.kvs.length ?? 0) > 0) return current;
+        let found = 0;
+        fresh.forEach((s, i) => {
+          if ((res.responses[i]?.response_range?.kvs.length ?? 0) > 0) {
+            known.add(s.id);
+            found++;
+          }
+        });
+        // Some were stored already: go again at once with the others. Otherwise the job changed.
+        if (found > 0) continue;
       } catch (err) {
         if (!this.calls.mayRetryWrite(err, b)) throw err;
+        // A lost reply: the next round finds our records stored and returns the job as it counted them.
         continue;
       }
       await conflictPause(attempt);

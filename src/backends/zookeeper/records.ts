@@ -1,7 +1,7 @@
 /** Settings, skip records, API tokens, the audit log and the dashboard's activity. */
 import type { Execution, Job } from '../../job/types.js';
 import { SKIPS_KEPT, type Activity, type ActivityQuery, type AuditEntry, type AuditQuery, type Page, type SkipRecord, type StoredToken } from '../../store/types.js';
-import { countSkips } from '../../store/skips.js';
+import { countSkips, uniqueSkips } from '../../store/skips.js';
 import { ActivityCounter, skipIdMs } from '../../store/activity.js';
 import { assertName, auditIntents, changeIntent, childrenOf, conflictError, mayRetryWrite, parseBody, readMany, readNode, type Ctx } from './common.js';
 import { splitPair, unseg } from './layout.js';
@@ -27,27 +27,39 @@ export async function recordSkips(ctx: Ctx, jobName: string, skips: SkipRecord[]
   const b = ctx.budget();
   await ctx.ready(b);
   const path = ctx.l.job(jobName);
-  const puts = skips.map((s): Intent => ({ op: 'put', path: ctx.l.skip(jobName, s.id), data: JSON.stringify(s) }));
-  // A record already stored (a retried write, a new leader recomputing the same gap) is one of ours:
-  // the multi requires the first record absent, so "already recorded" is told from "the job changed".
-  const probe = skips[0] ? ctx.l.skip(jobName, skips[0].id) : null;
+  const unique = uniqueSkips(skips);
+  // Ids found already stored (a retried write, a new leader recomputing a gap that has grown since):
+  // neither written nor counted again, record by record. A batch may hold known and new records in
+  // any order, so no single record can stand for the whole batch.
+  const known = new Set<string>();
   for (let attempt = 1; attempt <= MAX_CAS_ATTEMPTS; attempt++) {
     const cur = await readNode(ctx, b, 'recordSkips', path);
     if (cur === null) return null;
     const current = parseBody<Job>(cur.value, `job "${jobName}"`);
-    const body = JSON.stringify(countSkips(current, skips));
+    const fresh = unique.filter((s) => !known.has(s.id));
+    if (fresh.length === 0) return current;
+    const body = JSON.stringify(countSkips(current, fresh));
     const intents: Intent[] = [{ op: 'set', path, data: body, version: cur.version, tag: 'job' }, changeIntent(ctx.l, jobName, body)];
-    if (probe !== null) intents.push({ op: 'absent', path: probe, tag: 'probe' });
-    intents.push(...puts);
+    // Create-only: a record stored meanwhile fails the multi, writing nothing.
+    for (const s of fresh) intents.push({ op: 'create', path: ctx.l.skip(jobName, s.id), data: JSON.stringify(s), tag: 'record' });
     try {
       const res = await commitIntents(ctx.s, b, 'recordSkips', intents, false);
       if (res.ok) {
         await pruneSkips(ctx, b, jobName);
         return JSON.parse(body) as Job;
       }
-      if (res.tag === 'probe') return current;
+      if (res.tag === 'record') {
+        // Some are stored already: learn which, and go again at once with the others.
+        const stored = await readMany(ctx, b, 'recordSkips', fresh.map((s) => ctx.l.skip(jobName, s.id)));
+        const before = known.size;
+        fresh.forEach((s, i) => {
+          if (stored[i] !== null) known.add(s.id);
+        });
+        if (known.size > before) continue;
+      }
     } catch (err) {
       if (!mayRetryWrite(ctx, err, b)) throw err;
+      // A lost reply: the next round finds our records stored and returns the job as it counted them.
       continue;
     }
     await conflictPause(attempt);
