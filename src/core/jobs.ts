@@ -241,7 +241,7 @@ export class JobService {
     const store = this.store;
     if (!store.listJobsAfter) return (await store.listJobs()).filter(keep);
     // Stored as JSON, a value with a quote, backslash or control character is escaped: no prefilter then.
-    const text = texts.find((t) => !/["\\\u0000-\u001f]/.test(t));
+    const text = texts.find((t) => ![...t].some((c) => c === '"' || c === '\\' || c.charCodeAt(0) < 0x20));
     const out: Job[] = [];
     for (let after = ''; ; ) {
       const page = await store.listJobsAfter(after, LIST_PAGE, text);
