@@ -11,7 +11,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { api, eventually, startAgent, stopAndRemove, tempDir, type AgentHandle, type ApiResponse } from '../helpers/agent.js';
+import { api, eventually, startAgent, stopAndRemove, tempDir, type AgentHandle, type ApiResponse, finishedRun } from '../helpers/agent.js';
 import type { Execution, Job } from '../../src/job/types.js';
 import type { Member } from '../../src/cluster/types.js';
 
@@ -73,7 +73,7 @@ async function executions(name: string, query = ''): Promise<ApiResponse<Executi
 async function finished(name: string, count: number): Promise<Execution[]> {
   return eventually(`${count} finished execution(s) of ${name}`, async () => {
     const res = await executions(name);
-    const done = res.body.filter((e) => e.finished_at !== null);
+    const done = res.body.filter((e) => finishedRun(e));
     return done.length >= count && done.length === res.body.length ? res.body : undefined;
   });
 }
@@ -549,7 +549,7 @@ void test('execution history: order, fields, output_size_limit, single fetch, de
     assert.equal(e.attempt, 1);
     assert.equal(typeof e.group, 'number');
     assert.ok(!Number.isNaN(Date.parse(e.started_at)));
-    assert.ok(e.finished_at !== null && Date.parse(e.finished_at) >= Date.parse(e.started_at));
+    assert.ok(finishedRun(e) && Date.parse(e.finished_at) >= Date.parse(e.started_at));
     assert.equal(e.success, true);
     assert.equal(e.exit_code, 0);
     assert.equal(e.output, '0123456789abcdef\n');

@@ -6,7 +6,7 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { api, eventually, type AgentHandle } from '../helpers/agent.js';
+import { api, eventually, type AgentHandle, finishedRun } from '../helpers/agent.js';
 import { CLUSTER_BACKENDS, startBackendServers, type BackendServers } from '../helpers/backend-servers.js';
 import { randomKeyspace, startClusterAgent } from '../helpers/cluster.js';
 import type { Execution } from '../../src/job/types.js';
@@ -66,7 +66,7 @@ for (const backend of CLUSTER_BACKENDS) test(`a ${backend} outage: keep running,
   assert.ok(acquired >= 2);
   const [run] = await eventually('the run recorded after the backend returned', async () => {
     const r = await api<Execution[]>(a.url, 'GET', '/v1/jobs/long/executions');
-    const done = r.body.filter((e) => e.finished_at !== null);
+    const done = r.body.filter((e) => finishedRun(e));
     return done.length === 1 ? done : undefined;
   }, 20_000);
   assert.equal(run?.success, true, run?.output);
@@ -81,7 +81,7 @@ for (const backend of CLUSTER_BACKENDS) test(`a ${backend} outage: keep running,
   });
   await eventually('a scheduled run after recovery', async () => {
     const r = await api<Execution[]>(a.url, 'GET', '/v1/jobs/after/executions');
-    return r.body.some((e) => e.finished_at !== null && e.success) ? true : undefined;
+    return r.body.some((e) => finishedRun(e) && e.success) ? true : undefined;
   }, 20_000);
   assert.ok(!a.logs.some((l) => /unhandled rejection/i.test(l)), 'no unhandled rejections');
   await a.stop('SIGTERM');

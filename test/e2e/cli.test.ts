@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { api, BIN, eventually, shellJob, startAgent, stopAndRemove, tempDir, type AgentHandle } from '../helpers/agent.js';
+import { api, BIN, eventually, shellJob, startAgent, stopAndRemove, tempDir, type AgentHandle, finishedRun } from '../helpers/agent.js';
 import { kairos, kairosOk } from '../helpers/cli.js';
 import { makeCerts } from '../helpers/certs.js';
 
@@ -71,7 +71,7 @@ test('jobs run, executions and logs: the output of the latest or a given executi
   const execs = await eventually('a finished run of alpha', async () => {
     const r = await kairosOk(['jobs', 'executions', 'alpha', '-o', 'json', ...A]);
     const list = JSON.parse(r.stdout) as { id: string; finished_at: string | null; success: boolean }[];
-    return list.length > 0 && list.every((e) => e.finished_at !== null) ? list : null;
+    return list.length > 0 && list.every((e) => finishedRun(e)) ? list : null;
   });
   assert.equal(execs[0]?.success, true);
   const table = await kairosOk(['jobs', 'executions', 'alpha', ...A]);

@@ -7,7 +7,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { api, eventually, ROOT, shellJob, type AgentHandle } from '../helpers/agent.js';
+import { api, eventually, ROOT, shellJob, type AgentHandle, finishedRun } from '../helpers/agent.js';
 import { readSse, streamedText } from '../helpers/sse.js';
 import { CLUSTER_BACKENDS, startBackendServers, type BackendServers, type ClusterBackend } from '../helpers/backend-servers.js';
 import { agreedLeader, randomKeyspace, startClusterAgent } from '../helpers/cluster.js';
@@ -17,7 +17,7 @@ import type { Member } from '../../src/cluster/types.js';
 async function finished(agent: AgentHandle, job: string, count: number, timeoutMs = 20_000): Promise<Execution[]> {
   return eventually(`${count} finished executions of ${job}`, async () => {
     const r = await api<Execution[]>(agent.url, 'GET', `/v1/jobs/${job}/executions`);
-    const done = r.body.filter((e) => e.finished_at !== null);
+    const done = r.body.filter((e) => finishedRun(e));
     return done.length >= count ? done : undefined;
   }, timeoutMs, 100);
 }

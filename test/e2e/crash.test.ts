@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { api, eventually, removeDir, startAgent, tempDir, type AgentHandle } from '../helpers/agent.js';
+import { api, eventually, removeDir, startAgent, tempDir, type AgentHandle, finishedRun } from '../helpers/agent.js';
 import type { Execution, Job } from '../../src/job/types.js';
 
 const CYCLES = 3;
@@ -99,7 +99,7 @@ test('SIGKILL under write load loses no acknowledged job or finished execution',
       let killed = false;
       const record = async (): Promise<void> => {
         for (const e of await executions(a, 'tick')) {
-          if (e.finished_at !== null && !finished.has(e.id)) finished.set(e.id, e);
+          if (finishedRun(e) && !finished.has(e.id)) finished.set(e.id, e);
         }
       };
       await eventually('two tick executions finished this cycle', async () => {
@@ -213,7 +213,7 @@ test('SIGKILL under write load loses no acknowledged job or finished execution',
     for (const { job, id } of interrupted) {
       const e = (await executions(a, job)).find((x) => x.id === id);
       assert.ok(e, `execution ${job}/${id} kept`);
-      assert.ok(e.finished_at !== null, `${job}/${id} is not left running`);
+      assert.ok(finishedRun(e), `${job}/${id} is not left running`);
       assert.equal(e.success, false);
       assert.match(e.output, /agent lost/);
     }

@@ -5,7 +5,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { api, eventually, shellJob, type AgentHandle } from '../helpers/agent.js';
+import { api, eventually, shellJob, type AgentHandle, finishedRun } from '../helpers/agent.js';
 import { startEtcd, type EtcdCluster } from '../helpers/etcd.js';
 import { agreedLeader, randomKeyspace, startClusterAgent } from '../helpers/cluster.js';
 import { httpSink, type HttpSink } from '../helpers/sinks.js';
@@ -39,7 +39,7 @@ test('a failed group run on three agents, with retries, is notified once', async
   assert.equal((await api(a.url, 'POST', '/v1/jobs/everywhere/run')).status, 202);
   const runs = await eventually('six finished attempts (3 agents × 2)', async () => {
     const list = (await api<Execution[]>(a.url, 'GET', '/v1/jobs/everywhere/executions')).body;
-    return list.length === 6 && list.every((e) => e.finished_at !== null) ? list : undefined;
+    return list.length === 6 && list.every((e) => finishedRun(e)) ? list : undefined;
   });
   assert.deepEqual([...new Set(runs.map((e) => e.node_name))].sort(), ['n1', 'n2', 'n3']);
   await slack.waitFor('the failure notice', (hits) => hits.some((h) => jobOf(h.body) === 'everywhere'));

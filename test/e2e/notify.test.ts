@@ -10,7 +10,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import parsePrometheusTextFormat, { type PromFamily } from 'parse-prometheus-text-format';
-import { api, eventually, removeDir, shellJob, startAgent, tempDir, type AgentHandle } from '../helpers/agent.js';
+import { api, eventually, removeDir, shellJob, startAgent, tempDir, type AgentHandle, finishedRun } from '../helpers/agent.js';
 import { httpSink, smtpSink, udpSink, type HttpSink, type MailSink, type UdpSink } from '../helpers/sinks.js';
 import { makeCerts, type TestCerts } from '../helpers/certs.js';
 import type { Execution, Job } from '../../src/job/types.js';
@@ -51,7 +51,7 @@ async function executions(agent: AgentHandle, job: string): Promise<Execution[]>
 
 async function finished(agent: AgentHandle, job: string, count: number): Promise<Execution[]> {
   return eventually(`${count} finished executions of ${job}`, async () => {
-    const list = (await executions(agent, job)).filter((e) => e.finished_at !== null);
+    const list = (await executions(agent, job)).filter((e) => finishedRun(e));
     return list.length >= count ? list : undefined;
   });
 }

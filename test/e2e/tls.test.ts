@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
-import { api, BIN, eventually, removeDir, ROOT, shellJob, startAgent, stopAndRemove, tempDir, type AgentHandle } from '../helpers/agent.js';
+import { api, BIN, eventually, finishedRun, removeDir, ROOT, shellJob, startAgent, stopAndRemove, tempDir, type AgentHandle } from '../helpers/agent.js';
 import { makeCerts, type TestCerts } from '../helpers/certs.js';
 import { enableEtcdAuth, startEtcd, type EtcdCluster } from '../helpers/etcd.js';
 import { randomKeyspace, startClusterAgent } from '../helpers/cluster.js';
@@ -140,7 +140,7 @@ describe('the API over HTTPS', () => {
     assert.equal((await httpsApi(a.url, 'POST', '/v1/jobs/over-tls/run', tls)).status, 202);
     const [run] = await eventually('the run over HTTPS to finish', async () => {
       const r = await httpsApi<Execution[]>(a.url, 'GET', '/v1/jobs/over-tls/executions', tls);
-      const done = r.status === 200 ? r.body.filter((e) => e.finished_at !== null) : [];
+      const done = r.status === 200 ? r.body.filter(finishedRun) : [];
       return done.length === 1 ? done : undefined;
     });
     assert.equal(run?.success, true, run?.output);
@@ -256,7 +256,7 @@ describe('etcd over TLS with client certificates and etcd auth', () => {
     assert.equal((await api(a.url, 'POST', '/v1/jobs/via-secure-etcd/run')).status, 202);
     const [run] = await eventually('the run to be recorded', async () => {
       const r = await api<Execution[]>(a.url, 'GET', '/v1/jobs/via-secure-etcd/executions');
-      const done = r.body.filter((e) => e.finished_at !== null);
+      const done = r.body.filter((e) => finishedRun(e));
       return done.length === 1 ? done : undefined;
     });
     assert.equal(run?.success, true, run?.output);

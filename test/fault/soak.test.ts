@@ -48,12 +48,9 @@ interface Sample {
   zombies: number;
 }
 
-function sample(pid: number): Sample {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const rss = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? NaN) * 1024;
-  const fds = readdirSync(`/proc/${pid}/fd`).length;
-  let children = 0;
-  let zombies = 0;
+/** Processes by parent: pid → its children with their state. */
+function childrenOf(): Map<number, { pid: number; state: string }[]> {
+  const out = new Map<number, { pid: number; state: string }[]>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     let stat: string;
@@ -64,11 +61,36 @@ function sample(pid: number): Sample {
     }
     // After the parenthesised command name: state, ppid, ...
     const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (Number(ppid) !== pid) continue;
-    children++;
-    if (state === 'Z') zombies++;
+    const list = out.get(Number(ppid)) ?? [];
+    list.push({ pid: Number(entry), state: state ?? '' });
+    out.set(Number(ppid), list);
   }
-  return { rss, fds, children, zombies };
+  return out;
+}
+
+function isSpawner(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('spawner-main');
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The agent's own figures, and the job processes it left: its children, except its spawner
+ * processes (--spawners), which stay for the agent's life; their children are jobs, counted.
+ */
+function sample(pid: number): Sample {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const rss = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? NaN) * 1024;
+  const fds = readdirSync(`/proc/${pid}/fd`).length;
+  const tree = childrenOf();
+  const jobs: { pid: number; state: string }[] = [];
+  for (const child of tree.get(pid) ?? []) {
+    if (child.state !== 'Z' && isSpawner(child.pid)) jobs.push(...(tree.get(child.pid) ?? []));
+    else jobs.push(child);
+  }
+  return { rss, fds, children: jobs.length, zombies: jobs.filter((j) => j.state === 'Z').length };
 }
 
 const mib = (bytes: number): number => Math.round((bytes / 1024 / 1024) * 10) / 10;

@@ -194,6 +194,14 @@ export function shellJob(name: string, command: string, extra: Record<string, un
 }
 
 /** Poll `fn` until it returns a truthy value; fail with `what` after `timeoutMs`. */
+/**
+ * Finished, as the API says it: an unfinished execution carries dkron's zero time
+ * "0001-01-01T00:00:00Z" in `finished_at`, not null.
+ */
+export function finishedRun<T extends { finished_at: string | null }>(e: T): e is T & { finished_at: string } {
+  return e.finished_at !== null && !e.finished_at.startsWith('0001-01-01');
+}
+
 export async function eventually<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 30_000, everyMs = 100): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;

@@ -11,7 +11,9 @@ import vm from 'node:vm';
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc');
 const MiB = 1024 * 1024;
-setInterval(() => {
+// The agent's spawner processes (--spawners) inherit NODE_OPTIONS; only the agent reports.
+const inSpawner = process.argv.some((a) => a.includes('spawner-main'));
+if (!inSpawner) setInterval(() => {
   gc();
   const m = process.memoryUsage();
   process.stderr.write(
