@@ -22,6 +22,7 @@ import { iso } from '../job/time.js';
 import { ConflictError, NotFoundError } from '../core/errors.js';
 import type { MissedEvent, TickEvent } from '../scheduler/scheduler.js';
 import type { EventBus } from '../events/bus.js';
+import { FailedTicks, MAX_FAILED_TICKS, type Attempt, type FailedTick } from './failed-ticks.js';
 
 /** Where executions for this agent go (the runner), and for others (issue: remote dispatch). */
 export interface ExecutionSink {
@@ -43,43 +44,10 @@ export interface RunNowOptions {
   audit?: (executions: Execution[]) => AuditEntry;
 }
 
-/** A skip an attempt committed, or was committing, for its tick (a commit with no executions). */
-interface PlannedSkip {
-  code: SkipCode;
-  reason: string;
-}
-
-/** What a failed attempt at a tick may have left behind, kept until the tick's fate is known. */
-interface FailedTick {
-  trigger: TickEvent['trigger'];
-  /** The first failure: why the tick is late, named in its skip record. */
-  error: string;
-  /** Executions of a commit that threw: it may still have landed (a lost reply, a deadline). */
-  planned: Set<string>;
-  /** A skip this agent committed, or may have committed, for the tick (its commit or its record threw). */
-  skip: PlannedSkip | null;
-  /** This agent committed a later tick of the job: the fence refuses this one from now on. */
-  overtaken: boolean;
-}
-
-/** What one attempt has under way, so a throw can say what may have landed. */
-interface Attempt {
-  planned: string[];
-  skip: PlannedSkip | null;
-}
-
-/**
- * Failed ticks remembered at most. Entries normally go within a retry or the job's next tick;
- * the bound only matters when the store stays away for long with many jobs. Past it the oldest
- * is forgotten (logged): that tick falls back to being left to the retry alone.
- */
-const MAX_FAILED_TICKS = 10_000;
-
 export class Dispatcher {
   private readonly locks = new Map<string, Promise<unknown>>();
-  /** job → tick (ms) → its failed attempt; see FailedTick. Touched only under the job's lock (or synchronously). */
-  private readonly failed = new Map<string, Map<number, FailedTick>>();
-  private failedCount = 0;
+  /** Ticks whose attempt threw (see failed-ticks.ts). Touched only under the job's lock (or synchronously). */
+  private readonly failed: FailedTicks;
 
   constructor(
     private readonly store: Store,
@@ -88,10 +56,13 @@ export class Dispatcher {
     private readonly log: Logger,
     private readonly events?: EventBus,
   ) {
+    this.failed = new FailedTicks((job, tick) =>
+      log.warn({ job, tick: iso(tick), remembered: MAX_FAILED_TICKS }, 'dispatch: too many failed ticks remembered; the oldest is left to its retry alone'),
+    );
     // A tick this agent neither overtook nor may have committed belongs to the next leader's
     // catch-up once it stops leading; settling it later could only repeat that leader's record.
     cluster.onLeadershipChange((leader) => {
-      if (!leader) this.dropUnowned();
+      if (!leader) this.failed.dropUnowned();
     });
   }
 
@@ -117,7 +88,7 @@ export class Dispatcher {
       try {
         return await this.dispatchLocked(tick, at, attempt);
       } catch (err) {
-        this.rememberFailure(tick, at, err, attempt);
+        this.failed.remember(tick.name, at, tick.trigger, err, attempt);
         throw err;
       }
     });
@@ -125,9 +96,9 @@ export class Dispatcher {
 
   private async dispatchLocked(tick: TickEvent, at: number, attempt: Attempt): Promise<DispatchResult> {
     const job = await this.store.getJob(tick.name);
-    if (!job || job.disabled || job.parent_job !== '' || (job.starts_at && at < Date.parse(job.starts_at)) || (job.expires_at && at > Date.parse(job.expires_at))) {
+    if (!job || job.parent_job !== '' || windowRefusal(job, at) !== null) {
       // Not a tick of the job (any more): nothing to run, nothing to record.
-      this.forget(tick.name, at);
+      this.failed.forget(tick.name, at);
       return { executions: [] };
     }
     let plan = await this.plan(job, tickGroup(at), tick.scheduledAt, tick.trigger, false);
@@ -143,7 +114,7 @@ export class Dispatcher {
       await this.refused(job.name, at);
       return { executions: [] };
     }
-    this.forget(job.name, at);
+    this.failed.forget(job.name, at);
     if (plan.skipped) {
       await this.recordSkip(job.name, plan.skipCode ?? 'not_runnable', plan.skipped, at, tick.trigger);
       attempt.skip = null;
@@ -158,13 +129,13 @@ export class Dispatcher {
 
   /** commitTick, noting in `attempt` what a throw may leave landed. */
   private async commit(name: string, at: number, plan: DispatchResult, attempt: Attempt, options?: DispatchOptions): Promise<boolean> {
-    attempt.planned = plan.executions.map((e) => e.id);
+    attempt.planned = plan.executions;
     attempt.skip = plan.skipped ? { code: plan.skipCode ?? 'not_runnable', reason: plan.skipped } : null;
     const committed = await this.store.commitTick(name, iso(at), plan.executions, options);
     attempt.planned = [];
     // A committed skip stays noted until its record is written (recordSkip may still throw).
     if (!committed) attempt.skip = null;
-    else this.markOvertaken(name, at);
+    else this.failed.markOvertaken(name, at);
     return committed;
   }
 
@@ -173,7 +144,7 @@ export class Dispatcher {
    * leader, or a later tick, took it): no read. After one, decide whether the tick was lost.
    */
   private async refused(name: string, at: number): Promise<void> {
-    const f = this.failed.get(name)?.get(at);
+    const f = this.failed.get(name, at);
     if (!f) {
       this.log.debug({ job: name, tick: iso(at) }, 'dispatch: tick already dispatched elsewhere');
       return;
@@ -187,9 +158,9 @@ export class Dispatcher {
       if (group.length > 0) {
         // It ran. When the executions are the ones our failed commit carried, that commit landed
         // after all: a later tick of this agent's for the failed ticks before it.
-        this.forget(name, at);
+        this.failed.forget(name, at);
         if (group.some((e) => f.planned.has(e.id))) {
-          this.markOvertaken(name, at);
+          this.failed.markOvertaken(name, at);
           await this.settleOvertaken(name);
         }
         return;
@@ -200,14 +171,14 @@ export class Dispatcher {
       // its record is owed. Recording it again is harmless: the record is keyed by the tick.
       const last = await this.store.getLastTick(name);
       if (last !== null && Date.parse(last) >= at) await this.settleLost(name, at, f);
-      else this.forget(name, at);
+      else this.failed.forget(name, at);
       return;
     }
     // Neither overtaken by this agent nor possibly committed by it: another leader committed this
     // tick or a later one (and handled this one: its catch-up started before it), or this agent no
     // longer leads and the next leader's catch-up owns it. Unless a later commit of ours is still
     // in doubt: that one may turn out to have overtaken this tick.
-    if (!this.laterInDoubt(name, at)) this.forget(name, at);
+    if (!this.failed.laterInDoubt(name, at)) this.failed.forget(name, at);
   }
 
   /**
@@ -216,7 +187,7 @@ export class Dispatcher {
    */
   private async settleLost(name: string, at: number, f: FailedTick): Promise<void> {
     if ((await this.store.listGroup(name, tickGroup(at))).length > 0) {
-      this.forget(name, at); // our failed commit landed after all, or another leader ran it
+      this.failed.forget(name, at); // our failed commit landed after all, or another leader ran it
       return;
     }
     const skip = f.skip ?? {
@@ -224,15 +195,8 @@ export class Dispatcher {
       reason: `dispatch failed (${f.error}) and a later tick was committed before its retry`,
     };
     await this.recordSkip(name, skip.code, skip.reason, at, f.trigger);
-    this.forget(name, at);
+    this.failed.forget(name, at);
     this.events?.publish('tick.skipped', { job: name, scheduledAt: iso(at), kind: skip.code, reason: skip.reason, count: 1 });
-  }
-
-  /** This agent committed tick `at` of the job: every earlier failed tick of it is overtaken. */
-  private markOvertaken(name: string, at: number): void {
-    const ticks = this.failed.get(name);
-    if (!ticks) return;
-    for (const [t, f] of ticks) if (t < at) f.overtaken = true;
   }
 
   /**
@@ -241,59 +205,14 @@ export class Dispatcher {
    * (the tick's retry or the job's next commit settles it).
    */
   private async settleOvertaken(name: string): Promise<void> {
-    const ticks = this.failed.get(name);
-    if (!ticks) return;
-    for (const [t, f] of [...ticks]) {
+    if (!this.failed.has(name)) return;
+    for (const [t, f] of this.failed.of(name)) {
       if (!f.overtaken) continue;
       try {
         await this.settleLost(name, t, f);
       } catch (err) {
         this.log.warn({ job: name, tick: iso(t), err: (err as Error).message }, 'dispatch: cannot record a tick lost after a failed dispatch yet; retrying later');
         return;
-      }
-    }
-  }
-
-  /** Whether a later failed tick of the job has a commit that may have landed. */
-  private laterInDoubt(name: string, at: number): boolean {
-    for (const [t, f] of this.failed.get(name) ?? []) if (t > at && (f.planned.size > 0 || f.skip !== null)) return true;
-    return false;
-  }
-
-  private rememberFailure(tick: TickEvent, at: number, err: unknown, attempt: Attempt): void {
-    let ticks = this.failed.get(tick.name);
-    let f = ticks?.get(at);
-    if (!f) {
-      if (this.failedCount >= MAX_FAILED_TICKS) this.evictOldest();
-      f = { trigger: tick.trigger, error: err instanceof Error ? err.message : String(err), planned: new Set(), skip: null, overtaken: false };
-      if (!ticks) this.failed.set(tick.name, (ticks = new Map()));
-      ticks.set(at, f);
-      this.failedCount++;
-    }
-    for (const id of attempt.planned) f.planned.add(id);
-    if (attempt.skip) f.skip = attempt.skip;
-  }
-
-  private forget(name: string, at: number): void {
-    const ticks = this.failed.get(name);
-    if (!ticks?.delete(at)) return;
-    this.failedCount--;
-    if (ticks.size === 0) this.failed.delete(name);
-  }
-
-  private evictOldest(): void {
-    const [name, ticks] = this.failed.entries().next().value ?? [];
-    const first = ticks?.keys().next().value;
-    if (name === undefined || first === undefined) return;
-    this.log.warn({ job: name, tick: iso(first), remembered: MAX_FAILED_TICKS }, 'dispatch: too many failed ticks remembered; the oldest is left to its retry alone');
-    this.forget(name, first);
-  }
-
-  /** On losing leadership: keep only the ticks whose fate this agent may still owe a record of. */
-  private dropUnowned(): void {
-    for (const [name, ticks] of [...this.failed]) {
-      for (const [t, f] of [...ticks]) {
-        if (!f.overtaken && f.skip === null && !this.laterInDoubt(name, t)) this.forget(name, t);
       }
     }
   }
@@ -404,9 +323,8 @@ export class Dispatcher {
     const code: SkipCode = m.policy === 'skip' ? 'catch_up_skip' : m.policy === 'starting_deadline' ? 'starting_deadline' : 'no_leader';
     const why = `missed while no leader was scheduling; ${m.reason}`;
     // These ticks are recorded here (same record ids): a failed attempt at one must not record it again.
-    for (const t of m.ticks) this.forget(m.name, t);
-    const earlier = m.earlier;
-    if (earlier) for (const t of [...(this.failed.get(m.name)?.keys() ?? [])]) if (t >= earlier.from && t <= earlier.until) this.forget(m.name, t);
+    for (const t of m.ticks) this.failed.forget(m.name, t);
+    if (m.earlier) this.failed.forgetRange(m.name, m.earlier.from, m.earlier.until);
     const records: SkipRecord[] = [];
     if (m.earlier) {
       records.push({ ...this.skipRecord(m.name, code, why, m.earlier.from, 'schedule'), until: iso(m.earlier.until), count: m.earlier.count });
