@@ -330,8 +330,9 @@ export class Runner implements ExecutionSink {
           for (const f of active.followers) f(text);
         },
       });
-      this.o.events?.publish('execution.started', { execution: { ...execution }, latenessMs: started - Date.parse(execution.scheduled_at) });
-      const late = lateStart(job, execution, started - Date.parse(execution.scheduled_at));
+      const latenessMs = started - Date.parse(execution.scheduled_at);
+      this.o.events?.publish('execution.started', { execution: { ...execution }, latenessMs });
+      const late = lateStart(job, execution, latenessMs);
       if (late) this.o.events?.publish('execution.late', late);
       // Only worth a write when the start differs from the dispatch-time record (queued, or a retry's backoff):
       // otherwise it would cost a disk flush between this spawn and the next one.

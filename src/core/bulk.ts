@@ -110,30 +110,24 @@ export function sameJson(a: unknown, b: unknown): boolean {
     for (let i = 0; i < a.length; i++) if (!sameJson(a[i] ?? null, b[i] ?? null)) return false;
     return true;
   }
-  const x = a as Record<string, unknown>;
-  const y = b as Record<string, unknown>;
+  return sameFields(a as Record<string, unknown>, b as Record<string, unknown>);
+}
+
+/** sameJson of two objects, fields named in `ignore` left out on both sides. */
+function sameFields(x: Record<string, unknown>, y: Record<string, unknown>, ignore?: ReadonlySet<string>): boolean {
   let defined = 0;
   for (const k of Object.keys(x)) {
-    if (x[k] === undefined) continue;
+    if (x[k] === undefined || ignore?.has(k)) continue;
     defined++;
     if (!sameJson(x[k], y[k])) return false;
   }
-  for (const k of Object.keys(y)) if (y[k] !== undefined) defined--;
+  for (const k of Object.keys(y)) if (y[k] !== undefined && !ignore?.has(k)) defined--;
   return defined === 0;
 }
 
-/** definitionOf(job) equals spec as JSON (sameJson), without building the definition. */
+/** definitionOf(job) equals spec as JSON, without building the definition. */
 function sameDefinition(job: Job, spec: JobSpec): boolean {
-  const j = job as unknown as Record<string, unknown>;
-  const s = spec as unknown as Record<string, unknown>;
-  let defined = 0;
-  for (const k of Object.keys(s)) {
-    if (s[k] === undefined) continue;
-    defined++;
-    if (!sameJson(s[k], j[k])) return false;
-  }
-  for (const k of Object.keys(j)) if (j[k] !== undefined && !SERVER_OWNED.has(k)) defined--;
-  return defined === 0;
+  return sameFields(spec as unknown as Record<string, unknown>, job as unknown as Record<string, unknown>, SERVER_OWNED);
 }
 
 function sameList(a: string[] | null, b: string[] | null): boolean {

@@ -204,16 +204,21 @@ export class JobService {
     if (!filtered && (query.sort === undefined || query.sort === 'id' || query.sort === 'name')) {
       return this.pageByName(query);
     }
+    // Decided once per list, not per job (a million of them).
+    const { q, owner, executor } = query;
+    const status = query.status === undefined || query.status === '' ? null : query.status === 'untriggered' ? '' : query.status;
+    const disabled = query.disabled === undefined || query.disabled === '' ? null : query.disabled;
+    const meta = Object.entries(query.metadata ?? {});
     const keep = (j: Job): boolean =>
       (!scoped || tagsInScope(j.tags, scope)) &&
-      (!query.q || j.name.includes(query.q) || j.displayname.includes(query.q)) &&
-      (query.status === undefined || query.status === '' || j.status === (query.status === 'untriggered' ? '' : query.status)) &&
-      (query.disabled === undefined || query.disabled === '' || String(j.disabled) === query.disabled) &&
+      (!q || j.name.includes(q) || j.displayname.includes(q)) &&
+      (status === null || j.status === status) &&
+      (disabled === null || String(j.disabled) === disabled) &&
       wantTags.every(([k, v]) => j.tags?.[k] === v) &&
-      (!query.owner || j.owner === query.owner) &&
-      (!query.executor || j.executor === query.executor) &&
-      Object.entries(query.metadata ?? {}).every(([k, v]) => j.metadata?.[k] === v);
-    let jobs = await this.matching(keep, query.q ? [query.q] : []);
+      (!owner || j.owner === owner) &&
+      (!executor || j.executor === executor) &&
+      meta.every(([k, v]) => j.metadata?.[k] === v);
+    let jobs = await this.matching(keep, q || undefined);
     const total = jobs.length;
     const sortKey = query.sort === undefined || query.sort === 'id' ? 'name' : query.sort;
     if (!SORT_KEYS.has(sortKey)) {
@@ -234,14 +239,14 @@ export class JobService {
 
   /**
    * Stored jobs that `keep` accepts, in name order. Walked a page at a time where the store can,
-   * holding only the matches; `texts` that every match must contain as written (a name or
-   * displayname filter) also narrow the store's read before any JSON is parsed.
+   * holding only the matches; `contains`, a text every match holds as written (a name or
+   * displayname filter), also narrows the store's read before any JSON is parsed.
    */
-  private async matching(keep: (j: Job) => boolean, texts: string[]): Promise<Job[]> {
+  private async matching(keep: (j: Job) => boolean, contains: string | undefined): Promise<Job[]> {
     const store = this.store;
     if (!store.listJobsAfter) return (await store.listJobs()).filter(keep);
     // Stored as JSON, a value with a quote, backslash or control character is escaped: no prefilter then.
-    const text = texts.find((t) => ![...t].some((c) => c === '"' || c === '\\' || c.charCodeAt(0) < 0x20));
+    const text = contains !== undefined && ![...contains].some((c) => c === '"' || c === '\\' || c.charCodeAt(0) < 0x20) ? contains : undefined;
     const out: Job[] = [];
     for (let after = ''; ; ) {
       const page = await store.listJobsAfter(after, LIST_PAGE, text);

@@ -120,6 +120,18 @@ export interface ExecutorCatalog {
   placement?(): Promise<(job: JobSpec) => { field: string; message: string } | null>;
 }
 
+/** An optional Go duration field ('' = unset) that must be positive when set. */
+function assertPositiveDuration(field: string, value: string): void {
+  if (value === '') return;
+  let ms: number;
+  try {
+    ms = parseGoDuration(value);
+  } catch (err) {
+    throw new ValidationError(field, `invalid ${field}: ${(err as Error).message}`);
+  }
+  if (ms <= 0) throw new ValidationError(field, `${field} must be positive`);
+}
+
 function zodToValidationError(error: z.ZodError): ValidationError {
   const issue = error.issues[0];
   if (!issue) return new ValidationError('', 'invalid job');
@@ -197,26 +209,9 @@ export function normalizeJobInput(body: unknown, executors: ExecutorCatalog): Jo
     throw new ValidationError('catch_up', 'invalid catch_up policy, use "latest", "skip" or "all"');
   }
   const startingDeadline = input.starting_deadline ?? '';
-  if (startingDeadline !== '') {
-    let ms: number;
-    try {
-      ms = parseGoDuration(startingDeadline);
-    } catch (err) {
-      throw new ValidationError('starting_deadline', `invalid starting_deadline: ${(err as Error).message}`);
-    }
-    if (ms <= 0) throw new ValidationError('starting_deadline', 'starting_deadline must be positive');
-  }
-
+  assertPositiveDuration('starting_deadline', startingDeadline);
   const maxStartDelay = (input.max_start_delay ?? '').trim();
-  if (maxStartDelay !== '') {
-    let ms: number;
-    try {
-      ms = parseGoDuration(maxStartDelay);
-    } catch (err) {
-      throw new ValidationError('max_start_delay', `invalid max_start_delay: ${(err as Error).message}`);
-    }
-    if (ms <= 0) throw new ValidationError('max_start_delay', 'max_start_delay must be positive');
-  }
+  assertPositiveDuration('max_start_delay', maxStartDelay);
 
   let executor = input.executor ?? '';
   let executorConfig = input.executor_config ?? null;

@@ -20,7 +20,8 @@ export function startDelayLimitMs(job: Pick<Job, 'max_start_delay'>): number | n
 
 /**
  * Only the first attempt of a tick measures the scheduler: a retry waits out its backoff on
- * purpose, and a manual or chained run has no tick to be late for.
+ * purpose, and a manual or chained run has no tick to be late for. The lateness metrics count
+ * the same starts.
  */
 export function startCounts(e: Pick<Execution, 'attempt' | 'trigger'>): boolean {
   return e.attempt === 1 && (e.trigger === 'schedule' || e.trigger === 'catchup');

@@ -6,6 +6,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { EventBus } from '../events/bus.js';
+import { startCounts } from '../job/slo.js';
 
 export interface LiveState {
   isLeader(): boolean;
@@ -103,8 +104,7 @@ export class PrometheusMetrics {
     this.unsubscribe.push(
       bus.on('execution.started', (e) => {
         started.inc({ job_name: e.execution.job_name });
-        const t = e.execution.trigger;
-        if (e.execution.attempt === 1 && (t === 'schedule' || t === 'catchup') && e.latenessMs >= 0) {
+        if (startCounts(e.execution) && e.latenessMs >= 0) {
           lateness.observe({ job_name: e.execution.job_name }, e.latenessMs / 1000);
         }
       }),

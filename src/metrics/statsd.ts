@@ -7,6 +7,7 @@
  */
 import type { StatsD } from 'hot-shots';
 import type { EventBus } from '../events/bus.js';
+import { startCounts } from '../job/slo.js';
 
 export interface StatsdOptions {
   /** host:port */
@@ -56,8 +57,7 @@ export class StatsdMetrics {
     this.unsubscribe.push(
       bus.on('execution.started', (e) => {
         count('job.executions_started_total', { job_name: e.execution.job_name });
-        const t = e.execution.trigger;
-        if (e.execution.attempt === 1 && (t === 'schedule' || t === 'catchup')) timing('job.start_lateness', e.latenessMs, { job_name: e.execution.job_name });
+        if (startCounts(e.execution)) timing('job.start_lateness', e.latenessMs, { job_name: e.execution.job_name });
       }),
       bus.on('execution.late', (e) => count('job.start_slo_breach', { job_name: e.execution.job_name })),
       bus.on('execution.finished', (e) => {

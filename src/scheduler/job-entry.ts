@@ -63,6 +63,6 @@ export function computeNext(job: JobTiming, lastTick: string | null): Date | nul
   if (!entry) return null;
   const next = entry.schedule.next(new Date(entry.anchor));
   if (!next) return null;
-  if (job.expires_at && next.getTime() > Date.parse(job.expires_at)) return null;
+  if (entry.endsAt != null && next.getTime() > entry.endsAt) return null;
   return next;
 }

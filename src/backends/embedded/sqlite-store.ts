@@ -18,10 +18,6 @@ import { ACTIVITY_MIGRATION, sqliteActivity } from './sqlite-activity.js';
 import { countSkips } from '../../store/skips.js';
 import { WalCheckpointer, type CheckpointerOptions } from './wal-checkpointer.js';
 
-/** SQL for a job's timing column (TIMING_FIELDS as JSON, with the body's JSON types) from a body expression. */
-function timingFromBody(body: string): string {
-  return `json_object(${TIMING_FIELDS.map((f) => `'${f}', json(${body} -> '$.${f}')`).join(', ')})`;
-}
 
 /** Bump together with a new entry in MIGRATIONS. */
 export const SCHEMA_VERSION = 6;
@@ -89,7 +85,7 @@ const MIGRATIONS: readonly string[] = [
   ALTER TABLE jobs ADD COLUMN timing TEXT;
   -- Covering: the paged load reads this index alone, never the rows with their bodies.
   CREATE INDEX IF NOT EXISTS jobs_timing ON jobs (name, timing);
-  UPDATE jobs SET timing = ${timingFromBody('body')};
+  UPDATE jobs SET timing = json_object(${TIMING_FIELDS.map((f) => `'${f}', json(body -> '$.${f}')`).join(', ')});
   `,
 ];
 
