@@ -34,37 +34,24 @@ import { join } from 'node:path';
 import { AgentError, ROOT } from './lib/agent.js';
 import { cleanupAll, installCleanupHandlers } from './lib/cleanup.js';
 import { writeCharts } from './lib/charts.js';
-import { renderSummary } from './lib/summary.js';
-import { load1, machineInfo, waitForQuiet, type MachineInfo, type PhaseConditions } from './lib/system.js';
-import { runLateness, type LatenessResult } from './scenarios/lateness.js';
-import { runMemory, type MemoryResult } from './scenarios/memory.js';
-import { CLUSTER_BACKENDS, runCluster, type ClusterResult, type SharedReference } from './scenarios/cluster.js';
-import { runReaction, type ReactionResult } from './scenarios/reaction.js';
-import { runUi, type UiResult } from './scenarios/ui.js';
-import { runApply, type ApplyResult } from './scenarios/apply.js';
-import { runStartup, type StartupResult } from './scenarios/startup.js';
-import { runCronPeer, type CronPeerResult } from './scenarios/cron-peer.js';
-import { runScale, type ScaleResult } from './scenarios/scale.js';
-import { drainMs, runThroughput, type ThroughputResult } from './scenarios/throughput.js';
+import { renderSummary, type SummaryInput } from './lib/summary.js';
+import { load1, machineInfo, waitForQuiet, type PhaseConditions } from './lib/system.js';
+import { runLateness } from './scenarios/lateness.js';
+import { runMemory } from './scenarios/memory.js';
+import { CLUSTER_BACKENDS, runCluster, type SharedReference } from './scenarios/cluster.js';
+import { runReaction } from './scenarios/reaction.js';
+import { runUi } from './scenarios/ui.js';
+import { runApply } from './scenarios/apply.js';
+import { runStartup } from './scenarios/startup.js';
+import { runCronPeer } from './scenarios/cron-peer.js';
+import { runScale } from './scenarios/scale.js';
+import { drainMs, runThroughput } from './scenarios/throughput.js';
 
 const SCENARIOS = ['lateness', 'etcd', 'zookeeper', 'memory', 'reaction', 'apply', 'ui', 'startup', 'cron', 'scale', 'throughput'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
-interface Results {
-  machine: MachineInfo;
+interface Results extends SummaryInput {
   config: Record<string, number | string>;
-  lateness?: LatenessResult;
-  etcd?: ClusterResult;
-  zookeeper?: ClusterResult;
-  memory?: MemoryResult;
-  reaction?: ReactionResult;
-  ui?: UiResult;
-  apply?: ApplyResult;
-  startup?: StartupResult;
-  cron?: CronPeerResult;
-  scale?: ScaleResult;
-  throughput?: ThroughputResult;
-  durationSeconds?: number;
 }
 
 /** A comma list of integers >= 1 (e.g. BENCH_SCALE=1000,10000). */

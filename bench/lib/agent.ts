@@ -213,3 +213,15 @@ export async function apiOk<T = unknown>(
   }
   return res;
 }
+
+/** One POST /v1/jobs/bulk of a JSON body already written out; anything but 2xx throws with the start of the answer. */
+export async function postBulk(url: string, body: string, timeoutMs: number): Promise<void> {
+  const res = await fetch(`${url}/v1/jobs/bulk`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body,
+    signal: AbortSignal.timeout(timeoutMs),
+  });
+  const text = await res.text();
+  if (res.status < 200 || res.status > 299) throw new Error(`POST /v1/jobs/bulk answered ${res.status}: ${text.slice(0, 500)}`);
+}

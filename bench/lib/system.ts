@@ -169,16 +169,12 @@ export interface ChildProcessInfo {
  */
 export function childProcesses(): ChildProcessInfo[] {
   const out: ChildProcessInfo[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
+  for (const { pid, ppid } of processes()) {
+    if (ppid !== process.pid) continue;
     try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      // rest[1] is field 4, the parent pid.
-      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(rest[1]) !== process.pid) continue;
-      const comm = readFileSync(`/proc/${entry}/comm`, 'utf8').trim();
-      const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').filter((a) => a !== '');
-      out.push({ pid: Number(entry), comm, argv });
+      const comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((a) => a !== '');
+      out.push({ pid, comm, argv });
     } catch {
       // Exited between the listing and the read: not ours to count any more.
     }
@@ -186,21 +182,29 @@ export function childProcesses(): ChildProcessInfo[] {
   return out;
 }
 
-/**
- * CPU ticks of this process and everything under it: live children with what they reaped, plus
- * the children this process already reaped. A child killed between two readings thus moves from
- * the first term to the second whole, and differences stay right across kills.
- */
-export function ownTreeCpuTicks(): number {
-  let ticks = procCpuTicks('self');
-  for (const child of childProcesses()) {
+/** Every process with its parent, from /proc (those that exit while it is read are left out). */
+function processes(): { pid: number; ppid: number }[] {
+  const out: { pid: number; ppid: number }[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
     try {
-      ticks += procCpuTicks(child.pid);
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // After the parenthesised command name (which may hold spaces): field 3 (state), field 4 (ppid).
+      out.push({ pid: Number(entry), ppid: Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) });
     } catch {
-      // Exited meanwhile.
+      // Exited between the listing and the read.
     }
   }
-  return ticks;
+  return out;
+}
+
+/**
+ * CPU ticks of this process and everything under it (agents, and the helper processes they keep,
+ * such as their spawners), each with what it reaped. A process killed between two readings thus
+ * moves from its own term into its parent's reaped time whole, and differences stay right.
+ */
+export function ownTreeCpuTicks(): number {
+  return treeCpuTicks(process.pid);
 }
 
 export interface CpuSnapshot {
@@ -231,18 +235,10 @@ export const sleep = (ms: number): Promise<void> => new Promise((resolve) => set
  */
 export function processTree(pid: number): number[] {
   const children = new Map<number, number[]>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      // rest[1] is field 4, the parent pid.
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      const list = children.get(ppid) ?? [];
-      list.push(Number(entry));
-      children.set(ppid, list);
-    } catch {
-      // Exited between the listing and the read.
-    }
+  for (const p of processes()) {
+    const list = children.get(p.ppid) ?? [];
+    list.push(p.pid);
+    children.set(p.ppid, list);
   }
   const tree = [pid];
   for (let i = 0; i < tree.length; i++) tree.push(...(children.get(tree[i] ?? -1) ?? []));
@@ -263,9 +259,8 @@ export function treeRssKiB(pid: number): number {
 }
 
 /**
- * CPU ticks of `pid` and every live process under it, each with what it reaped: unlike
- * ownTreeCpuTicks, this reaches grandchildren too (an agent's helper processes, which a bench
- * child such as an agent keeps alive), so their work is not counted as other processes'.
+ * CPU ticks of `pid` and every live process under it, each with what it reaped: grandchildren
+ * too (an agent's helper processes), so their work is not counted as other processes'.
  */
 export function treeCpuTicks(pid: number): number {
   let ticks = 0;

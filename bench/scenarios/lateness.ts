@@ -9,12 +9,12 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { AgentError, startAgent, apiOk, ROOT, type AgentHandle } from '../lib/agent.js';
+import { AgentError, startAgent, apiOk, postBulk, ROOT, type AgentHandle } from '../lib/agent.js';
 import { removeDir, tempDir, trackProcess } from '../lib/cleanup.js';
 import { jobDefinition } from '../lib/job-defs.js';
 import { inWindow, parseProbeLines, probeCommand } from '../lib/lateness-probe.js';
 import { ratio, summarize, type Summary } from '../lib/stats.js';
-import { machineCpu, otherCores, procCpuTicks, sleep, type PhaseConditions } from '../lib/system.js';
+import { machineCpu, otherCores, procCpuTicks, sleep, treeCpuTicks, type PhaseConditions } from '../lib/system.js';
 import type { ReferenceReport } from '../reference-spawner.js';
 
 export interface LatenessOptions {
@@ -196,14 +196,7 @@ async function seedBackground(url: string, n: number, log: (msg: string) => void
   for (let from = 0; from < n; from += BACKGROUND_CHUNK) {
     const parts: string[] = [];
     for (let i = from; i < Math.min(n, from + BACKGROUND_CHUNK); i++) parts.push(JSON.stringify(jobDefinition(i, startsAt)));
-    const res = await fetch(`${url}/v1/jobs/bulk`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: `{"jobs":[${parts.join(',')}],"prune":null,"dry_run":false,"detail":"diff"}`,
-      signal: AbortSignal.timeout(600_000),
-    });
-    const text = await res.text();
-    if (res.status < 200 || res.status > 299) throw new Error(`POST /v1/jobs/bulk answered ${res.status}: ${text.slice(0, 500)}`);
+    await postBulk(url, `{"jobs":[${parts.join(',')}],"prune":null,"dry_run":false,"detail":"diff"}`, 600_000);
   }
   log(`${n} background jobs stored in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 }
@@ -227,7 +220,8 @@ async function runKairos(opts: LatenessOptions, dir: string, background: number,
         url: a.url,
         // Creating the measured jobs is slower on an agent that holds 100k others.
         leadMs: background > 0 ? 2000 + 50 * opts.jobs : 2000,
-        ownCpuTicks: () => procCpuTicks(a.pid) + procCpuTicks('self', false),
+        // The agent with its spawners (live grandchildren of the bench).
+        ownCpuTicks: () => treeCpuTicks(a.pid) + procCpuTicks('self', false),
         missedTicks: a.countLines(MISSED_TICKS),
         logs: () => a.logs,
         log,

@@ -7,7 +7,7 @@
  */
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { startAgent, api, type AgentHandle } from '../lib/agent.js';
+import { startAgent, api, postBulk, type AgentHandle } from '../lib/agent.js';
 import { removeDir, tempDir } from '../lib/cleanup.js';
 import { jobDefinition } from '../lib/job-defs.js';
 import { summarize } from '../lib/stats.js';
@@ -111,18 +111,6 @@ async function timed<T>(f: () => Promise<T>): Promise<{ ms: number; value: T }> 
   const t = performance.now();
   const value = await f();
   return { ms: performance.now() - t, value };
-}
-
-/** One POST /v1/jobs/bulk; anything but 2xx throws with the start of the answer. */
-async function postBulk(url: string, body: string, timeoutMs: number): Promise<void> {
-  const res = await fetch(`${url}/v1/jobs/bulk`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body,
-    signal: AbortSignal.timeout(timeoutMs),
-  });
-  const text = await res.text();
-  if (res.status < 200 || res.status > 299) throw new Error(`POST /v1/jobs/bulk answered ${res.status}: ${text.slice(0, 500)}`);
 }
 
 async function measurePoint(n: number, o: ScaleOptions): Promise<ScalePoint> {

@@ -17,7 +17,7 @@ import { agreedLeader, startCluster, stopCluster, until, waitForMembers, type Cl
 import { startHttpSink, type HttpSink } from '../lib/http-sink.js';
 import type { SpawnRateProbe, SpawnRateReport } from '../lib/spawn-rate.js';
 import { ratio } from '../lib/stats.js';
-import { machineCpu, mib, otherCores, procCpuTicks, procMemory, sleep, treeCpuTicks, type PhaseConditions } from '../lib/system.js';
+import { machineCpu, mib, otherCores, procCpuTicks, procMemory, sleep, ownTreeCpuTicks, type PhaseConditions } from '../lib/system.js';
 import {
   createJobs,
   historyFigures,
@@ -104,9 +104,6 @@ const QUIET_MS = 5000;
 /** How long the cluster may take to finish what it dispatched in the window. */
 export const drainMs = (seconds: number): number => Math.max(120, 5 * seconds) * 1000;
 const TAG = 'throughput';
-/** Everything this bench runs, down to the agents' helper processes (--spawners): not "other processes". */
-const benchTreeTicks = (): number => treeCpuTicks(process.pid);
-
 /** The bare-Node spawner (bench/lib/spawn-rate.ts) in its own process; `settle` first. */
 async function runReference(o: ThroughputOptions): Promise<ThroughputReference> {
   const before = await o.settle();
@@ -157,7 +154,7 @@ async function runSingle(o: ThroughputOptions, reference: ThroughputReference, d
       names.map((name, i) => ({ name, ...windowed(t0, o.seconds, phaseMs(i, jobs)), executor: 'shell', executor_config: { command: '/bin/true' } }));
     const t0 = await createJobs(a.url, defs, 3000);
     o.log(`throughput: ${jobs} jobs /bin/true @every 1s (${OVERLOAD} × the reference), ticks from ${new Date(t0).toISOString()} for ${o.seconds} s`);
-    const window = await throughWindow(t0, o.seconds, [a.pid], benchTreeTicks);
+    const window = await throughWindow(t0, o.seconds, [a.pid], ownTreeCpuTicks);
     const rssEndKiB = procMemory(a.pid).rssKiB;
     // Stopped at once: what it had not finished in the window is not counted, and the store is then read whole without competing with it.
     // Runs still queued for a slot are each recorded failed on the way out: that takes a while when thousands wait.
@@ -222,7 +219,7 @@ async function runCluster(o: ThroughputOptions, dir: string): Promise<Throughput
     const t0 = await createJobs(c.get(AGENTS[0]).url, defs, 5000);
     o.log(`throughput etcd: ${o.httpJobs} http jobs @every 1s on ${AGENTS.join(', ')}, ticks from ${new Date(t0).toISOString()} for ${o.seconds} s`);
     const agents = AGENTS.map((n) => c.get(n));
-    const window = await throughWindow(t0, o.seconds, agents.map((a) => a.pid), benchTreeTicks);
+    const window = await throughWindow(t0, o.seconds, agents.map((a) => a.pid), ownTreeCpuTicks);
     // The jobs have expired: wait for the last runs, so that records and requests are compared whole. An empty
     // /v1/busy (every running record in the cluster) is not enough alone: a dispatch retried after a store
     // timeout may still land, so the server must also have seen no request for QUIET_MS.
