@@ -72,6 +72,17 @@ function failFirst(method: 'getJob' | 'commitTick' | 'recordSkips' | 'listGroup'
   return rule;
 }
 
+/** The first commitTick of `tickIso` lands on `inner`, but its answer is lost (an outage after the write). */
+function lostReplyOnce(inner: Store, tickIso: string): FaultRule {
+  let lost = false;
+  return async (m, args) => {
+    if (m !== 'commitTick' || args[1] !== tickIso || lost) return undefined;
+    lost = true;
+    await inner.commitTick(args[0] as string, args[1] as string, args[2] as Execution[]);
+    return outage('commitTick');
+  };
+}
+
 async function skipsOf(store: Store, name: string): Promise<{ at: string; code: string; reason: string }[]> {
   return (await store.listSkips(name)).items.map((s) => ({ at: s.scheduled_at, code: s.code, reason: s.reason }));
 }
@@ -132,16 +143,7 @@ void test('when T cannot be settled as T+1 commits (store still failing), the re
 
 void test('a failed commit of T that landed (lost reply) is not recorded as a skip when T+1 overtakes it', async () => {
   const inner = SqliteStore.open(':memory:');
-  let lost = 0;
-  const r = rig(async (m, args) => {
-    if (m === 'commitTick' && args[1] === at(60) && lost === 0) {
-      lost++;
-      // The write lands, the answer does not.
-      await inner.commitTick(args[0] as string, args[1] as string, args[2] as Execution[]);
-      return outage('commitTick');
-    }
-    return undefined;
-  }, inner);
+  const r = rig(lostReplyOnce(inner, at(60)), inner);
   await putJob(inner, 'j');
   await assert.rejects(r.dispatcher.dispatchTick(tick('j', T)));
   await r.dispatcher.dispatchTick(tick('j', T1));
@@ -156,18 +158,9 @@ void test('a failed commit of T that landed (lost reply) is not recorded as a sk
 
 void test('a lost-reply commit of T+1 that landed overtakes a failed T: T is recorded when T+1\'s retry finds its own executions', async () => {
   const inner = SqliteStore.open(':memory:');
-  let lost = 0;
   const getJob = failFirst('getJob', 'j');
-  const r = rig(async (m, args) => {
-    const fault = getJob(m, args);
-    if (fault) return fault;
-    if (m === 'commitTick' && args[1] === at(61) && lost === 0) {
-      lost++;
-      await inner.commitTick(args[0] as string, args[1] as string, args[2] as Execution[]);
-      return outage('commitTick');
-    }
-    return undefined;
-  }, inner);
+  const commit = lostReplyOnce(inner, at(61));
+  const r = rig((m, args) => getJob(m, args) ?? commit(m, args), inner);
   await putJob(inner, 'j');
   await assert.rejects(r.dispatcher.dispatchTick(tick('j', T)));
   await assert.rejects(r.dispatcher.dispatchTick(tick('j', T1)));
