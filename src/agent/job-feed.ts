@@ -13,7 +13,7 @@ import { retry } from '../util/retry.js';
 
 /** The fields whose change moves a job's schedule; other writes (counters) leave it alone. */
 function scheduleSignature(job: JobTiming): string {
-  return [job.schedule, job.timezone, job.disabled, job.parent_job, job.updated_at, job.starts_at, job.catch_up, job.starting_deadline, job.concurrency].join('|');
+  return [job.schedule, job.timezone, job.disabled, job.parent_job, (job.depends_on ?? []).join(','), job.updated_at, job.starts_at, job.catch_up, job.starting_deadline, job.concurrency].join('|');
 }
 
 const LOAD_PAGE = 2000;

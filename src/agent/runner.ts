@@ -18,6 +18,7 @@ import type { EventBus } from '../events/bus.js';
 import type { ProcessorRegistry } from '../processors/registry.js';
 import { runProcessors } from '../processors/chain.js';
 import { lateStart } from '../job/slo.js';
+import { groupStatus } from '../job/group-status.js';
 
 export interface RunnerOptions {
   store: Store;
@@ -446,17 +447,4 @@ function countResult(job: Job, e: Execution): Job {
 
 function later(a: string | null, b: string): string {
   return a && a > b ? a : b;
-}
-
-/** Per agent the last attempt counts: a failure healed by a retry is a success. */
-export function groupStatus(executions: Execution[]): JobStatus {
-  const final = new Map<string, Execution>();
-  for (const e of executions) {
-    const cur = final.get(e.node_name);
-    if (!cur || e.attempt > cur.attempt) final.set(e.node_name, e);
-  }
-  const results = [...final.values()].map((e) => e.success);
-  if (results.every(Boolean)) return 'success';
-  if (results.some(Boolean)) return 'partially_failed';
-  return 'failed';
 }

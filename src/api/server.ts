@@ -23,6 +23,7 @@ import { executionRoutes } from './routes/executions.js';
 import { clusterRoutes } from './routes/cluster.js';
 import { adminRoutes } from './routes/admin.js';
 import { bulkRoutes } from './routes/bulk.js';
+import { workflowRoutes } from './routes/workflow.js';
 import type { ExecutorCatalog } from '../job/schema.js';
 
 export const BODY_LIMIT = 1024 * 1024;
@@ -91,6 +92,7 @@ export async function buildServer(ctx: ApiContext, executors: ExecutorCatalog, h
   await jobRoutes(app, ctx);
   await bulkRoutes(app, ctx, executors);
   await executionRoutes(app, ctx);
+  await workflowRoutes(app, ctx);
   await streamRoutes(app, ctx);
   await statsRoutes(app, ctx);
   await scheduleRoutes(app, ctx);

@@ -1,4 +1,5 @@
 /** `kairos jobs ls|get|run|toggle|rm|executions|skips`: jobs on any agent, through the /v1 API. */
+import type { WorkflowGraph } from '../core/workflow.js';
 import { Command, Option } from 'commander';
 import type { Execution, Job } from '../job/types.js';
 import type { SkipRecord } from '../store/types.js';
@@ -7,7 +8,7 @@ import { ago, clientOf, formatOf, print, run, withClientOptions, withOutput, typ
 
 export const JOB_COLUMNS: Column<Job>[] = [
   { header: 'NAME', value: (j) => j.name },
-  { header: 'SCHEDULE', value: (j) => j.schedule || (j.parent_job ? `after ${j.parent_job}` : '') },
+  { header: 'SCHEDULE', value: (j) => (j.depends_on?.length ? `after ${j.depends_on.join('+')}${j.schedule ? ` per ${j.schedule}` : ''}` : j.schedule || (j.parent_job ? `after ${j.parent_job}` : '')) },
   { header: 'STATUS', value: (j) => (j.disabled ? 'disabled' : j.status || 'untriggered') },
   { header: 'NEXT', value: (j) => (j.disabled ? '' : ago(j.next)) },
   { header: 'LAST SUCCESS', value: (j) => ago(j.last_success) },
@@ -17,7 +18,7 @@ export const JOB_COLUMNS: Column<Job>[] = [
   { header: 'SUCCESS', value: (j) => j.success_count, wide: true },
   { header: 'ERRORS', value: (j) => j.error_count, wide: true },
   { header: 'TAGS', value: (j) => j.tags, wide: true },
-  { header: 'PARENT', value: (j) => j.parent_job, wide: true },
+  { header: 'PARENT', value: (j) => (j.depends_on?.length ? j.depends_on.join(',') : j.parent_job), wide: true },
   { header: 'COMMAND', value: (j) => j.executor_config?.command, wide: true },
 ];
 
@@ -155,5 +156,36 @@ export function jobsCommand(): Command {
         print(format, page.items, SKIP_COLUMNS);
       }),
     );
+  sub('workflow', "a job's workflow (depends_on and parent_job links) and the state of each job in one run")
+    .alias('wf')
+    .argument('<name>', 'job name')
+    .option('--run <time>', 'the run (RFC 3339, as listed by -o json); default the newest')
+    .action((name: string, opts: Record<string, unknown>) =>
+      run(async () => {
+        const format = formatOf(opts);
+        const graph = await clientOf(opts).workflow(name, opts.run === undefined ? undefined : String(opts.run));
+        if (format === 'json' || format === 'yaml') {
+          print<WorkflowGraph>(format, graph, []);
+          return;
+        }
+        process.stderr.write(graph.run ? `Run ${graph.run}${graph.truncated ? ' (graph cut at 200 jobs)' : ''}\n` : 'No run yet.\n');
+        const parents = new Map<string, string[]>();
+        for (const e of graph.edges) parents.set(e.to, [...(parents.get(e.to) ?? []), e.from]);
+        print(format, graph.nodes.map((n) => ({ ...n, after: (parents.get(n.job) ?? []).join(',') })), WORKFLOW_COLUMNS);
+      }),
+    );
   return jobs;
 }
+
+type WorkflowRow = WorkflowGraph['nodes'][number] & { after?: string };
+
+const WORKFLOW_COLUMNS: Column<WorkflowRow>[] = [
+  { header: 'JOB', value: (n) => n.job },
+  { header: 'STATE', value: (n) => n.state },
+  { header: 'AFTER', value: (n) => n.after ?? '' },
+  { header: 'WINDOW', value: (n) => n.key },
+  { header: 'STARTED', value: (n) => n.started_at, wide: true },
+  { header: 'FINISHED', value: (n) => n.finished_at, wide: true },
+  { header: 'KIND', value: (n) => n.kind, wide: true },
+  { header: 'EXECUTIONS', value: (n) => n.executions.join(','), wide: true },
+];

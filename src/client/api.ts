@@ -1,4 +1,5 @@
 /** Typed calls of the /v1 API, shared by the `kairos` client commands. */
+import type { WorkflowGraph } from '../core/workflow.js';
 import type { Execution, Job } from '../job/types.js';
 import type { SkipRecord } from '../store/types.js';
 import { HttpClient, JsonText, type ClientOptions } from './http.js';
@@ -103,6 +104,11 @@ export class KairosClient {
       else if (event === 'end') end = data as Execution;
     });
     return end;
+  }
+
+  /** The job's workflow and one run of it (default the newest). */
+  async workflow(name: string, run?: string): Promise<WorkflowGraph> {
+    return (await this.http.call<WorkflowGraph>('GET', `/v1/jobs/${enc(name)}/workflow${run ? `?run=${encodeURIComponent(run)}` : ''}`)).body;
   }
 
   async skips(name: string, page: { start?: number; end?: number } = {}): Promise<{ items: SkipRecord[]; total: number }> {

@@ -22,6 +22,7 @@ import { iso } from '../job/time.js';
 import { ConflictError, NotFoundError } from '../core/errors.js';
 import type { MissedEvent, TickEvent } from '../scheduler/scheduler.js';
 import type { EventBus } from '../events/bus.js';
+import { isFanIn } from '../job/parents.js';
 import { FailedTicks, MAX_FAILED_TICKS, type Attempt, type FailedTick } from './failed-ticks.js';
 
 /** Where executions for this agent go (the runner), and for others (issue: remote dispatch). */
@@ -96,12 +97,17 @@ export class Dispatcher {
 
   private async dispatchLocked(tick: TickEvent, at: number, attempt: Attempt): Promise<DispatchResult> {
     const job = await this.store.getJob(tick.name);
-    if (!job || job.parent_job !== '' || windowRefusal(job, at) !== null) {
+    const workflow = tick.trigger === 'workflow';
+    const refusal = job ? windowRefusal(job, workflow ? Date.now() : at) : null;
+    if (!job || (workflow ? !isFanIn(job) : job.parent_job !== '' || isFanIn(job) || refusal !== null)) {
       // Not a tick of the job (any more): nothing to run, nothing to record.
       this.failed.forget(tick.name, at);
       return { executions: [] };
     }
-    let plan = await this.plan(job, tickGroup(at), tick.scheduledAt, tick.trigger, false);
+    // A window's run refused (disabled, outside starts_at/expires_at) is recorded like any skip.
+    let plan: DispatchResult = refusal
+      ? { executions: [], skipped: refusal, skipCode: 'not_runnable' }
+      : await this.plan(job, tickGroup(at), tick.scheduledAt, tick.trigger, false);
     const exclusive = job.concurrency === 'forbid' && plan.executions.length > 0;
     let committed = await this.commit(job.name, at, plan, attempt, { exclusive });
     if (!committed && exclusive) {
@@ -112,6 +118,7 @@ export class Dispatcher {
     }
     if (!committed) {
       await this.refused(job.name, at);
+      if (workflow) await this.windowRefused(job.name, at);
       return { executions: [] };
     }
     this.failed.forget(job.name, at);
@@ -179,6 +186,20 @@ export class Dispatcher {
     // longer leads and the next leader's catch-up owns it. Unless a later commit of ours is still
     // in doubt: that one may turn out to have overtaken this tick.
     if (!this.failed.laterInDoubt(name, at)) this.failed.forget(name, at);
+  }
+
+  /**
+   * The fence refused a fan-in window: it ran already (nothing to do), or a later window ran
+   * first (its parents finished sooner) and this one never will: recorded, keyed by the window.
+   */
+  private async windowRefused(name: string, at: number): Promise<void> {
+    if (this.failed.get(name, at)) return; // its failed attempt settles it (refused above)
+    if ((await this.store.listGroup(name, tickGroup(at))).length > 0) return;
+    const last = await this.store.getLastTick(name);
+    if (last === null || Date.parse(last) <= at) return;
+    const reason = `every parent succeeded in the window of ${iso(at)}, but the window of ${last} already ran (windows run in order)`;
+    await this.recordSkip(name, 'not_runnable', reason, at, 'workflow');
+    this.events?.publish('tick.skipped', { job: name, scheduledAt: iso(at), kind: 'not_runnable', reason, count: 1 });
   }
 
   /**
@@ -340,7 +361,7 @@ export class Dispatcher {
    */
   private skipRecord(job: string, code: SkipCode, reason: string, at: number, trigger: Trigger): SkipRecord {
     const now = Date.now();
-    const tick = trigger === 'schedule' || trigger === 'catchup';
+    const tick = trigger === 'schedule' || trigger === 'catchup' || trigger === 'workflow';
     const id = tick ? `${String(at).padStart(15, '0')}-tick` : auditId(now);
     return { id, job, scheduled_at: iso(at), until: null, count: 1, code, reason, trigger, recorded_at: iso(now), node: this.cluster.nodeName };
   }

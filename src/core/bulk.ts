@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import { normalizeJobInput, type ExecutorCatalog, type JobSpec } from '../job/schema.js';
 import type { Job } from '../job/types.js';
+import { findCycle, parentField, parentsOf } from '../job/parents.js';
 import type { AuditEntry, Store } from '../store/types.js';
 import { ConflictError, KairosError, ValidationError } from './errors.js';
 import { iso } from '../job/time.js';
@@ -182,24 +183,28 @@ export async function applyBulk(store: Store, executors: ExecutorCatalog, limits
   const after = async (name: string): Promise<Job | null> => merged.get(name)?.job ?? (prunedNames.has(name) ? null : await stored.get(name));
 
   // Parents: present after the write (in the request or kept), visible to the actor, and no loops.
-  await stored.load([...merged.values()].map((m) => m.job.parent_job));
+  await stored.load([...merged.values()].flatMap((m) => parentsOf(m.job)));
+  const parentsAfter = async (name: string): Promise<string[] | undefined> => {
+    const j = await after(name);
+    return j ? parentsOf(j) : undefined;
+  };
   for (const [name, { job }] of merged) {
-    if (!job.parent_job) continue;
-    const parent = await after(job.parent_job);
+    const parents = parentsOf(job);
+    if (parents.length === 0) continue;
     const i = index.get(name) ?? -1;
-    if (!parent || !tagsInScope(parent.tags, actor.scope)) {
-      const why = prunedNames.has(job.parent_job) ? ' (it would be pruned)' : '';
-      problems.push({ index: i, name, field: 'parent_job', message: `parent job "${job.parent_job}" not found${why}` });
-      continue;
-    }
-    const seen = [name];
-    for (let p: Job | null = parent; p; p = p.parent_job ? await after(p.parent_job) : null) {
-      if (seen.includes(p.name)) {
-        problems.push({ index: i, name, field: 'parent_job', message: `parent_job would create a cycle: ${[...seen, p.name].join(' -> ')}` });
-        break;
+    const field = parentField(job);
+    let missingParent = false;
+    for (const p of parents) {
+      const parent = await after(p);
+      if (!parent || !tagsInScope(parent.tags, actor.scope)) {
+        const why = prunedNames.has(p) ? ' (it would be pruned)' : '';
+        problems.push({ index: i, name, field, message: `parent job "${p}" not found${why}` });
+        missingParent = true;
       }
-      seen.push(p.name);
     }
+    if (missingParent) continue;
+    const cycle = await findCycle(name, parents, parentsAfter);
+    if (cycle) problems.push({ index: i, name, field, message: `${field} would create a cycle: ${cycle.join(' -> ')}` });
   }
   if (problems.length > 0) throw new BulkValidationError(problems.sort((a, b) => a.index - b.index));
 
@@ -213,12 +218,12 @@ export async function applyBulk(store: Store, executors: ExecutorCatalog, limits
     to.set(parent, set);
   };
   for (const [name, { current, job }] of merged) {
-    const was = current?.parent_job ?? '';
-    if (was === job.parent_job) continue;
-    move(leaving, was, name);
-    move(arriving, job.parent_job, name);
+    const was = current ? parentsOf(current) : [];
+    const will = parentsOf(job);
+    for (const p of was) if (!will.includes(p)) move(leaving, p, name);
+    for (const p of will) if (!was.includes(p)) move(arriving, p, name);
   }
-  for (const job of pruned) move(leaving, job.parent_job, job.name);
+  for (const job of pruned) for (const p of parentsOf(job)) move(leaving, p, job.name);
   const childrenAfter = (job: Job): string[] | null => {
     const out = new Set(job.dependent_jobs ?? []);
     for (const c of leaving.get(job.name) ?? []) out.delete(c);
@@ -229,7 +234,7 @@ export async function applyBulk(store: Store, executors: ExecutorCatalog, limits
   for (const job of pruned) {
     const left = childrenAfter(job);
     if (left) {
-      throw new ConflictError(`cannot prune job "${job.name}": it has dependent jobs that stay (${left.join(', ')}); change their parent_job or let them be pruned too`, 'prune', 'KAIROS_JOB_HAS_DEPENDENTS');
+      throw new ConflictError(`cannot prune job "${job.name}": it has dependent jobs that stay (${left.join(', ')}); change their parent_job or depends_on, or let them be pruned too`, 'prune', 'KAIROS_JOB_HAS_DEPENDENTS');
     }
   }
 

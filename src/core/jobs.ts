@@ -4,6 +4,7 @@
  */
 import { normalizeJobInput, ValidationError, type ExecutorCatalog, type JobSpec } from '../job/schema.js';
 import type { Job } from '../job/types.js';
+import { findCycle, parentField, parentsOf } from '../job/parents.js';
 import type { Store } from '../store/types.js';
 import { ConflictError, KairosError, NotFoundError } from './errors.js';
 import { iso } from '../job/time.js';
@@ -79,12 +80,13 @@ export class JobService {
     if (!tagsInScope(spec.tags, actor.scope)) {
       throw new KairosError('KAIROS_OUT_OF_SCOPE', `token "${actor.name}" may only save jobs tagged ${scopeText(actor.scope)}`, 'tags');
     }
-    if (spec.parent_job) await this.checkParent(spec, actor);
+    const parents = parentsOf(spec);
+    if (parents.length > 0) await this.checkParents(spec, parents, actor);
     await this.checkJobLimit(spec.name);
     const now = iso(Date.now());
     for (let attempt = 1; ; attempt++) {
-      const previousParent = (await this.store.getJob(spec.name))?.parent_job ?? '';
-      const names = [...new Set([spec.name, previousParent, spec.parent_job].filter((n) => n !== ''))];
+      const previous = parentsOf((await this.store.getJob(spec.name)) ?? { parent_job: '' });
+      const names = [...new Set([spec.name, ...previous, ...parents])];
       let moved = false;
       const jobs = await this.store.updateJobs(names, (cur) => {
         const current = cur.get(spec.name) ?? null;
@@ -92,19 +94,20 @@ export class JobService {
         if (current && !tagsInScope(current.tags, actor.scope)) {
           throw new KairosError('KAIROS_OUT_OF_SCOPE', `a job named "${spec.name}" exists outside the scope of token "${actor.name}"`, 'name');
         }
-        moved = (current?.parent_job ?? '') !== previousParent;
+        moved = !sameList(parentsOf(current ?? { parent_job: '' }), previous);
         const changes = new Map<string, Job | null>();
         // Re-parented by someone else since the read: the names above are stale, so read again.
         if (moved) return changes;
         changes.set(spec.name, mergeJob(current, spec, now));
-        const old = previousParent && previousParent !== spec.parent_job ? cur.get(previousParent) : null;
-        if (old?.dependent_jobs?.includes(spec.name)) {
+        for (const p of previous) {
+          const old = parents.includes(p) ? null : cur.get(p);
+          if (!old?.dependent_jobs?.includes(spec.name)) continue;
           const deps = old.dependent_jobs.filter((d) => d !== spec.name);
           changes.set(old.name, { ...old, dependent_jobs: deps.length ? deps : null });
         }
-        if (spec.parent_job) {
-          const parent = cur.get(spec.parent_job);
-          if (!parent) throw new NotFoundError('specified parent job not found', 'parent_job', 'KAIROS_PARENT_NOT_FOUND');
+        for (const p of parents) {
+          const parent = cur.get(p);
+          if (!parent) throw parentMissing(spec, p);
           const deps = parent.dependent_jobs ?? [];
           if (!deps.includes(spec.name)) changes.set(parent.name, { ...parent, dependent_jobs: [...deps, spec.name].sort() });
         }
@@ -112,7 +115,7 @@ export class JobService {
       }, jobAudit(actor, undefined, detail));
       if (moved) {
         if (attempt < 10) continue;
-        throw new ConflictError(`job ${spec.name} keeps changing its parent concurrently; try again`);
+        throw new ConflictError(`job ${spec.name} keeps changing its parents concurrently; try again`);
       }
       const stored = jobs.get(spec.name);
       if (!stored) throw new Error(`job ${spec.name} vanished while saving`);
@@ -130,21 +133,20 @@ export class JobService {
     }
   }
 
-  private async checkParent(spec: JobSpec, actor: Actor): Promise<void> {
-    let parent = await this.store.getJob(spec.parent_job);
-    if (!parent || !tagsInScope(parent.tags, actor.scope)) {
-      throw new NotFoundError('specified parent job not found', 'parent_job', 'KAIROS_PARENT_NOT_FOUND');
-    }
-    // Walk up the chain: the new link must not close a loop (dkron only catches self-parenting).
-    const seen = new Set<string>([spec.name]);
-    while (parent) {
-      if (seen.has(parent.name)) {
-        throw new ValidationError('parent_job', `parent_job would create a cycle: ${[...seen, parent.name].join(' -> ')}`);
+  /** Every parent exists and is visible, and the links close no loop (dkron only catches self-parenting). */
+  private async checkParents(spec: JobSpec, parents: string[], actor: Actor): Promise<void> {
+    for (const p of parents) {
+      const parent = await this.store.getJob(p);
+      if (!parent || !tagsInScope(parent.tags, actor.scope)) {
+        throw parentMissing(spec, p);
       }
-      seen.add(parent.name);
-      if (!parent.parent_job) break;
-      parent = await this.store.getJob(parent.parent_job);
     }
+    const cycle = await findCycle(spec.name, parents, async (name) => {
+      const j = await this.store.getJob(name);
+      return j ? parentsOf(j) : undefined;
+    });
+    const field = parentField(spec);
+    if (cycle) throw new ValidationError(field, `${field} would create a cycle: ${cycle.join(' -> ')}`);
   }
 
   private async unlinkChild(parent: string, child: string): Promise<void> {
@@ -170,14 +172,14 @@ export class JobService {
     const job = await this.getRaw(name, actor);
     if (job.dependent_jobs && job.dependent_jobs.length > 0) {
       throw new ConflictError(
-        `job "${name}" has dependent jobs (${job.dependent_jobs.join(', ')}); delete them or change their parent_job first`,
+        `job "${name}" has dependent jobs (${job.dependent_jobs.join(', ')}); delete them or change their parent_job or depends_on first`,
         'dependent_jobs',
         'KAIROS_JOB_HAS_DEPENDENTS',
       );
     }
     const deleted = await this.store.deleteJob(name, jobAudit(actor, 'job.delete'));
     if (!deleted) throw new NotFoundError(`job "${name}" not found`);
-    if (deleted.parent_job) await this.unlinkChild(deleted.parent_job, name);
+    for (const p of parentsOf(deleted)) await this.unlinkChild(p, name);
     return { ...deleted, id: deleted.name, next: null };
   }
 
@@ -273,6 +275,17 @@ export class JobService {
   async present(job: Job): Promise<Job> {
     return { ...job, id: job.name, next: await this.nextOf(job) };
   }
+}
+
+/** dkron's words for a missing parent_job; for depends_on, which of the parents is missing. */
+function parentMissing(spec: JobSpec, parent: string): NotFoundError {
+  const field = parentField(spec);
+  const text = field === 'parent_job' ? 'specified parent job not found' : `depends_on names "${parent}", which is not a job`;
+  return new NotFoundError(text, field, 'KAIROS_PARENT_NOT_FOUND');
+}
+
+function sameList(a: string[], b: string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 function scopeText(scope: Record<string, string>): string {

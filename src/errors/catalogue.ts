@@ -27,11 +27,11 @@ export const ERROR_CATALOGUE = {
   // 404
   KAIROS_ROUTE_NOT_FOUND: { status: 404, meaning: 'no such route' },
   KAIROS_JOB_NOT_FOUND: { status: 404, meaning: 'no such job (or it is outside the token\'s scope)' },
-  KAIROS_PARENT_NOT_FOUND: { status: 404, meaning: 'the job names a parent_job that does not exist' },
+  KAIROS_PARENT_NOT_FOUND: { status: 404, meaning: 'the job names a parent_job or depends_on job that does not exist' },
   KAIROS_EXECUTION_NOT_FOUND: { status: 404, meaning: 'no such execution of that job' },
   KAIROS_TOKEN_NOT_FOUND: { status: 404, meaning: 'no API token of that name' },
   // 409
-  KAIROS_JOB_HAS_DEPENDENTS: { status: 409, meaning: 'the job has dependent jobs; delete them or change their parent_job first' },
+  KAIROS_JOB_HAS_DEPENDENTS: { status: 409, meaning: 'the job has dependent jobs; delete them or change their parent_job or depends_on first' },
   KAIROS_RUN_REFUSED: { status: 409, meaning: 'run-now was refused: a forbid overlap, no agent matching the tags, or outside the job\'s window' },
   KAIROS_TOKEN_EXISTS: { status: 409, meaning: 'an API token of that name already exists' },
   // 413, 415, 429

@@ -9,6 +9,7 @@ import { parseGoDuration } from '../util/duration.js';
 import { parseSchedule, ScheduleError, isValidTimezone } from '../scheduler/schedule.js';
 import { parseJobTime } from './time.js';
 import type { Job, NotifyOn } from './types.js';
+import { MAX_PARENTS } from './parents.js';
 
 const NOTIFY_ON_VALUES: readonly string[] = ['', 'failure', 'success', 'always', 'never', 'change'];
 
@@ -35,6 +36,7 @@ export const jobInputSchema = z.object({
   metadata: stringMap,
   retries: z.number().int('retries must be a whole number').min(0, 'retries must not be negative').optional(),
   parent_job: z.string().optional(),
+  depends_on: z.array(z.string({ error: 'depends_on must list job names' }), { error: 'depends_on must be an array of job names' }).optional(),
   processors: z.record(z.string(), z.record(z.string(), scalar).nullable()).nullable().optional(),
   concurrency: z.string().optional(),
   executor: z.string().optional(),
@@ -74,6 +76,7 @@ export type JobSpec = Pick<
   | 'metadata'
   | 'retries'
   | 'parent_job'
+  | 'depends_on'
   | 'processors'
   | 'concurrency'
   | 'executor'
@@ -190,9 +193,11 @@ export function normalizeJobInput(body: unknown, executors: ExecutorCatalog): Jo
     throw new ValidationError('parent_job', 'the job can not have itself as parent');
   }
 
+  const dependsOn = dependsOnOf(input.name, input.depends_on ?? [], parentJob);
+
   const schedule = (input.schedule ?? '').trim();
-  if (schedule === '' && parentJob === '') {
-    throw new ValidationError('schedule', "can't parse job schedule: schedule is required (or set parent_job)");
+  if (schedule === '' && parentJob === '' && dependsOn.length === 0) {
+    throw new ValidationError('schedule', "can't parse job schedule: schedule is required (or set parent_job or depends_on)");
   }
   if (schedule !== '') {
     const reason = scheduleProblem(schedule, timezone, input.name);
@@ -259,6 +264,7 @@ export function normalizeJobInput(body: unknown, executors: ExecutorCatalog): Jo
     metadata: emptyToNull(input.metadata),
     retries: input.retries ?? 0,
     parent_job: parentJob,
+    depends_on: dependsOn,
     processors,
     concurrency,
     executor,
@@ -275,6 +281,26 @@ export function normalizeJobInput(body: unknown, executors: ExecutorCatalog): Jo
     slack_webhook_url: slackUrl,
     slack_channel: input.slack_channel ?? '',
   };
+}
+
+/** Fan-in parents: names, each once, not the job itself, and not beside a parent_job. */
+function dependsOnOf(name: string, list: string[], parentJob: string): string[] {
+  if (list.length === 0) return [];
+  if (parentJob !== '') {
+    throw new ValidationError(
+      'depends_on',
+      'set either parent_job (run after every success of one parent, as dkron does) or depends_on (run once per window in which every parent succeeded), not both',
+    );
+  }
+  if (list.length > MAX_PARENTS) throw new ValidationError('depends_on', `depends_on lists ${list.length} jobs; at most ${MAX_PARENTS}`);
+  const seen = new Set<string>();
+  for (const p of list) {
+    if (p === name) throw new ValidationError('depends_on', 'the job can not depend on itself');
+    if (p === '') throw new ValidationError('depends_on', 'depends_on contains an empty job name');
+    if (seen.has(p)) throw new ValidationError('depends_on', `depends_on lists "${p}" twice`);
+    seen.add(p);
+  }
+  return [...list];
 }
 
 function parseTimeField(field: string, value: string | null | undefined): string | null {

@@ -9,7 +9,8 @@ export type CatchUpPolicy = 'latest' | 'skip' | 'all';
 export type JobStatus = '' | 'success' | 'failed' | 'partially_failed';
 /** When a finished execution group is notified ('' = the agent's --notify-on). */
 export type NotifyOn = '' | 'failure' | 'success' | 'always' | 'never' | 'change';
-export type Trigger = 'schedule' | 'catchup' | 'manual' | 'parent' | 'retry';
+/** `workflow`: a `depends_on` job run once for a window in which every parent succeeded (src/cluster/fan-in.ts). */
+export type Trigger = 'schedule' | 'catchup' | 'manual' | 'parent' | 'retry' | 'workflow';
 
 export interface Job {
   id: string;
@@ -29,6 +30,11 @@ export interface Job {
   retries: number;
   dependent_jobs: string[] | null;
   parent_job: string;
+  /**
+   * Fan-in parents (Kairos): the job runs once per window in which every one of them succeeded
+   * (src/cluster/fan-in.ts). Exclusive with parent_job. Optional: jobs stored before it lack it.
+   */
+  depends_on?: string[];
   processors: Record<string, Record<string, string>>;
   concurrency: Concurrency;
   executor: string;
@@ -73,6 +79,7 @@ export const TIMING_FIELDS = [
   'timezone',
   'disabled',
   'parent_job',
+  'depends_on',
   'concurrency',
   'starts_at',
   'expires_at',

@@ -10,7 +10,8 @@ import type { JobTiming } from '../job/types.js';
 import { parseGoDuration } from '../util/duration.js';
 
 export function isTimeScheduled(job: JobTiming): boolean {
-  return !job.disabled && job.parent_job === '' && job.schedule !== '';
+  // A fan-in job's schedule only draws its windows (src/scheduler/window.ts): its parents start it.
+  return !job.disabled && job.parent_job === '' && job.schedule !== '' && (job.depends_on?.length ?? 0) === 0;
 }
 
 export function scheduleAnchor(job: JobTiming, lastTick: string | null, schedule?: Schedule): number {

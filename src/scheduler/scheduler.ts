@@ -31,7 +31,8 @@ export interface ScheduledJob {
 export interface TickEvent {
   name: string;
   scheduledAt: Date;
-  trigger: 'schedule' | 'catchup';
+  /** `workflow`: not from the scheduler; a fan-in job's window (src/cluster/fan-in.ts), fenced like a tick. */
+  trigger: 'schedule' | 'catchup' | 'workflow';
 }
 
 export interface MissedEvent {

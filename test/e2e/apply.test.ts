@@ -63,6 +63,7 @@ function fullSet(): Record<string, unknown>[] {
       catch_up: 'skip',
     },
     { name: 'plain-daily', schedule: '@daily', timezone: 'UTC', executor: 'shell', executor_config: { command: 'true' } },
+    { name: 'fan-in', depends_on: ['plain-daily', 'full-parent'], schedule: '@weekly', executor: 'shell', executor_config: { command: 'true' } },
   ];
 }
 
@@ -90,10 +91,10 @@ test('the set uses every writable field of the job schema', () => {
 test('apply / diff / export / prune round trip', async () => {
   const src = join(dir, 'src');
   mkdirSync(src);
-  const [parent, child, plain] = fullSet();
+  const [parent, child, plain, fanIn] = fullSet();
   // YAML with two documents, JSON with a list, and a file apply must ignore.
   writeFileSync(join(src, 'a.yaml'), `${stringify(parent)}---\n${stringify(child)}`);
-  writeFileSync(join(src, 'b.json'), JSON.stringify([plain]));
+  writeFileSync(join(src, 'b.json'), JSON.stringify([plain, fanIn]));
   writeFileSync(join(src, 'README.md'), 'not a job');
 
   // Jobs apply does not own: one unlabelled, one labelled by another owner.
@@ -107,11 +108,11 @@ test('apply / diff / export / prune round trip', async () => {
   assert.ok(!before.stdout.includes('\u001b['), 'no colour when not on a TTY');
 
   const dry = await kairosOk(['apply', '-f', src, '--dry-run', ...A]);
-  assert.match(dry.stdout, /3 would be created/);
+  assert.match(dry.stdout, /4 would be created/);
   assert.equal((await jobs()).length, 2, 'dry run writes nothing');
 
   const applied = await kairosOk(['apply', '-f', src, ...A]);
-  assert.match(applied.stdout, /3 created, 0 updated, 0 deleted, 0 unchanged/);
+  assert.match(applied.stdout, /4 created, 0 updated, 0 deleted, 0 unchanged/);
   const same = await kairos(['diff', '-f', src, ...A]);
   assert.equal(same.code, 0, same.stdout);
   assert.match(same.stdout, /No differences/);
@@ -125,7 +126,8 @@ test('apply / diff / export / prune round trip', async () => {
       else assert.deepEqual(got[k], v, `${String(want.name)}.${k}`);
     }
   }
-  assert.deepEqual(stored.get('full-parent')?.dependent_jobs, ['full-child']);
+  assert.deepEqual(stored.get('full-parent')?.dependent_jobs, ['fan-in', 'full-child']);
+  assert.deepEqual(stored.get('plain-daily')?.dependent_jobs, ['fan-in']);
   const audit = await api<{ action: string; actor: string; detail: { via: string } }[]>(agent!.url, 'GET', '/v1/audit?job=full-parent');
   assert.equal(audit.body[0]?.action, 'job.create');
   assert.equal(audit.body[0]?.detail.via, 'apply');
@@ -134,15 +136,15 @@ test('apply / diff / export / prune round trip', async () => {
   // Export: one YAML file per job, writable fields only; applying them back changes nothing.
   const out = join(dir, 'export');
   await kairosOk(['export', '-d', out, '--label', 'managed-by=kairos-apply', ...A]);
-  assert.deepEqual(readdirSync(out).sort(), ['full-child.yaml', 'full-parent.yaml', 'plain-daily.yaml']);
+  assert.deepEqual(readdirSync(out).sort(), ['fan-in.yaml', 'full-child.yaml', 'full-parent.yaml', 'plain-daily.yaml']);
   const exported = parseYaml(readFileSync(join(out, 'full-parent.yaml'), 'utf8')) as Record<string, unknown>;
   assert.deepEqual(exported, definitionOf(stored.get('full-parent') ?? null));
   assert.equal(exported.success_count, undefined);
   assert.equal((await kairos(['diff', '-f', out, ...A])).code, 0);
   const again = await kairosOk(['apply', '-f', out, ...A]);
-  assert.match(again.stdout, /0 created, 0 updated, 0 deleted, 3 unchanged/);
+  assert.match(again.stdout, /0 created, 0 updated, 0 deleted, 4 unchanged/);
   const everything = await kairosOk(['export', ...A]);
-  assert.equal(everything.stdout.split(/^---$/m).length, 5);
+  assert.equal(everything.stdout.split(/^---$/m).length, 6);
 
   // A field-level diff of a change.
   const edited = { ...plain, schedule: '@hourly', tags: { role: 'db' } };
@@ -159,10 +161,11 @@ test('apply / diff / export / prune round trip', async () => {
   const prunePreview = await kairosOk(['apply', '-f', src, '--prune', '--dry-run', ...A]);
   assert.match(prunePreview.stdout, /- delete full-child/);
   assert.match(prunePreview.stdout, /- delete stale-owned/);
+  assert.match(prunePreview.stdout, /- delete fan-in/);
   assert.ok((await jobs()).some((j) => j.name === 'full-child'), 'dry run deletes nothing');
   assert.equal((await kairos(['diff', '-f', src, '--prune', ...A])).code, 1);
   const pruned = await kairosOk(['apply', '-f', src, '--prune', ...A]);
-  assert.match(pruned.stdout, /0 created, 1 updated, 2 deleted, 1 unchanged/);
+  assert.match(pruned.stdout, /0 created, 1 updated, 3 deleted, 1 unchanged/);
   const names = (await jobs()).map((j) => j.name).sort();
   assert.deepEqual(names, ['full-parent', 'hand-made', 'other-owner', 'plain-daily']);
   assert.equal((await jobs()).find((j) => j.name === 'full-parent')?.dependent_jobs, null);

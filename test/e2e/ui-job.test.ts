@@ -105,19 +105,21 @@ describe('web UI: job page', { skip }, () => {
     await shoot('job');
   });
 
-  test('the chain graph of a 3-job chain links every job', async () => {
+  test('the workflow graph of a 3-job chain links every job', async () => {
     await open('chain-b');
-    const graph = page.getByRole('group', { name: 'Chain of chain-b' });
-    await graph.getByRole('link', { name: 'chain-a' }).waitFor();
-    await graph.getByRole('link', { name: 'chain-c' }).waitFor();
+    // Nodes are named "job: state" (nothing ran yet: every job waits); chain edges are dashed.
+    const graph = page.getByRole('group', { name: 'Workflow of chain-b' });
+    await graph.getByRole('link', { name: 'chain-a: waiting' }).waitFor();
+    await graph.getByRole('link', { name: 'chain-c: waiting' }).waitFor();
     assert.equal(await graph.locator('[aria-current="page"]').count(), 1);
+    assert.equal(await graph.locator('.wf-edge-chain').count(), 2);
     await page.locator('#next-runs', { hasText: 'Runs after chain-a succeeds' }).waitFor();
     await shoot('job-chain');
-    await graph.getByRole('link', { name: 'chain-c' }).click();
+    await graph.getByRole('link', { name: 'chain-c: waiting' }).click();
     await page.getByRole('heading', { level: 1, name: /chain-c/ }).waitFor();
-    const full = page.getByRole('group', { name: 'Chain of chain-c' });
-    await full.getByRole('link', { name: 'chain-a' }).waitFor();
-    await full.getByRole('link', { name: 'chain-b' }).waitFor();
+    const full = page.getByRole('group', { name: 'Workflow of chain-c' });
+    await full.getByRole('link', { name: 'chain-a: waiting' }).waitFor();
+    await full.getByRole('link', { name: 'chain-b: waiting' }).waitFor();
   });
 
   test('a job whose tags match no agent shows a skipped tick with its reason', async () => {

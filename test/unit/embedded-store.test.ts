@@ -110,7 +110,8 @@ void test('opening a file that is not a database throws with the path', inTempDi
   assert.throws(() => SqliteStore.open(blocked), (err: Error) => err.message.includes(blocked));
 }));
 
-const pick = (j: Job): JobTiming => Object.fromEntries(TIMING_FIELDS.map((f) => [f, j[f]])) as JobTiming;
+// Fields the job lacks (depends_on, optional) are absent from its timing, not undefined.
+const pick = (j: Job): JobTiming => Object.fromEntries(TIMING_FIELDS.filter((f) => j[f] !== undefined).map((f) => [f, j[f]])) as JobTiming;
 
 void test('a version 1 database (before tokens and audit) upgrades in place and keeps its jobs', inTempDir(async (dir) => {
   const file = path.join(dir, 'v1.db');

@@ -51,6 +51,7 @@ void test('defaults are filled for a minimal job', () => {
     metadata: null,
     retries: 0,
     parent_job: '',
+    depends_on: [],
     processors: {},
     concurrency: 'allow',
     executor: 'shell',

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { jobInputSchema } from '../../job/schema.js';
 import { bulkRequestSchema } from '../../core/bulk.js';
 import { requiredRole } from '../permissions.js';
-import { auditSchema, errorSchema, executionSchema, healthSchema, jobSchema, memberSchema, pluginSchema, skipSchema } from './schemas.js';
+import { auditSchema, errorSchema, executionSchema, healthSchema, jobSchema, memberSchema, pluginSchema, skipSchema, workflowSchema } from './schemas.js';
 import { ROUTES, type RouteDoc, type SchemaRef } from './routes.js';
 
 type Json = Record<string, unknown>;
@@ -29,6 +29,7 @@ function components(): Record<Exclude<SchemaRef, 'Any'>, Json> {
     Plugin: jsonSchema(pluginSchema, 'output'),
     Error: jsonSchema(errorSchema, 'output'),
     Health: jsonSchema(healthSchema, 'output'),
+    Workflow: jsonSchema(workflowSchema, 'output'),
   };
 }
 

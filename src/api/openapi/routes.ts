@@ -3,7 +3,7 @@
  * (fastify's `:param` form). A served route missing here, or an entry no route serves, fails
  * test/unit/openapi.test.ts.
  */
-export type SchemaRef = 'Job' | 'JobInput' | 'Execution' | 'Member' | 'Skip' | 'Audit' | 'Plugin' | 'Error' | 'Health' | 'BulkRequest' | 'Any';
+export type SchemaRef = 'Job' | 'JobInput' | 'Execution' | 'Member' | 'Skip' | 'Audit' | 'Plugin' | 'Error' | 'Health' | 'BulkRequest' | 'Workflow' | 'Any';
 
 export interface QueryParam {
   name: string;
@@ -74,6 +74,7 @@ export const ROUTES: RouteDoc[] = [
   { method: 'DELETE', path: '/v1/jobs/:name/executions', summary: "delete a job's history", tag: 'executions', responses: { 200: ['the job', 'Job'], 404: missing } },
   { method: 'GET', path: '/v1/jobs/:name/executions/:id', summary: 'one execution', tag: 'executions', responses: { 200: ['the execution', 'Execution'], 404: missing } },
   { method: 'GET', path: '/v1/jobs/:name/executions/:id/stream', summary: 'live output (Server-Sent Events: output, info, end)', tag: 'executions', contentType: 'text/event-stream', responses: { 200: ['events until the execution ends'], 404: missing } },
+  { method: 'GET', path: '/v1/jobs/:name/workflow', summary: "the job's workflow (depends_on and parent_job links, both ways) and one run of it: which jobs ran, run, failed, wait or are blocked", tag: 'executions', query: [{ name: 'run', description: 'the run key (RFC 3339, one of "runs"); default the newest' }], responses: { 200: ['the graph', 'Workflow'], 400: ['a run that is not a time', 'Error'], 404: missing } },
   { method: 'GET', path: '/v1/jobs/:name/skips', summary: 'ticks that did not run, and why', tag: 'executions', query: paging, responses: { 200: ['skip records', 'Skip', true], 404: missing } },
   { method: 'GET', path: '/v1/busy', summary: 'executions running now, with their latest output', tag: 'executions', responses: { 200: ['running executions', 'Execution', true] } },
   { method: 'GET', path: '/v1/stats', summary: 'activity over a window (dashboard)', tag: 'executions', query: [{ name: 'window', description: '24h or 7d' }], responses: { 200: ['counts and buckets', 'Any'] } },

@@ -9,10 +9,11 @@ import type { WireExecution } from '../wire.js';
 import type { AuditEntry, SkipRecord } from '../../store/types.js';
 import type { Member } from '../../cluster/types.js';
 import type { PluginListing } from '../context.js';
+import type { WorkflowGraph } from '../../core/workflow.js';
 
 const time = z.string().describe('RFC 3339 time');
 const stringMap = z.record(z.string(), z.string());
-const trigger = z.enum(['schedule', 'catchup', 'manual', 'parent', 'retry']);
+const trigger = z.enum(['schedule', 'catchup', 'manual', 'parent', 'retry', 'workflow']);
 
 export const jobSchema = z.object({
   id: z.string(),
@@ -32,6 +33,7 @@ export const jobSchema = z.object({
   retries: z.number().int(),
   dependent_jobs: z.array(z.string()).nullable(),
   parent_job: z.string(),
+  depends_on: z.array(z.string()).describe('fan-in parents: runs once per window in which all succeeded').optional(),
   processors: z.record(z.string(), stringMap),
   concurrency: z.enum(['allow', 'forbid']),
   executor: z.string(),
@@ -138,6 +140,25 @@ export const errorSchema = z.object({
   field: z.string().optional().describe('the request field at fault'),
 });
 
+export const workflowSchema = z.object({
+  run: time.nullable().describe('the run shown: the tick of the workflow\'s first jobs'),
+  runs: z.array(time).describe('recent runs, newest first'),
+  nodes: z.array(
+    z.object({
+      job: z.string(),
+      kind: z.enum(['root', 'fan_in', 'chain']),
+      state: z.enum(['succeeded', 'failed', 'running', 'waiting', 'blocked']),
+      key: time.nullable().describe("the job's window in this run (its executions' scheduled_at)"),
+      group: z.number().nullable(),
+      executions: z.array(z.string()),
+      started_at: time.nullable(),
+      finished_at: time.nullable(),
+    }),
+  ),
+  edges: z.array(z.object({ from: z.string(), to: z.string(), kind: z.enum(['fan_in', 'chain']) })),
+  truncated: z.boolean(),
+});
+
 export const healthSchema = z.object({ status: z.enum(['healthy', 'degraded']), checks: z.record(z.string(), z.string()) });
 
 // Drift checks: each schema and its TypeScript type must accept each other.
@@ -151,4 +172,5 @@ export type SchemaChecks = [
   Check<Same<z.infer<typeof skipSchema>, SkipRecord>>,
   Check<Same<z.infer<typeof auditSchema>, AuditEntry>>,
   Check<Same<z.infer<typeof pluginSchema>, PluginListing>>,
+  Check<Same<z.infer<typeof workflowSchema>, WorkflowGraph>>,
 ];

@@ -1,4 +1,5 @@
 /** Cluster-wide switches and bulk import: pause/unpause, restore. */
+import { findCycle, parentField, parentsOf } from '../../job/parents.js';
 import type { FastifyInstance } from 'fastify';
 import type { ApiContext } from '../context.js';
 import { ValidationError } from '../../job/schema.js';
@@ -53,18 +54,20 @@ export async function adminRoutes(app: FastifyInstance, ctx: ApiContext, executo
       }
     });
     for (const s of specs) {
-      if (s.parent_job && !names.has(s.parent_job) && !(await ctx.store.getJob(s.parent_job))) {
-        throw new ValidationError('parent_job', `job "${s.name}": parent "${s.parent_job}" is neither in the file nor stored`);
+      for (const p of parentsOf(s)) {
+        if (!names.has(p) && !(await ctx.store.getJob(p))) {
+          throw new ValidationError(parentField(s), `job "${s.name}": parent "${p}" is neither in the file nor stored`);
+        }
       }
     }
     const byName = new Map(specs.map((s) => [s.name, s]));
     // A loop inside the file would pass the checks above and then fail job by job after a partial import.
     for (const s of specs) {
-      const seen = new Set([s.name]);
-      for (let p = s.parent_job; p !== ''; p = byName.get(p)?.parent_job ?? '') {
-        if (seen.has(p)) throw new ValidationError('parent_job', `job "${s.name}": parent_job would create a cycle through "${p}"`);
-        seen.add(p);
-      }
+      const cycle = await findCycle(s.name, parentsOf(s), (n) => {
+        const f = byName.get(n);
+        return f ? parentsOf(f) : undefined;
+      });
+      if (cycle) throw new ValidationError(parentField(s), `job "${s.name}": ${parentField(s)} would create a cycle: ${cycle.join(' -> ')}`);
     }
     // Parents before children, so every parent exists when its child is linked.
     const done = new Set<string>();
@@ -72,7 +75,7 @@ export async function adminRoutes(app: FastifyInstance, ctx: ApiContext, executo
     const visit = (name: string, depth: number): void => {
       const s = byName.get(name);
       if (!s || done.has(name) || depth > specs.length) return;
-      if (s.parent_job) visit(s.parent_job, depth + 1);
+      for (const p of parentsOf(s)) visit(p, depth + 1);
       done.add(name);
       ordered.push(s);
     };

@@ -1,4 +1,5 @@
 /** Schedules in plain words and their next runs with DST transitions flagged (POST /v1/schedule/preview, GET /v1/jobs/NAME/next). */
+import { isFanIn } from '../../job/parents.js';
 import type { FastifyInstance } from 'fastify';
 import type { ApiContext } from '../context.js';
 import { ValidationError } from '../../errors/catalogue.js';
@@ -30,6 +31,10 @@ function preview(schedule: string, options: Parameters<typeof previewSchedule>[1
 export function jobNext(job: Job, count: number): SchedulePreview & { disabled?: boolean } {
   if (job.parent_job !== '') {
     return { schedule: job.schedule, timezone: job.timezone, description: `after ${job.parent_job}`, next: [] };
+  }
+  if (isFanIn(job)) {
+    const windows = job.schedule ? `, once per window of ${describeSchedule(job.schedule)}` : ', once per tick they share';
+    return { schedule: job.schedule, timezone: job.timezone, description: `after ${(job.depends_on ?? []).join(' and ')} all succeed${windows}`, next: [] };
   }
   const until = job.expires_at ? new Date(job.expires_at) : null;
   if (job.disabled) {

@@ -7,6 +7,7 @@
  * /v1/members). Answers are shared for a moment (CACHE_MS): one dashboard polls every few seconds,
  * and many open ones must not each read every job.
  */
+import { isTimeScheduled } from '../../scheduler/job-entry.js';
 import type { FastifyInstance } from 'fastify';
 import type { ApiContext } from '../context.js';
 import type { Job } from '../../job/types.js';
@@ -83,7 +84,7 @@ async function compute(ctx: ApiContext, window: string, scope: Record<string, st
 
 /** The soonest runs of enabled, time-scheduled jobs (children of a parent have no time of their own). */
 async function nextRuns(ctx: ApiContext, jobs: Job[]): Promise<UpcomingRun[]> {
-  const candidates = jobs.filter((j) => !j.disabled && j.parent_job === '' && j.schedule !== '');
+  const candidates = jobs.filter((j) => isTimeScheduled(j));
   const presented = await Promise.all(candidates.map((j) => ctx.jobs.present(j)));
   return presented
     .filter((j): j is Job & { next: string } => typeof j.next === 'string' && j.next !== '')

@@ -456,7 +456,12 @@ export class SqliteStore implements Store {
     this.assertOpen();
     const rows = this.st.listTimingsAfter.all(after, Math.max(0, Math.trunc(limit))) as [string, string | null][];
     return rows.map(([name, timing]) => {
-      if (timing !== null) return parseBody<JobTiming>(timing, `timing of job "${name}"`);
+      if (timing !== null) {
+        const t = parseBody<JobTiming & { depends_on?: string[] | null }>(timing, `timing of job "${name}"`);
+        // The migration's json_object writes null for a field the body lacks (depends_on, before fan-in).
+        if (t.depends_on === null) delete t.depends_on;
+        return t as JobTiming;
+      }
       // A row written without it (by hand, or by a tool that only knows the body): the whole job is a superset.
       return parseBody<Job>(this.st.getJob.get(name) as string, `job "${name}"`);
     });
@@ -855,6 +860,10 @@ function migrate(db: Database.Database, from: number): void {
  */
 function timingOf(job: Job): string {
   const out: Record<string, unknown> = {};
-  for (const f of TIMING_FIELDS) out[f] = job[f] ?? null;
+  for (const f of TIMING_FIELDS) {
+    // Optional fields a job may lack (depends_on) stay absent, as in the body.
+    const v = job[f];
+    if (v !== undefined) out[f] = v;
+  }
   return JSON.stringify(out);
 }

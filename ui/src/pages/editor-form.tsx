@@ -5,7 +5,7 @@ import { Check, Field } from './editor-field.js';
 import { ExecutorFields } from './editor-fields.js';
 import { KeyValues, fromPairs, toPairs } from './editor-kv.js';
 import { NOTIFY_ON, processorMap, str, strMap, type Draft } from './editor-model.js';
-import { ParentField } from './editor-parent.js';
+import { DependsOnField, namesOf, ParentField } from './editor-parent.js';
 import { ProcessorsFields } from './editor-processors.js';
 import { ScheduleFields } from './editor-schedule.js';
 
@@ -30,6 +30,7 @@ export function EditorForm({ draft, update, executors, processors, editing }: Pr
   };
   const name = str(draft.name);
   const parent = str(draft.parent_job);
+  const dependsOn = namesOf(draft.depends_on);
   const notifySkip = draft.notify_skip === true ? 'true' : draft.notify_skip === false ? 'false' : '';
   const execChoices = executor && !executors.includes(executor) ? [...executors, executor] : executors;
   return (
@@ -49,8 +50,11 @@ export function EditorForm({ draft, update, executors, processors, editing }: Pr
 
       <fieldset class="card">
         <legend>When</legend>
-        <ScheduleFields name={name} schedule={str(draft.schedule)} timezone={str(draft.timezone)} parent={parent} set={(p) => update(p)} />
-        <ParentField value={parent} self={name} set={(v) => update({ parent_job: v })} />
+        <ScheduleFields name={name} schedule={str(draft.schedule)} timezone={str(draft.timezone)} parent={parent} dependsOn={dependsOn} set={(p) => update(p)} />
+        <div class="row2">
+          <ParentField value={parent} self={name} set={(v) => update({ parent_job: v })} />
+          <DependsOnField value={dependsOn} self={name} parent={parent} set={(v) => update({ depends_on: v })} />
+        </div>
       </fieldset>
 
       <fieldset class="card">

@@ -47,6 +47,7 @@ export function ScheduleFields({
   schedule,
   timezone,
   parent,
+  dependsOn = [],
   name,
   set,
 }: {
@@ -54,6 +55,8 @@ export function ScheduleFields({
   schedule: string;
   timezone: string;
   parent: string;
+  /** Fan-in parents: the schedule, if any, only draws the windows their successes count in. */
+  dependsOn?: string[];
   set: (patch: { schedule?: string; timezone?: string }) => void;
 }): JSX.Element {
   const [state, setState] = useState<State>({ kind: 'idle' });
@@ -85,6 +88,7 @@ export function ScheduleFields({
   }, [schedule, timezone, hashed]);
 
   const live = state.kind === 'invalid' ? state : null;
+  const fanIn = dependsOn.length > 0 ? dependsOn.map((d) => `"${d}"`).join(', ') : '';
   const zoneKnown = timezone === '' || allZones.includes(timezone);
   return (
     <>
@@ -94,7 +98,9 @@ export function ScheduleFields({
           label="Schedule"
           extra={live && live.field !== 'timezone' ? live.message : null}
           hint={
-            parent ? (
+            fanIn ? (
+              <>Empty: one run per tick of the parents. A schedule instead draws the windows (e.g. @daily: once a day, when all succeeded that day).</>
+            ) : parent ? (
               <>Leave empty to run only after "{parent}" succeeds.</>
             ) : (
               <>
@@ -104,7 +110,7 @@ export function ScheduleFields({
             )
           }
         >
-          {(c) => <input {...c} value={schedule} autoComplete="off" spellcheck={false} placeholder={parent ? `after ${parent}` : '@every 1m'} onInput={(ev) => set({ schedule: ev.currentTarget.value })} />}
+          {(c) => <input {...c} value={schedule} autoComplete="off" spellcheck={false} placeholder={fanIn ? `after ${dependsOn.join(' + ')}` : parent ? `after ${parent}` : '@every 1m'} onInput={(ev) => set({ schedule: ev.currentTarget.value })} />}
         </Field>
         <Field
           field="timezone"
@@ -122,7 +128,13 @@ export function ScheduleFields({
       </div>
       <div class="schedule-preview" aria-live="polite" id="schedule-preview">
         {schedule.trim() === '' ? (
-          <p class="muted">{parent ? `Runs each time "${parent}" finishes successfully.` : 'No schedule: set one, or a parent job.'}</p>
+          <p class="muted">
+            {fanIn
+              ? `Runs once per tick in which ${fanIn} all succeeded.`
+              : parent
+                ? `Runs each time "${parent}" finishes successfully.`
+                : 'No schedule: set one, a parent job, or jobs it depends on.'}
+          </p>
         ) : state.kind === 'ok' ? (
           <PreviewList preview={state.preview} />
         ) : state.kind === 'unavailable' ? (

@@ -59,6 +59,16 @@ export function JobProperties({ job, next }: { job: Job; next: JobNext | null })
             <a href={href.job(job.parent_job)}>{job.parent_job}</a>
           </Fact>
         ) : null}
+        {job.depends_on && job.depends_on.length ? (
+          <Fact label="Depends on">
+            {job.depends_on.map((d, i) => (
+              <span key={d}>
+                {i ? ', ' : ''}
+                <a href={href.job(d)}>{d}</a>
+              </span>
+            ))}
+          </Fact>
+        ) : null}
         {job.dependent_jobs && job.dependent_jobs.length ? (
           <Fact label="Dependent jobs">
             {job.dependent_jobs.map((d, i) => (
