@@ -24,6 +24,7 @@ import type { PluginListing } from '../api/context.js';
 import type { Cluster } from '../cluster/types.js';
 import { Dispatcher } from '../cluster/dispatcher.js';
 import { FanIn } from '../cluster/fan-in.js';
+import { BackfillDriver } from '../cluster/backfill-driver.js';
 import { isFanIn } from '../job/parents.js';
 import { Runner } from './runner.js';
 import { JobService } from '../core/jobs.js';
@@ -83,6 +84,7 @@ export class Agent {
   /** The scheduler's view of the store's jobs (loaded while leading). */
   private readonly feed: JobFeed;
   private readonly fanIn: FanIn;
+  private readonly backfills: BackfillDriver;
   /** Resolves when the agent has stopped (after `stop()` or `/v1/leave`). */
   readonly stopped: Promise<void>;
   private markStopped!: () => void;
@@ -177,7 +179,8 @@ export class Agent {
       },
       onError: (err, tick) => this.log.error({ err, job: tick.name }, 'scheduler: dispatch failed'),
     });
-    this.feed = new JobFeed(this.store, this.scheduler, log);
+    this.backfills = new BackfillDriver(this.store, this.dispatcher, log);
+    this.feed = new JobFeed(this.store, this.scheduler, log, (job) => this.backfills.observe(job));
     this.observers = new Observers(this);
   }
 
@@ -253,6 +256,7 @@ export class Agent {
     this.log.info({ join: c.join }, 'agent: Joining cluster...');
     this.cluster.onLeadershipChange((leader) => {
       this.events.publish(leader ? 'leadership.acquired' : 'leadership.lost', { node: c.nodeName });
+      this.backfills.setLeading(leader);
       if (leader) {
         // Spawners fork once the jobs are loaded (forking them beside the load slowed a 100k-job
         // start by ~0.1 s); a run before that is spawned in-process, and the first spawn starts them.
@@ -510,6 +514,7 @@ export class Agent {
       this.log.info('agent: Gracefully shutting down agent...');
       // Hand leadership over first, but stay a member until running work is recorded:
       // leaving the cluster now would make the new leader mark those runs "agent lost".
+      this.backfills.setLeading(false);
       this.feed.stop();
       this.unconsume?.();
       await this.cluster.resign();

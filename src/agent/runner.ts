@@ -19,6 +19,7 @@ import type { ProcessorRegistry } from '../processors/registry.js';
 import { runProcessors } from '../processors/chain.js';
 import { lateStart } from '../job/slo.js';
 import { groupStatus } from '../job/group-status.js';
+import { updateBackfill } from '../job/backfill.js';
 
 export interface RunnerOptions {
   store: Store;
@@ -431,6 +432,13 @@ function decideGroup(job: Job, group: number, members: Execution[]): { job: Job;
   if (members.length === 0 || members.some((e) => e.finished_at === null) || job.last_group === group) return undefined;
   const status = groupStatus(members);
   const decided: Job = { ...job, status, last_group: group };
+  const backfill = members[0]?.backfill;
+  if (backfill !== undefined) {
+    // Counted in the write that decides the group: exact through crashes and retries. A backfilled
+    // tick owes no dependents (their windows have passed; backfill them on their own).
+    const outcome = status === 'success' ? 'succeeded' : 'failed';
+    return { job: updateBackfill(decided, backfill, (b) => ({ ...b, [outcome]: b[outcome] + 1 })) ?? decided };
+  }
   const children = job.dependent_jobs ?? [];
   // Only a success that owes something leaves a follow-up (one more write, and its removal).
   if (status !== 'success' || (children.length === 0 && !job.ephemeral)) return { job: decided };

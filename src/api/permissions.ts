@@ -13,6 +13,8 @@ const ROLES: Record<string, Role> = {
   'POST /v1/jobs/:name': 'operate',
   'POST /v1/jobs/:name/run': 'operate',
   'POST /v1/jobs/:name/toggle': 'operate',
+  'POST /v1/jobs/:name/backfill': 'operate',
+  'DELETE /v1/jobs/:name/backfills/:id': 'operate',
   'POST /v1/pause': 'operate',
   'POST /v1/unpause': 'operate',
   // read: a POST that only computes (validates a schedule, lists its next runs).

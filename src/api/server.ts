@@ -24,6 +24,7 @@ import { clusterRoutes } from './routes/cluster.js';
 import { adminRoutes } from './routes/admin.js';
 import { bulkRoutes } from './routes/bulk.js';
 import { workflowRoutes } from './routes/workflow.js';
+import { backfillRoutes } from './routes/backfill.js';
 import type { ExecutorCatalog } from '../job/schema.js';
 
 export const BODY_LIMIT = 1024 * 1024;
@@ -93,6 +94,7 @@ export async function buildServer(ctx: ApiContext, executors: ExecutorCatalog, h
   await bulkRoutes(app, ctx, executors);
   await executionRoutes(app, ctx);
   await workflowRoutes(app, ctx);
+  await backfillRoutes(app, ctx);
   await streamRoutes(app, ctx);
   await statsRoutes(app, ctx);
   await scheduleRoutes(app, ctx);

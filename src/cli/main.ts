@@ -2,6 +2,7 @@
  * `kairos` command line. dkron's single-dash flags (`-server`, `-tag k=v`)
  * are accepted by rewriting them to the double-dash form before parsing.
  */
+import { backfillCommand } from './backfill.js';
 import { Command } from 'commander';
 import { ConfigError, normalizeArgv, resolveConfig } from '../agent/config.js';
 import { addAgentOptions, agentFlags } from './agent-options.js';
@@ -74,12 +75,15 @@ function agentCommand(): Command {
 export async function main(argv: string[]): Promise<void> {
   const program = new Command('kairos')
     .description('Kairos: fault-tolerant distributed cron (dkron compatible)')
-    .version(VERSION, '-v, --version');
+    .version(VERSION, '-v, --version')
+    // Options after a subcommand are that subcommand's (`backfill ls JOB --address X`), as git does.
+    .enablePositionalOptions();
   program.addCommand(agentCommand());
   program.addCommand(tokenCommand());
   // Client commands (any agent, through the /v1 API): usage errors exit 2.
   program.addCommand(usageExits(jobsCommand()));
   program.addCommand(usageExits(logsCommand()));
+  program.addCommand(usageExits(backfillCommand()));
   for (const c of clusterCommands()) program.addCommand(usageExits(c));
   for (const c of applyCommands()) program.addCommand(usageExits(c));
   program.addCommand(usageExits(importCommand()));

@@ -1,5 +1,6 @@
 /** Typed calls of the /v1 API, shared by the `kairos` client commands. */
 import type { WorkflowGraph } from '../core/workflow.js';
+import type { BackfillView, DryRun } from '../core/backfills.js';
 import type { Execution, Job } from '../job/types.js';
 import type { SkipRecord } from '../store/types.js';
 import { HttpClient, JsonText, type ClientOptions } from './http.js';
@@ -104,6 +105,23 @@ export class KairosClient {
       else if (event === 'end') end = data as Execution;
     });
     return end;
+  }
+
+  /** Start a backfill (or, with dry_run, list its ticks). */
+  async backfill(name: string, body: { from: string; to: string; parallelism?: number; dry_run?: boolean }): Promise<BackfillView | DryRun> {
+    return (await this.http.call<BackfillView | DryRun>('POST', `/v1/jobs/${enc(name)}/backfill`, body)).body;
+  }
+
+  async backfills(name: string): Promise<BackfillView[]> {
+    return (await this.http.call<BackfillView[]>('GET', `/v1/jobs/${enc(name)}/backfills`)).body;
+  }
+
+  async getBackfill(name: string, id: string): Promise<BackfillView> {
+    return (await this.http.call<BackfillView>('GET', `/v1/jobs/${enc(name)}/backfills/${enc(id)}`)).body;
+  }
+
+  async cancelBackfill(name: string, id: string): Promise<BackfillView> {
+    return (await this.http.call<BackfillView>('DELETE', `/v1/jobs/${enc(name)}/backfills/${enc(id)}`)).body;
   }
 
   /** The job's workflow and one run of it (default the newest). */

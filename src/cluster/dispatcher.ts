@@ -17,7 +17,8 @@ import type { Execution, Job, Trigger } from '../job/types.js';
 import type { AuditEntry, DispatchOptions, SkipCode, SkipRecord, Store } from '../store/types.js';
 import type { Cluster, Member } from './types.js';
 import { describeTags, missing, requirementsOf, selectTargets, tagMatches } from './targets.js';
-import { adHocGroup, auditId, executionId, tickGroup } from '../util/ids.js';
+import { adHocGroup, auditId, backfillGroup, executionId, tickGroup } from '../util/ids.js';
+import { backfillFence } from '../job/backfill.js';
 import { iso } from '../job/time.js';
 import { ConflictError, NotFoundError } from '../core/errors.js';
 import type { MissedEvent, TickEvent } from '../scheduler/scheduler.js';
@@ -236,6 +237,25 @@ export class Dispatcher {
         return;
       }
     }
+  }
+
+  /**
+   * One tick of a backfill, through the backfill's own fence (src/job/backfill.ts): committed only
+   * if it is later than the backfill's last dispatched tick, so each tick runs once however often a
+   * leader (or the next one) tries. The job's `forbid` does not apply: the backfill's parallelism
+   * bounds its runs. Answers whether the tick was taken (run, or recorded as skipped).
+   */
+  async dispatchBackfill(job: Job, backfill: string, n: number, tick: number): Promise<{ taken: boolean; plan: DispatchResult }> {
+    return this.withJobLock(job.name, async () => {
+      const at = new Date(tick);
+      const plan = await this.plan(job, backfillGroup(tick, n), at, 'backfill', true);
+      for (const e of plan.executions) e.backfill = backfill;
+      const taken = await this.store.commitTick(backfillFence(job.name, backfill), iso(at), plan.executions);
+      if (!taken) return { taken, plan: { executions: [] } };
+      if (plan.skipped) await this.recordSkip(job.name, plan.skipCode ?? 'not_runnable', `backfill ${backfill}: ${plan.skipped}`, tick, 'backfill');
+      else this.deliverAll(job, plan.executions);
+      return { taken, plan };
+    });
   }
 
   /**

@@ -44,6 +44,7 @@ export const SERVER_OWNED: ReadonlySet<string> = new Set([
   'last_skip',
   'last_skip_reason',
   'last_group',
+  'backfills',
   'created_at',
   'updated_at',
 ]);

@@ -318,6 +318,7 @@ export function mergeJob(current: Job | null, spec: JobSpec, now: string): Job {
     last_skip: current?.last_skip ?? null,
     last_skip_reason: current?.last_skip_reason ?? '',
     last_group: current?.last_group ?? 0,
+    ...(current?.backfills ? { backfills: current.backfills } : {}),
     created_at: current?.created_at ?? now,
     updated_at: now,
   };

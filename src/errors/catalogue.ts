@@ -30,10 +30,12 @@ export const ERROR_CATALOGUE = {
   KAIROS_PARENT_NOT_FOUND: { status: 404, meaning: 'the job names a parent_job or depends_on job that does not exist' },
   KAIROS_EXECUTION_NOT_FOUND: { status: 404, meaning: 'no such execution of that job' },
   KAIROS_TOKEN_NOT_FOUND: { status: 404, meaning: 'no API token of that name' },
+  KAIROS_BACKFILL_NOT_FOUND: { status: 404, meaning: 'no backfill of that id on that job (the last 10 are kept)' },
   // 409
   KAIROS_JOB_HAS_DEPENDENTS: { status: 409, meaning: 'the job has dependent jobs; delete them or change their parent_job or depends_on first' },
   KAIROS_RUN_REFUSED: { status: 409, meaning: 'run-now was refused: a forbid overlap, no agent matching the tags, or outside the job\'s window' },
   KAIROS_TOKEN_EXISTS: { status: 409, meaning: 'an API token of that name already exists' },
+  KAIROS_BACKFILL_NOT_RUNNING: { status: 409, meaning: 'the backfill has ended (done or cancelled): there is nothing to cancel' },
   // 413, 415, 429
   KAIROS_BODY_TOO_LARGE: { status: 413, meaning: 'the request body is larger than the 1 MiB limit' },
   KAIROS_UNSUPPORTED_MEDIA_TYPE: { status: 415, meaning: 'the request body has a media type the API does not read' },

@@ -9,8 +9,11 @@ export type CatchUpPolicy = 'latest' | 'skip' | 'all';
 export type JobStatus = '' | 'success' | 'failed' | 'partially_failed';
 /** When a finished execution group is notified ('' = the agent's --notify-on). */
 export type NotifyOn = '' | 'failure' | 'success' | 'always' | 'never' | 'change';
-/** `workflow`: a `depends_on` job run once for a window in which every parent succeeded (src/cluster/fan-in.ts). */
-export type Trigger = 'schedule' | 'catchup' | 'manual' | 'parent' | 'retry' | 'workflow';
+/**
+ * `workflow`: a `depends_on` job run once for a window in which every parent succeeded (src/cluster/fan-in.ts).
+ * `backfill`: a past tick re-run by a backfill (src/cluster/backfill-driver.ts).
+ */
+export type Trigger = 'schedule' | 'catchup' | 'manual' | 'parent' | 'retry' | 'workflow' | 'backfill';
 
 export interface Job {
   id: string;
@@ -68,8 +71,35 @@ export interface Job {
   notify_skip?: boolean | null;
   slack_webhook_url?: string;
   slack_channel?: string;
+  /** Backfills of this job, newest last (server-owned; the last few are kept: src/job/backfill.ts). */
+  backfills?: Backfill[];
   created_at: string;
   updated_at: string;
+}
+
+/**
+ * Re-running every tick of a job's schedule in [from, to], at most `parallelism` at a time. Stored on
+ * the job, so the counts move in the same atomic write as each run's result.
+ */
+export interface Backfill {
+  /** `<n>-<created ms, base 36>`: n orders a job's backfills; the time keeps a re-created job's apart. */
+  id: string;
+  from: string;
+  to: string;
+  /** The job's schedule and time zone when the backfill was made: its ticks don't move with later edits. */
+  schedule: string;
+  timezone: string;
+  parallelism: number;
+  /** Ticks in [from, to]. */
+  ticks: number;
+  state: 'running' | 'done' | 'cancelled';
+  /** Execution groups finished, by outcome; skipped ticks (no agent, refused) are `skipped`. */
+  succeeded: number;
+  failed: number;
+  skipped: number;
+  created_at: string;
+  created_by: string;
+  finished_at: string | null;
 }
 
 /** The fields that decide when a job fires: all the scheduler reads of a definition. */
@@ -86,6 +116,8 @@ export const TIMING_FIELDS = [
   'catch_up',
   'starting_deadline',
   'updated_at',
+  // Not timing, but what the leader's backfill driver must see when it loads the jobs.
+  'backfills',
 ] as const satisfies readonly (keyof Job)[];
 
 export type JobTiming = Pick<Job, (typeof TIMING_FIELDS)[number]>;
@@ -105,6 +137,8 @@ export interface Execution {
   exit_code: number | null;
   scheduled_at: string;
   trigger: Trigger;
+  /** The backfill (its id) this execution re-runs a tick for. */
+  backfill?: string;
   output_truncated?: boolean;
   /** Delivery of the notifications about this execution's group (src/notify). */
   notifications?: NotificationRecord[];

@@ -22,6 +22,15 @@ export function tickGroup(scheduledMs: number): number {
   return scheduledMs * 1000;
 }
 
+/**
+ * Group of backfill number `n`'s run of a tick: beside the tick's own group (a backfill re-runs
+ * ticks that ran), and apart from other backfills of the same tick. It shares its range with
+ * manual runs started on that very millisecond; one with the same sequence number is not expected.
+ */
+export function backfillGroup(tickMs: number, n: number): number {
+  return tickMs * 1000 + 1 + ((Math.max(1, Math.trunc(n)) - 1) % 999);
+}
+
 /** Group of a manual/parent run: never a multiple of 1000, so it can't collide with a tick's. */
 export function adHocGroup(nowMs: number): number {
   return nowMs * 1000 + nextSeq(nowMs);

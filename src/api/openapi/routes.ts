@@ -3,7 +3,7 @@
  * (fastify's `:param` form). A served route missing here, or an entry no route serves, fails
  * test/unit/openapi.test.ts.
  */
-export type SchemaRef = 'Job' | 'JobInput' | 'Execution' | 'Member' | 'Skip' | 'Audit' | 'Plugin' | 'Error' | 'Health' | 'BulkRequest' | 'Workflow' | 'Any';
+export type SchemaRef = 'Job' | 'JobInput' | 'Execution' | 'Member' | 'Skip' | 'Audit' | 'Plugin' | 'Error' | 'Health' | 'BulkRequest' | 'Workflow' | 'BackfillRequest' | 'Backfill' | 'Any';
 
 export interface QueryParam {
   name: string;
@@ -75,6 +75,10 @@ export const ROUTES: RouteDoc[] = [
   { method: 'GET', path: '/v1/jobs/:name/executions/:id', summary: 'one execution', tag: 'executions', responses: { 200: ['the execution', 'Execution'], 404: missing } },
   { method: 'GET', path: '/v1/jobs/:name/executions/:id/stream', summary: 'live output (Server-Sent Events: output, info, end)', tag: 'executions', contentType: 'text/event-stream', responses: { 200: ['events until the execution ends'], 404: missing } },
   { method: 'GET', path: '/v1/jobs/:name/workflow', summary: "the job's workflow (depends_on and parent_job links, both ways) and one run of it: which jobs ran, run, failed, wait or are blocked", tag: 'executions', query: [{ name: 'run', description: 'the run key (RFC 3339, one of "runs"); default the newest' }], responses: { 200: ['the graph', 'Workflow'], 400: ['a run that is not a time', 'Error'], 404: missing } },
+  { method: 'POST', path: '/v1/jobs/:name/backfill', summary: "run every tick of the job's schedule in [from, to] (time zone aware), at most `parallelism` at a time, each once; `dry_run` lists the ticks", tag: 'executions', body: 'BackfillRequest', responses: { 200: ['dry run: the ticks', 'Any'], 201: ['the backfill, with progress', 'Backfill'], 400: ['a bad range, too many ticks, or a job without a schedule of its own', 'Error'], 404: missing } },
+  { method: 'GET', path: '/v1/jobs/:name/backfills', summary: "the job's backfills (the last 10), newest first, with progress", tag: 'executions', responses: { 200: ['backfills', 'Backfill', true], 404: missing } },
+  { method: 'GET', path: '/v1/jobs/:name/backfills/:id', summary: 'one backfill with progress', tag: 'executions', responses: { 200: ['the backfill', 'Backfill'], 404: missing } },
+  { method: 'DELETE', path: '/v1/jobs/:name/backfills/:id', summary: 'cancel a backfill: no more of its ticks start; runs under way finish', tag: 'executions', responses: { 200: ['the backfill', 'Backfill'], 404: missing, 409: ['it is not running', 'Error'] } },
   { method: 'GET', path: '/v1/jobs/:name/skips', summary: 'ticks that did not run, and why', tag: 'executions', query: paging, responses: { 200: ['skip records', 'Skip', true], 404: missing } },
   { method: 'GET', path: '/v1/busy', summary: 'executions running now, with their latest output', tag: 'executions', responses: { 200: ['running executions', 'Execution', true] } },
   { method: 'GET', path: '/v1/stats', summary: 'activity over a window (dashboard)', tag: 'executions', query: [{ name: 'window', description: '24h or 7d' }], responses: { 200: ['counts and buckets', 'Any'] } },

@@ -10,10 +10,34 @@ import type { AuditEntry, SkipRecord } from '../../store/types.js';
 import type { Member } from '../../cluster/types.js';
 import type { PluginListing } from '../context.js';
 import type { WorkflowGraph } from '../../core/workflow.js';
+import type { BackfillView } from '../../core/backfills.js';
 
 const time = z.string().describe('RFC 3339 time');
 const stringMap = z.record(z.string(), z.string());
-const trigger = z.enum(['schedule', 'catchup', 'manual', 'parent', 'retry', 'workflow']);
+const trigger = z.enum(['schedule', 'catchup', 'manual', 'parent', 'retry', 'workflow', 'backfill']);
+
+export const backfillSchema = z.object({
+  id: z.string(),
+  from: time,
+  to: time,
+  schedule: z.string(),
+  timezone: z.string(),
+  parallelism: z.number().int(),
+  ticks: z.number().int(),
+  state: z.enum(['running', 'done', 'cancelled']),
+  succeeded: z.number().int(),
+  failed: z.number().int(),
+  skipped: z.number().int(),
+  created_at: time,
+  created_by: z.string(),
+  finished_at: time.nullable(),
+});
+
+export const backfillViewSchema = backfillSchema.extend({
+  job: z.string(),
+  dispatched: z.number().int().describe('ticks started (or recorded as skipped) so far'),
+  running: z.number().int().describe('runs in flight'),
+});
 
 export const jobSchema = z.object({
   id: z.string(),
@@ -55,6 +79,7 @@ export const jobSchema = z.object({
   notify_skip: z.boolean().nullable().optional(),
   slack_webhook_url: z.string().optional(),
   slack_channel: z.string().optional(),
+  backfills: z.array(backfillSchema).describe('backfills of this job, newest last').optional(),
   created_at: time,
   updated_at: time,
 });
@@ -81,6 +106,7 @@ export const executionSchema = z.object({
   exit_code: z.number().int().nullable(),
   scheduled_at: time,
   trigger,
+  backfill: z.string().describe('the backfill this run re-runs a tick for').optional(),
   output_truncated: z.boolean().optional(),
   notifications: z.array(notificationSchema).optional(),
 });
@@ -173,4 +199,5 @@ export type SchemaChecks = [
   Check<Same<z.infer<typeof auditSchema>, AuditEntry>>,
   Check<Same<z.infer<typeof pluginSchema>, PluginListing>>,
   Check<Same<z.infer<typeof workflowSchema>, WorkflowGraph>>,
+  Check<Same<z.infer<typeof backfillViewSchema>, BackfillView>>,
 ];

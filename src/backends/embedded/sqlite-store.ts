@@ -457,10 +457,11 @@ export class SqliteStore implements Store {
     const rows = this.st.listTimingsAfter.all(after, Math.max(0, Math.trunc(limit))) as [string, string | null][];
     return rows.map(([name, timing]) => {
       if (timing !== null) {
-        const t = parseBody<JobTiming & { depends_on?: string[] | null }>(timing, `timing of job "${name}"`);
-        // The migration's json_object writes null for a field the body lacks (depends_on, before fan-in).
+        const t = parseBody<Record<string, unknown>>(timing, `timing of job "${name}"`);
+        // The migration's json_object writes null for a field the body lacks (the optional ones).
         if (t.depends_on === null) delete t.depends_on;
-        return t as JobTiming;
+        if (t.backfills === null) delete t.backfills;
+        return t as unknown as JobTiming;
       }
       // A row written without it (by hand, or by a tool that only knows the body): the whole job is a superset.
       return parseBody<Job>(this.st.getJob.get(name) as string, `job "${name}"`);
