@@ -11,7 +11,7 @@ import { duration, ErrorPanel, Pager, Section, Time } from '../components/common
 import { useLoad } from '../hooks.js';
 import { href } from '../router.js';
 import { NotificationList } from './job-notifications.js';
-import { cssToken, isRunning, LateBadge, ResultBadge, runMs } from './job-util.js';
+import { cssToken, isRunning, LateBadge, ResultBadge, runMs, utcText } from './job-util.js';
 import { recordedBreachMs, startDelayLimitMs } from '../../../src/job/slo.js';
 
 /** The job's start SLO: the limit as written and in ms (null: none). */
@@ -23,6 +23,21 @@ interface Slo {
 const PAGE = 25;
 const OUTPUT_LIMIT = 200;
 const POLL_MS = 3000;
+
+/** The trigger; a backfill's run also names its backfill and the past tick it re-runs. */
+function Trigger({ e }: { e: Execution }): JSX.Element {
+  if (!e.backfill) return <>{e.trigger}</>;
+  return (
+    <span class="trigger-backfill" data-backfill={e.backfill}>
+      <span>
+        backfill <span class="mono">{e.backfill}</span>
+      </span>
+      <span class="small muted">
+        tick <time dateTime={e.scheduled_at}>{utcText(e.scheduled_at)}</time>
+      </span>
+    </span>
+  );
+}
 
 function Output({ job, e }: { job: string; e: Execution }): JSX.Element {
   const [full, setFull] = useState<string | null>(null);
@@ -71,7 +86,7 @@ function Selected({ job, id, slo }: { job: string; id: string; slo: Slo }): JSX.
           <p>
             <ResultBadge e={e} /> started <Time iso={e.started_at} /> on {e.node_name}
             {isRunning(e) ? '' : `, took ${duration(runMs(e))}`}
-            {e.exit_code !== null ? `, exit code ${e.exit_code}` : ''}, attempt {e.attempt}, trigger {e.trigger}{' '}
+            {e.exit_code !== null ? `, exit code ${e.exit_code}` : ''}, attempt {e.attempt}, trigger <Trigger e={e} />{' '}
             <LateBadge e={e} limitMs={slo.limitMs} limit={slo.limit} />
           </p>
           <Output job={job} e={{ ...e, output_truncated: false }} />
@@ -177,7 +192,9 @@ export function Executions({ job, version, selected, maxStartDelay }: { job: str
                   <td data-label="Exit code">{e.exit_code ?? <span class="muted">—</span>}</td>
                   <td data-label="Node">{e.node_name}</td>
                   <td data-label="Attempt">{e.attempt}</td>
-                  <td data-label="Trigger">{e.trigger}</td>
+                  <td data-label="Trigger">
+                    <Trigger e={e} />
+                  </td>
                   <td data-label="">
                     <button type="button" aria-expanded={isOpen} aria-controls={outId} aria-label={`${isOpen ? 'Hide' : 'Show'} output of execution ${e.id}`} onClick={() => toggle(e.id)}>
                       {isOpen ? 'Hide output' : 'Output'}

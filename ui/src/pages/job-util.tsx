@@ -34,3 +34,12 @@ export function LateBadge({ e, limitMs, limit }: { e: Execution; limitMs: number
     </span>
   );
 }
+
+/** "2026-11-29 03:00 UTC" (seconds only when set): backfill ranges and ticks, in the zone their API speaks. */
+export function utcText(iso: string, zone = true): string {
+  const ms = Date.parse(iso);
+  if (Number.isNaN(ms)) return iso;
+  const s = new Date(ms).toISOString();
+  const text = `${s.slice(0, 10)} ${s.slice(11, s.slice(17, 19) === '00' ? 16 : 19)}`;
+  return zone ? `${text} UTC` : text;
+}

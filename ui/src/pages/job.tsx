@@ -1,7 +1,7 @@
 /**
  * The job page (#/jobs/NAME): header with actions by role, properties, the schedule in words with
  * the next runs, live output of a running execution, the run strip and duration chart, the live
- * workflow graph (depends_on and parent_job links), executions, skipped ticks, notifications,
+ * workflow graph (depends_on and parent_job links), backfills (jobs with a schedule of their own), executions, skipped ticks, notifications,
  * change history. Sections load on their own (one failing shows its error alone); `version`
  * makes them all reload after an action or when a followed execution ends.
  */
@@ -20,6 +20,7 @@ import { LiveOutput } from './job-live.js';
 import { RunStrip } from './job-strip.js';
 import { DurationChart } from './job-duration.js';
 import { JobWorkflow } from './job-workflow.js';
+import { JobBackfill } from './job-backfill.js';
 import { Executions, prefetchExecutions } from './job-executions.js';
 import { Skips } from './job-skips.js';
 import { Notifications } from './job-notifications.js';
@@ -115,6 +116,7 @@ export function JobPage({ name, query }: { name: string; query: URLSearchParams 
       </Section>
 
       <JobWorkflow job={j} />
+      <JobBackfill job={j} />
 
       <Executions job={j.name} version={version} selected={query.get('exec')} maxStartDelay={j.max_start_delay ?? ''} />
       <Skips job={j.name} version={version} total={j.skip_count} />
