@@ -140,6 +140,9 @@ export class Agent {
       port: () => this.httpPort,
       executors: () => this.executors.names(),
       processors: () => this.processors.names(),
+      capacity: config.capacity,
+      // Built before the dispatcher: read when the record is published.
+      queued: () => this.dispatcher.queue.list(),
       log,
     };
     this.cluster = backend.cluster({ ...member, events: this.events });

@@ -5,8 +5,9 @@
  * One table defines every option, so the CLI, the file keys and the env
  * names can't drift apart. Keys are dkron's flag names.
  */
+import { parseCpu, parseMemory, type Capacity } from '../job/resources.js';
 import { readFileSync } from 'node:fs';
-import { availableParallelism, hostname } from 'node:os';
+import { availableParallelism, hostname, totalmem } from 'node:os';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { parseGoDuration } from '../util/duration.js';
@@ -47,6 +48,9 @@ export const AGENT_OPTIONS: OptionDef[] = [
   { name: 'history-limit', kind: 'int', default: '100', description: 'executions kept per job unless the job sets history_limit' },
   { name: 'retry-backoff', kind: 'duration', default: '1s', description: 'delay before the first retry; doubles per attempt (max 1m)' },
   { name: 'max-parallel', kind: 'int', default: '0', description: 'most executions this agent runs at once (0 = no limit)' },
+  { name: 'capacity-cpu', kind: 'string', description: 'CPU cores this agent offers to jobs that declare resources.cpu (default: the number of CPU cores; "500m" = half a core)' },
+  { name: 'capacity-memory', kind: 'string', description: 'memory this agent offers to jobs that declare resources.memory, e.g. 8Gi (default: the machine\'s total memory)' },
+  { name: 'slot', kind: 'list', repeatable: true, default: [], description: 'a named resource this agent offers, name=count (repeatable), e.g. gpu=1; jobs ask for it in resources.slots' },
   { name: 'spawners', kind: 'int', description: 'helper processes that start the shell executor\'s job processes: a burst of jobs starts in parallel, and each fork copies a small process instead of the agent (default: the number of CPU cores; 0 = start them from the agent process)' },
   { name: 'dispatch-lead', kind: 'duration', default: '500ms', description: 'how long before a tick the leader dispatches it; the agent then starts it on the tick itself, so the backend round trips are not in the run\'s lateness (0 = dispatch on the tick; never for concurrency "forbid")' },
   { name: 'ui', kind: 'bool', default: true, description: 'serve the web UI' },
@@ -147,6 +151,8 @@ export interface AgentConfig {
   maxParallel: number;
   /** Spawner processes for job processes; 0: spawn from the agent process. */
   spawners: number;
+  /** What this agent offers to jobs that declare `resources` (placement). */
+  capacity: Capacity;
   ui: boolean;
   security: SecurityConfig;
   backendAuth: BackendAuthConfig;
@@ -336,6 +342,23 @@ export function resolveConfig(flags: RawOptions, env: NodeJS.ProcessEnv): AgentC
     return n;
   };
 
+  const capacity = (): Capacity => {
+    const cpuRaw = raw['capacity-cpu'];
+    const cpu = cpuRaw === undefined || cpuRaw === null || cpuRaw === '' ? availableParallelism() : parseCpu(String(cpuRaw));
+    if (cpu === null) throw new ConfigError(`option capacity-cpu: expected a positive number of cores (4, 0.5 or 500m), got "${String(cpuRaw)}"`);
+    const memRaw = raw['capacity-memory'];
+    const memory = memRaw === undefined || memRaw === null || memRaw === '' ? totalmem() : parseMemory(String(memRaw));
+    if (memory === null) throw new ConfigError(`option capacity-memory: expected a size such as 8Gi or 512Mi, got "${String(memRaw)}"`);
+    const slots: Record<string, number> = {};
+    for (const s of toList(raw.slot)) {
+      const idx = s.indexOf('=');
+      const n = Number(s.slice(idx + 1));
+      if (idx <= 0 || !Number.isInteger(n) || n < 0) throw new ConfigError(`option slot: expected name=count, got "${s}"`);
+      slots[s.slice(0, idx)] = n;
+    }
+    return { cpu, memory, slots };
+  };
+
   const tags: Record<string, string> = {};
   for (const t of toList(raw.tag)) {
     const idx = t.indexOf('=');
@@ -473,6 +496,7 @@ export function resolveConfig(flags: RawOptions, env: NodeJS.ProcessEnv): AgentC
     retryBackoffMs: duration('retry-backoff'),
     maxParallel: int('max-parallel'),
     spawners: spawners(),
+    capacity: capacity(),
     ui: toBool('ui', raw.ui),
     security: {
       auth,

@@ -20,6 +20,8 @@ import { runProcessors } from '../processors/chain.js';
 import { lateStart } from '../job/slo.js';
 import { groupStatus } from '../job/group-status.js';
 import { updateBackfill } from '../job/backfill.js';
+import { parseMemory } from '../job/resources.js';
+import { parseMemoryLimit } from '../executors/shell-memory.js';
 
 export interface RunnerOptions {
   store: Store;
@@ -319,7 +321,7 @@ export class Runner implements ExecutionSink {
         nodeName: this.o.nodeName,
         attempt: execution.attempt,
         scheduledAt: new Date(execution.scheduled_at),
-        config: job.executor_config ?? {},
+        config: withMemoryLimit(job),
         outputLimit: this.o.outputLimit,
         signal: controller.signal,
         onOutput: (chunk) => {
@@ -455,4 +457,18 @@ function countResult(job: Job, e: Execution): Job {
 
 function later(a: string | null, b: string): string {
   return a && a > b ? a : b;
+}
+
+/**
+ * The executor config of a run: a shell job that declares `resources.memory` gets it enforced as
+ * `mem_limit` over its process tree (the smaller one when both are set), so it can't take more than
+ * placement counted for it.
+ */
+function withMemoryLimit(job: Job): Record<string, string> {
+  const config = job.executor_config ?? {};
+  const declared = job.executor === 'shell' && job.resources?.memory ? parseMemory(job.resources.memory) : null;
+  if (declared === null) return config;
+  const own = parseMemoryLimit(config.mem_limit);
+  if (typeof own === 'number' && own <= declared) return config;
+  return { ...config, mem_limit: String(declared) };
 }

@@ -75,7 +75,11 @@ export class BackfillDriver {
     while (next < ticks.length && inFlight < b.parallelism && this.leading) {
       const tick = ticks[next] as number;
       const { taken, plan } = await this.dispatcher.dispatchBackfill(job, b.id, backfillNumber(b.id), tick);
-      if (!taken) return; // another leader's, or no longer ours: whoever leads goes on
+      if (!taken) {
+        // No agent has room now: look again in a second (runs of other jobs free it, not ours).
+        if (plan.queued !== undefined) setTimeout(() => this.observe(job), 1000).unref();
+        return; // otherwise another leader's, or no longer ours: whoever leads goes on
+      }
       if (plan.skipped) await this.count(job.name, b.id, (x) => ({ ...x, skipped: x.skipped + 1 }));
       else inFlight++;
       next++;

@@ -24,6 +24,10 @@ import { ConflictError, NotFoundError } from '../core/errors.js';
 import type { MissedEvent, TickEvent } from '../scheduler/scheduler.js';
 import type { EventBus } from '../events/bus.js';
 import { isFanIn } from '../job/parents.js';
+import { CapacityQueue, type QueuedTick, type RetryOutcome } from './capacity-queue.js';
+import { needsOf } from '../job/resources.js';
+import { withRoom } from './room.js';
+import { parseGoDuration } from '../util/duration.js';
 import { FailedTicks, MAX_FAILED_TICKS, type Attempt, type FailedTick } from './failed-ticks.js';
 
 /** Where executions for this agent go (the runner), and for others (issue: remote dispatch). */
@@ -35,6 +39,8 @@ export interface DispatchResult {
   executions: Execution[];
   skipped?: string;
   skipCode?: SkipCode;
+  /** Held until an agent has room (capacity): why it waits. */
+  queued?: string;
 }
 
 export interface RunNowOptions {
@@ -50,6 +56,10 @@ export class Dispatcher {
   private readonly locks = new Map<string, Promise<unknown>>();
   /** Ticks whose attempt threw (see failed-ticks.ts). Touched only under the job's lock (or synchronously). */
   private readonly failed: FailedTicks;
+  /** Ticks waiting for an agent with room (capacity-queue.ts). */
+  readonly queue: CapacityQueue;
+  /** Placement of runs that declare resources, one at a time: each sees the runs placed before it. */
+  private placing: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly store: Store,
@@ -63,9 +73,14 @@ export class Dispatcher {
     );
     // A tick this agent neither overtook nor may have committed belongs to the next leader's
     // catch-up once it stops leading; settling it later could only repeat that leader's record.
+    this.queue = new CapacityQueue((q) => this.retryQueued(q), log);
     cluster.onLeadershipChange((leader) => {
-      if (!leader) this.failed.dropUnowned();
+      if (!leader) {
+        this.failed.dropUnowned();
+        this.queue.clear();
+      }
     });
+    events?.on('execution.finished', () => this.queue.kick());
   }
 
   /** Serialises dispatch per job so a forbid check and its commit can't interleave with another run. */
@@ -83,12 +98,12 @@ export class Dispatcher {
     return next;
   }
 
-  async dispatchTick(tick: TickEvent): Promise<DispatchResult> {
+  async dispatchTick(tick: TickEvent, queued?: QueuedTick): Promise<DispatchResult> {
     return this.withJobLock(tick.name, async () => {
       const at = tick.scheduledAt.getTime();
       const attempt: Attempt = { planned: [], skip: null };
       try {
-        return await this.dispatchLocked(tick, at, attempt);
+        return await this.dispatchLocked(tick, at, attempt, queued);
       } catch (err) {
         this.failed.remember(tick.name, at, tick.trigger, err, attempt);
         throw err;
@@ -96,8 +111,37 @@ export class Dispatcher {
     });
   }
 
-  private async dispatchLocked(tick: TickEvent, at: number, attempt: Attempt): Promise<DispatchResult> {
+  /** A queued tick's turn: placed, recorded as skipped, or still waiting (with the reason now). */
+  private async retryQueued(q: QueuedTick): Promise<RetryOutcome> {
+    const r = await this.dispatchTick(q.tick, q);
+    if (r.queued === undefined) return 'done';
+    this.queue.update(q, r.queued);
+    return 'waiting';
+  }
+
+  private async dispatchLocked(tick: TickEvent, at: number, attempt: Attempt, queued?: QueuedTick): Promise<DispatchResult> {
     const job = await this.store.getJob(tick.name);
+    const needs = job ? needsOf(job.resources) : null;
+    if (job && needs) {
+      // Behind this job's queued ticks (they run first), or placed with every other resource job's runs in view.
+      if (!queued && this.queue.has(job.name)) return this.enqueue(tick, 'waiting behind an earlier queued tick of this job');
+      return this.withPlacementLock(() => this.dispatchJob(job, tick, at, attempt, queued));
+    }
+    return this.dispatchJob(job, tick, at, attempt, queued);
+  }
+
+  private withPlacementLock<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.placing.then(fn, fn);
+    this.placing = next.catch(() => undefined);
+    return next;
+  }
+
+  private enqueue(tick: TickEvent, reason: string): DispatchResult {
+    if (this.queue.add({ tick, since: Date.now(), reason })) return { executions: [], queued: reason };
+    throw new ConflictError('the capacity queue is full (10000 ticks wait for room)');
+  }
+
+  private async dispatchJob(job: Job | null, tick: TickEvent, at: number, attempt: Attempt, queued?: QueuedTick): Promise<DispatchResult> {
     const workflow = tick.trigger === 'workflow';
     const refusal = job ? windowRefusal(job, workflow ? Date.now() : at) : null;
     if (!job || (workflow ? !isFanIn(job) : job.parent_job !== '' || isFanIn(job) || refusal !== null)) {
@@ -109,13 +153,24 @@ export class Dispatcher {
     let plan: DispatchResult = refusal
       ? { executions: [], skipped: refusal, skipCode: 'not_runnable' }
       : await this.plan(job, tickGroup(at), tick.scheduledAt, tick.trigger, false);
+    if (plan.queued !== undefined) {
+      const deadline = job.starting_deadline ? parseGoDuration(job.starting_deadline) : null;
+      if (deadline !== null && Date.now() - at > deadline) {
+        // Waited past its starting_deadline: committed as a skip, like a tick found too late.
+        plan = { executions: [], skipped: `no agent had room within the starting_deadline ${job.starting_deadline} (${plan.queued})`, skipCode: 'starting_deadline' };
+      } else {
+        return queued ? plan : this.enqueue(tick, plan.queued);
+      }
+    }
     const exclusive = job.concurrency === 'forbid' && plan.executions.length > 0;
-    let committed = await this.commit(job.name, at, plan, attempt, { exclusive });
+    // A fan-in window is committed by whichever agent stored its last parent's success, leader or not.
+    const fence = workflow ? { unfenced: true } : {};
+    let committed = await this.commit(job.name, at, plan, attempt, { exclusive, ...fence });
     if (!committed && exclusive) {
       // Refused either because the tick was taken or because a run started meanwhile (forbid):
       // re-plan; a busy job now yields a skip, committed with no executions so the tick counts.
       plan = await this.plan(job, tickGroup(at), tick.scheduledAt, tick.trigger, false);
-      if (plan.skipped) committed = await this.commit(job.name, at, plan, attempt);
+      if (plan.skipped) committed = await this.commit(job.name, at, plan, attempt, fence);
     }
     if (!committed) {
       await this.refused(job.name, at);
@@ -246,16 +301,19 @@ export class Dispatcher {
    * bounds its runs. Answers whether the tick was taken (run, or recorded as skipped).
    */
   async dispatchBackfill(job: Job, backfill: string, n: number, tick: number): Promise<{ taken: boolean; plan: DispatchResult }> {
-    return this.withJobLock(job.name, async () => {
+    const go = async (): Promise<{ taken: boolean; plan: DispatchResult }> => {
       const at = new Date(tick);
       const plan = await this.plan(job, backfillGroup(tick, n), at, 'backfill', true);
+      // No agent has room now: not taken; the driver tries again.
+      if (plan.queued !== undefined) return { taken: false, plan };
       for (const e of plan.executions) e.backfill = backfill;
       const taken = await this.store.commitTick(backfillFence(job.name, backfill), iso(at), plan.executions);
       if (!taken) return { taken, plan: { executions: [] } };
       if (plan.skipped) await this.recordSkip(job.name, plan.skipCode ?? 'not_runnable', `backfill ${backfill}: ${plan.skipped}`, tick, 'backfill');
       else this.deliverAll(job, plan.executions);
       return { taken, plan };
-    });
+    };
+    return this.withJobLock(job.name, () => (needsOf(job.resources) ? this.withPlacementLock(go) : go()));
   }
 
   /**
@@ -268,27 +326,34 @@ export class Dispatcher {
     return this.withJobLock(name, async () => {
       const job = await this.store.getJob(name);
       if (!job || (options.visible && !options.visible(job))) throw new NotFoundError(`job "${name}" not found`);
-      const now = Date.now();
-      // A chained run is the child's own run (dkron's Job.Run): its disabled flag and
-      // time window apply. Only an explicit run-now overrides them.
-      const refused = trigger === 'parent' ? windowRefusal(job, now) : null;
-      const plan: DispatchResult = refused
-        ? { executions: [], skipped: refused, skipCode: 'not_runnable' }
-        : await this.plan(job, adHocGroup(now), new Date(now), trigger, force);
-      if (plan.skipped) {
-        await this.recordSkip(job.name, plan.skipCode ?? 'not_runnable', plan.skipped, now, trigger);
-        throw new ConflictError(plan.skipped);
-      }
-      const exclusive = job.concurrency === 'forbid' && !force;
-      const audit = options.audit?.(plan.executions);
-      if (!(await this.store.dispatchExecutions(plan.executions, { exclusive, ...(audit ? { audit } : {}) }))) {
-        const reason = 'concurrency is "forbid" and another run of this job started meanwhile';
-        await this.recordSkip(job.name, 'forbid', reason, now, trigger);
-        throw new ConflictError(reason);
-      }
-      this.deliverAll(job, plan.executions);
-      return plan;
+      const go = (): Promise<DispatchResult> => this.runNowLocked(job, trigger, force, options);
+      return needsOf(job.resources) ? this.withPlacementLock(go) : go();
     });
+  }
+
+  private async runNowLocked(job: Job, trigger: Extract<Trigger, 'manual' | 'parent'>, force: boolean, options: RunNowOptions): Promise<DispatchResult> {
+    const now = Date.now();
+    // A chained run is the child's own run (dkron's Job.Run): its disabled flag and
+    // time window apply. Only an explicit run-now overrides them.
+    const refused = trigger === 'parent' ? windowRefusal(job, now) : null;
+    let plan: DispatchResult = refused
+      ? { executions: [], skipped: refused, skipCode: 'not_runnable' }
+      : await this.plan(job, adHocGroup(now), new Date(now), trigger, force);
+    // A run asked for now is not held for capacity: it is refused, saying what is missing.
+    if (plan.queued !== undefined) plan = { executions: [], skipped: plan.queued, skipCode: 'no_capacity' };
+    if (plan.skipped) {
+      await this.recordSkip(job.name, plan.skipCode ?? 'not_runnable', plan.skipped, now, trigger);
+      throw new ConflictError(plan.skipped);
+    }
+    const exclusive = job.concurrency === 'forbid' && !force;
+    const audit = options.audit?.(plan.executions);
+    if (!(await this.store.dispatchExecutions(plan.executions, { exclusive, ...(audit ? { audit } : {}) }))) {
+      const reason = 'concurrency is "forbid" and another run of this job started meanwhile';
+      await this.recordSkip(job.name, 'forbid', reason, now, trigger);
+      throw new ConflictError(reason);
+    }
+    this.deliverAll(job, plan.executions);
+    return plan;
   }
 
   private async plan(job: Job, group: number, scheduledAt: Date, trigger: Trigger, force: boolean): Promise<DispatchResult> {
@@ -303,8 +368,11 @@ export class Dispatcher {
         };
       }
     }
-    const members = await this.cluster.members();
+    let members = await this.cluster.members();
     const needs = requirementsOf(job);
+    const room = await withRoom(this.store, job, members);
+    if ('queued' in room || 'skipped' in room) return { executions: [], ...room };
+    members = room.members;
     const targets = selectTargets(job.tags, members, Math.random, needs);
     if (targets.length === 0) {
       const tags = describeTags(job.tags);

@@ -1,5 +1,6 @@
 import { loadavg } from 'node:os';
-import type { Member } from './types.js';
+import type { Member, QueuedRun } from './types.js';
+import type { Capacity } from '../job/resources.js';
 
 /** What an agent says about itself; both cluster implementations publish it as a Member. */
 export interface SelfDescription {
@@ -14,6 +15,9 @@ export interface SelfDescription {
   /** Executors and processors registered here (plugins are loaded before the agent joins). */
   executors?: () => string[];
   processors?: () => string[];
+  capacity?: Capacity;
+  /** Runs this agent (as leader) holds for capacity. */
+  queued?: () => QueuedRun[];
 }
 
 export function describeSelf(o: SelfDescription): Member {
@@ -30,6 +34,8 @@ export function describeSelf(o: SelfDescription): Member {
     load: Math.round((loadavg()[0] ?? 0) * 10) / 10,
     ...(o.executors ? { executors: o.executors() } : {}),
     ...(o.processors ? { processors: o.processors() } : {}),
+    ...(o.capacity ? { capacity: o.capacity } : {}),
+    ...(o.queued && o.queued().length > 0 ? { queued: o.queued() } : {}),
     last_seen: new Date().toISOString(),
   };
 }

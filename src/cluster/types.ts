@@ -4,6 +4,17 @@
  * Member objects keep dkron's Go-style field names for API compatibility.
  */
 
+import type { Capacity } from '../job/resources.js';
+
+/** A tick waiting for an agent with room (capacity-aware placement). */
+export interface QueuedRun {
+  job: string;
+  scheduled_at: string;
+  /** When it was queued. */
+  since: string;
+  reason: string;
+}
+
 export interface Member {
   Name: string;
   Addr: string;
@@ -20,6 +31,10 @@ export interface Member {
   /** Kairos: executors and processors this agent has (absent from agents older than plugins: assume any). */
   executors?: string[];
   processors?: string[];
+  /** Kairos: what this agent offers to jobs that declare `resources` (cpu in cores, memory in bytes). */
+  capacity?: Capacity;
+  /** Kairos: runs the leader holds until an agent has room for them (the leader's record only). */
+  queued?: QueuedRun[];
   /** When the agent last refreshed its membership (RFC 3339); its lease keeps it listed meanwhile. */
   last_seen?: string;
 }

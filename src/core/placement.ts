@@ -10,6 +10,7 @@ import type { ProcessorRegistry } from '../processors/registry.js';
 import type { Member } from '../cluster/types.js';
 import { describeTags, missing, requirementsOf, tagMatches } from '../cluster/targets.js';
 import type { ExecutorCatalog } from '../job/schema.js';
+import { describeNeeds, everFits, needsOf, type JobResources } from '../job/resources.js';
 
 type Problem = { field: string; message: string };
 
@@ -17,6 +18,7 @@ export interface PlacementSubject {
   tags: Record<string, string> | null;
   executor: string;
   processors: Record<string, Record<string, string>> | null;
+  resources?: JobResources | null;
 }
 
 export class Placement implements ExecutorCatalog {
@@ -57,6 +59,12 @@ export class Placement implements ExecutorCatalog {
     const needs = requirementsOf(job);
     const matching = tagMatches(job.tags, members);
     const pool = matching.length > 0 ? matching : members.filter((m) => m.statusText === 'alive');
+    const want = needsOf(job.resources);
+    if (want && matching.length > 0 && !matching.some((m) => !m.capacity || everFits(m.capacity, want))) {
+      // Runs that no matching agent could ever hold would only pile up as skips.
+      const largest = matching.map((m) => `${m.Name}: cpu ${m.capacity?.cpu}, memory ${Math.floor((m.capacity?.memory ?? 0) / 2 ** 20)} MiB${Object.keys(m.capacity?.slots ?? {}).length ? `, ${Object.entries(m.capacity?.slots ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')}` : ''}`);
+      return { field: 'resources', message: `no agent matching the job's tags (${describeTags(job.tags) || 'none'}) can hold ${describeNeeds(want)} (${largest.join('; ')})` };
+    }
     if (pool.some((m) => missing(m, needs) === null)) return null;
     const field = missingField(pool, needs);
     const what = field === 'executor' ? `executor "${needs.executor}"` : `processor "${field.slice('processors.'.length)}"`;

@@ -10,6 +10,7 @@ import { parseSchedule, ScheduleError, isValidTimezone } from '../scheduler/sche
 import { parseJobTime } from './time.js';
 import type { Job, NotifyOn } from './types.js';
 import { MAX_PARENTS } from './parents.js';
+import { normalizeResources } from './resources.js';
 
 const NOTIFY_ON_VALUES: readonly string[] = ['', 'failure', 'success', 'always', 'never', 'change'];
 
@@ -52,6 +53,8 @@ export const jobInputSchema = z.object({
   notify_skip: z.boolean({ error: 'notify_skip must be true or false' }).nullable().optional(),
   slack_webhook_url: z.string({ error: 'slack_webhook_url must be a string' }).optional(),
   slack_channel: z.string({ error: 'slack_channel must be a string' }).optional(),
+  // Checked by normalizeResources (src/job/resources.ts), which names the key at fault.
+  resources: z.record(z.string(), z.unknown(), { error: 'resources must be an object such as {"cpu": 2, "memory": "4Gi"}' }).nullable().optional(),
   // Legacy dkron 0.9 fields.
   command: z.string().optional(),
   shell: z.union([z.boolean(), z.string()]).optional(),
@@ -77,6 +80,7 @@ export type JobSpec = Pick<
   | 'retries'
   | 'parent_job'
   | 'depends_on'
+  | 'resources'
   | 'processors'
   | 'concurrency'
   | 'executor'
@@ -265,6 +269,7 @@ export function normalizeJobInput(body: unknown, executors: ExecutorCatalog): Jo
     retries: input.retries ?? 0,
     parent_job: parentJob,
     depends_on: dependsOn,
+    resources: normalizeResources(input.resources),
     processors,
     concurrency,
     executor,

@@ -4,6 +4,8 @@
  * `src/job/schema.ts` validates what clients send and produces these.
  */
 
+import type { JobResources } from './resources.js';
+
 export type Concurrency = 'allow' | 'forbid';
 export type CatchUpPolicy = 'latest' | 'skip' | 'all';
 export type JobStatus = '' | 'success' | 'failed' | 'partially_failed';
@@ -71,6 +73,8 @@ export interface Job {
   notify_skip?: boolean | null;
   slack_webhook_url?: string;
   slack_channel?: string;
+  /** What one run needs of the agent it runs on (capacity-aware placement, src/job/resources.ts). */
+  resources?: JobResources | null;
   /** Backfills of this job, newest last (server-owned; the last few are kept: src/job/backfill.ts). */
   backfills?: Backfill[];
   created_at: string;

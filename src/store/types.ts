@@ -34,6 +34,12 @@ export interface DispatchOptions {
   exclusive?: boolean;
   /** dispatchExecutions only: an audit entry (who asked for the run) written in the same atomic step. */
   audit?: AuditEntry;
+  /**
+   * commitTick only: commit without the leadership fence. For ticks any agent may commit (a
+   * fan-in window, decided by whichever agent stored its last parent's success): the tick's own
+   * compare-and-set still lets each tick through once.
+   */
+  unfenced?: boolean;
 }
 
 export interface CompleteOptions {
@@ -82,7 +88,7 @@ export type JobEvent = { type: 'put'; job: Job } | { type: 'delete'; name: strin
 export type JobUpdater = (current: Job | null) => Job | null | undefined;
 
 /** Why a tick (or a requested run) did not run. */
-export type SkipCode = 'no_leader' | 'catch_up_skip' | 'starting_deadline' | 'forbid' | 'no_agent' | 'no_executor' | 'not_runnable' | 'dispatch_failed';
+export type SkipCode = 'no_leader' | 'catch_up_skip' | 'starting_deadline' | 'forbid' | 'no_agent' | 'no_executor' | 'not_runnable' | 'dispatch_failed' | 'no_capacity';
 
 /**
  * A tick that did not run, kept so an operator can answer "did last night's

@@ -46,6 +46,10 @@ void test('zookeeper: a tick commit fenced by a leader\'s election node is refus
     await eventually('the election node to go with the expired session', async () => ((await stale.session.exists(stale.session.budget(), 'test', node)) === null ? true : undefined), TTL * 3 + 5000);
     const expiredAfter = Date.now() - cut;
     assert.equal(await stale.commitTick('job', at(120), [running('job', 'after-expiry')]), false, 'the fence refuses');
+    // A fan-in window is committed by any agent, each tick once: its own version check.
+    stale.setFence('none');
+    assert.equal(await stale.commitTick('window', at(60), [running('window', 'w1')], { unfenced: true }), true);
+    assert.equal(await stale.commitTick('window', at(60), [running('window', 'w2')], { unfenced: true }), false);
     assert.equal(await stale.getLastTick('job'), at(60), 'nothing written');
     assert.equal(await stale.getExecution('job', 'after-expiry'), null);
     assert.deepEqual(await stale.listRunning('job').then((r) => r.map((e) => e.id)), ['while-leading']);

@@ -63,7 +63,7 @@ function fullSet(): Record<string, unknown>[] {
       catch_up: 'skip',
     },
     { name: 'plain-daily', schedule: '@daily', timezone: 'UTC', executor: 'shell', executor_config: { command: 'true' } },
-    { name: 'fan-in', depends_on: ['plain-daily', 'full-parent'], schedule: '@weekly', executor: 'shell', executor_config: { command: 'true' } },
+    { name: 'fan-in', depends_on: ['plain-daily', 'full-parent'], schedule: '@weekly', executor: 'shell', executor_config: { command: 'true' }, resources: { cpu: 0.5, memory: '64Mi' } },
   ];
 }
 

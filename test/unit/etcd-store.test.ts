@@ -155,6 +155,10 @@ void test('commitTick leadership fence: wrong revision and "none" refuse; the ho
   store.setFence('none');
   assert.equal(await store.commitTick('a', at(60), [running('a', 'follower')]), false);
   assert.equal(await store.getExecution('a', 'follower'), null);
+  // A fan-in window: any agent commits it, each tick still once (its own compare-and-set).
+  assert.equal(await store.commitTick('w', at(60), [running('w', 'window')], { unfenced: true }), true);
+  assert.equal(await store.commitTick('w', at(60), [running('w', 'window-again')], { unfenced: true }), false);
+  assert.equal(await store.getExecution('w', 'window-again'), null);
 
   store.setFence({ key: 'leader', createRevision });
   assert.equal(await store.commitTick('a', at(60), [running('a', 'leader')]), true);

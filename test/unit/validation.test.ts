@@ -52,6 +52,7 @@ void test('defaults are filled for a minimal job', () => {
     retries: 0,
     parent_job: '',
     depends_on: [],
+    resources: null,
     processors: {},
     concurrency: 'allow',
     executor: 'shell',

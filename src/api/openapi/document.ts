@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { jobInputSchema } from '../../job/schema.js';
 import { bulkRequestSchema } from '../../core/bulk.js';
 import { requiredRole } from '../permissions.js';
-import { auditSchema, errorSchema, executionSchema, healthSchema, jobSchema, memberSchema, pluginSchema, skipSchema, workflowSchema, backfillViewSchema } from './schemas.js';
+import { auditSchema, errorSchema, executionSchema, healthSchema, jobSchema, memberSchema, pluginSchema, skipSchema, workflowSchema, backfillViewSchema, queuedSchema } from './schemas.js';
 import { backfillRequestSchema } from '../../core/backfills.js';
 import { ROUTES, type RouteDoc, type SchemaRef } from './routes.js';
 
@@ -31,6 +31,7 @@ function components(): Record<Exclude<SchemaRef, 'Any'>, Json> {
     Error: jsonSchema(errorSchema, 'output'),
     Health: jsonSchema(healthSchema, 'output'),
     Workflow: jsonSchema(workflowSchema, 'output'),
+    Queued: jsonSchema(queuedSchema, 'output'),
     BackfillRequest: jsonSchema(backfillRequestSchema, 'input'),
     Backfill: jsonSchema(backfillViewSchema, 'output'),
   };

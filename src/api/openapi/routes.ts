@@ -3,7 +3,7 @@
  * (fastify's `:param` form). A served route missing here, or an entry no route serves, fails
  * test/unit/openapi.test.ts.
  */
-export type SchemaRef = 'Job' | 'JobInput' | 'Execution' | 'Member' | 'Skip' | 'Audit' | 'Plugin' | 'Error' | 'Health' | 'BulkRequest' | 'Workflow' | 'BackfillRequest' | 'Backfill' | 'Any';
+export type SchemaRef = 'Job' | 'JobInput' | 'Execution' | 'Member' | 'Skip' | 'Audit' | 'Plugin' | 'Error' | 'Health' | 'BulkRequest' | 'Workflow' | 'BackfillRequest' | 'Backfill' | 'Queued' | 'Any';
 
 export interface QueryParam {
   name: string;
@@ -83,6 +83,7 @@ export const ROUTES: RouteDoc[] = [
   { method: 'GET', path: '/v1/busy', summary: 'executions running now, with their latest output', tag: 'executions', responses: { 200: ['running executions', 'Execution', true] } },
   { method: 'GET', path: '/v1/stats', summary: 'activity over a window (dashboard)', tag: 'executions', query: [{ name: 'window', description: '24h or 7d' }], responses: { 200: ['counts and buckets', 'Any'] } },
 
+  { method: 'GET', path: '/v1/queue', summary: 'ticks waiting for an agent with room for their resources (the first 20), with why', tag: 'executions', responses: { 200: ['queued runs', 'Queued', true] } },
   { method: 'GET', path: '/v1/members', summary: 'the agents of the cluster', tag: 'cluster', responses: { 200: ['members', 'Member', true] } },
   { method: 'GET', path: '/v1/leader', summary: 'the leader', tag: 'cluster', responses: { 200: ['the leader', 'Member'], 503: ['no leader elected', 'Error'] } },
   { method: 'GET', path: '/v1/isleader', summary: '200 on the leader, 404 elsewhere (dkron)', tag: 'cluster', responses: { 200: ['"I am a leader"', 'Any'], 404: ['"I am a follower"', 'Any'] } },

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { Job, NotificationRecord } from '../../job/types.js';
 import type { WireExecution } from '../wire.js';
 import type { AuditEntry, SkipRecord } from '../../store/types.js';
-import type { Member } from '../../cluster/types.js';
+import type { Member, QueuedRun } from '../../cluster/types.js';
 import type { PluginListing } from '../context.js';
 import type { WorkflowGraph } from '../../core/workflow.js';
 import type { BackfillView } from '../../core/backfills.js';
@@ -79,6 +79,11 @@ export const jobSchema = z.object({
   notify_skip: z.boolean().nullable().optional(),
   slack_webhook_url: z.string().optional(),
   slack_channel: z.string().optional(),
+  resources: z
+    .object({ cpu: z.number().optional(), memory: z.string().optional(), slots: z.record(z.string(), z.number()).optional() })
+    .nullable()
+    .describe('what one run needs of its agent: cpu cores, memory ("4Gi"), named slots')
+    .optional(),
   backfills: z.array(backfillSchema).describe('backfills of this job, newest last').optional(),
   created_at: time,
   updated_at: time,
@@ -111,6 +116,9 @@ export const executionSchema = z.object({
   notifications: z.array(notificationSchema).optional(),
 });
 
+export const queuedSchema = z.object({ job: z.string(), scheduled_at: time, since: time, reason: z.string() });
+const capacitySchema = z.object({ cpu: z.number(), memory: z.number().describe('bytes'), slots: z.record(z.string(), z.number()) });
+
 export const memberSchema = z.object({
   Name: z.string(),
   Addr: z.string(),
@@ -124,6 +132,8 @@ export const memberSchema = z.object({
   load: z.number(),
   executors: z.array(z.string()).optional(),
   processors: z.array(z.string()).optional(),
+  capacity: capacitySchema.describe('what it offers to jobs that declare resources').optional(),
+  queued: z.array(queuedSchema).describe('the leader: ticks waiting for room').optional(),
   last_seen: time.optional(),
 });
 
@@ -133,7 +143,7 @@ export const skipSchema = z.object({
   scheduled_at: time,
   until: time.nullable(),
   count: z.number().int(),
-  code: z.enum(['no_leader', 'catch_up_skip', 'starting_deadline', 'forbid', 'no_agent', 'no_executor', 'not_runnable', 'dispatch_failed']),
+  code: z.enum(['no_leader', 'catch_up_skip', 'starting_deadline', 'forbid', 'no_agent', 'no_executor', 'not_runnable', 'dispatch_failed', 'no_capacity']),
   reason: z.string(),
   trigger,
   recorded_at: time,
@@ -200,4 +210,5 @@ export type SchemaChecks = [
   Check<Same<z.infer<typeof pluginSchema>, PluginListing>>,
   Check<Same<z.infer<typeof workflowSchema>, WorkflowGraph>>,
   Check<Same<z.infer<typeof backfillViewSchema>, BackfillView>>,
+  Check<Same<z.infer<typeof queuedSchema>, QueuedRun>>,
 ];

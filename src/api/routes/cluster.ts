@@ -23,6 +23,13 @@ export async function clusterRoutes(app: FastifyInstance, ctx: ApiContext): Prom
     return members.map((m) => ({ id: randomUUID(), ...m }));
   });
 
+  // Ticks the leader holds until an agent has room (capacity), from its member record: any agent answers.
+  app.get('/v1/queue', async (_request, reply) => {
+    const queued = (await ctx.cluster.members()).flatMap((m) => m.queued ?? []);
+    void reply.header('X-Total-Count', String(queued.length));
+    return queued;
+  });
+
   // This agent's executors and processors (every member's names are in /v1/members).
   app.get('/v1/plugins', async (_request, reply) => {
     const plugins = ctx.plugins();

@@ -82,12 +82,12 @@ export class Ticks {
     this.calls.assertOpen();
     assertName(jobName);
     const tickMs = parseTick(tick);
-    if (this.fence === 'none') return false;
+    if (this.fence === 'none' && !options.unfenced) return false;
     const ops = [this.calls.opPut(TICKS + jobName, tick), ...this.index.executionOps(executions, true)];
     this.calls.assertTxnSize(ops.length, 'commitTick', executions.length);
     const commit: TickCommit = { jobName, tick, tickMs, executions, ops };
     // forbid adds a compare that fails whenever the job still runs: kept out of batches, where it would fail the others.
-    if (options.exclusive) return this.commitOne(commit, true, false);
+    if (options.exclusive || options.unfenced) return this.commitOne(commit, options.exclusive === true, false, options.unfenced === true);
     return this.batched(commit);
   }
 
@@ -193,14 +193,14 @@ export class Ticks {
    * One tick on its own: read the tick key, compare-and-put, and on a lost
    * reply recognise our own write (our tick plus our first execution).
    */
-  private async commitOne(c: TickCommit, exclusive: boolean, unsureAtFirst: boolean): Promise<boolean> {
+  private async commitOne(c: TickCommit, exclusive: boolean, unsureAtFirst: boolean, unfenced = false): Promise<boolean> {
     const key = TICKS + c.jobName;
     const b = this.calls.budget();
     let cur = await this.calls.read(b, 'commitTick', key);
     let unsure = unsureAtFirst;
     for (let attempt = 1; attempt <= MAX_CAS_ATTEMPTS; attempt++) {
       // Read afresh each round: leadership can change while this commit is retrying.
-      const fence = this.fence;
+      const fence = unfenced ? null : this.fence;
       if (fence === 'none') return false;
       if (unsure) {
         unsure = false;
