@@ -198,6 +198,7 @@ export function normalizeJobInput(body: unknown, executors: ExecutorCatalog): Jo
   }
 
   const dependsOn = dependsOnOf(input.name, input.depends_on ?? [], parentJob);
+  const resources = normalizeResources(input.resources);
 
   const schedule = (input.schedule ?? '').trim();
   if (schedule === '' && parentJob === '' && dependsOn.length === 0) {
@@ -268,8 +269,9 @@ export function normalizeJobInput(body: unknown, executors: ExecutorCatalog): Jo
     metadata: emptyToNull(input.metadata),
     retries: input.retries ?? 0,
     parent_job: parentJob,
-    depends_on: dependsOn,
-    resources: normalizeResources(input.resources),
+    // Kept only when set: a million jobs without them store and load no empty fields.
+    ...(dependsOn.length > 0 ? { depends_on: dependsOn } : {}),
+    ...(resources ? { resources } : {}),
     processors,
     concurrency,
     executor,

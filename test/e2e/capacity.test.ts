@@ -1,7 +1,8 @@
 /**
  * Capacity-aware placement through real agents: runs that declare `resources` go only where they
  * fit beside what already runs, wait (visible, with the reason) while nothing fits, and a shell
- * run that outgrows its declared memory is killed with a clear reason.
+ * run that outgrows its declared memory is killed with a clear reason. On the cluster, the runs
+ * that waited start past their jobs' start SLO: each such breach is notified once.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,6 +12,9 @@ import { startBackendServers, type BackendServers } from '../helpers/backend-ser
 import { agreedLeader, randomKeyspace, startClusterAgent } from '../helpers/cluster.js';
 import type { Execution, Job } from '../../src/job/types.js';
 import type { Member, QueuedRun } from '../../src/cluster/types.js';
+import { httpSink, type HttpSink } from '../helpers/sinks.js';
+
+const PAYLOAD = '{"job":"{{.JobName}}","success":{{.Success}},"node":"{{.NodeName}}","output":{{printf "%q" .Output}}}';
 
 /** Most CPUs in use at one moment on `node`, from the recorded start and finish of each run. */
 function peakCpu(runs: Execution[], node: string, cpuOf: (e: Execution) => number): number {
@@ -53,7 +57,7 @@ describe('capacity on one agent', () => {
 
   test('run-now with no room left is refused with what is missing; a run over its declared memory is killed with the reason', async () => {
     const url = agent!.url;
-    await api(url, 'POST', '/v1/jobs', shellJob('gpu-hog', 'sleep 5', { schedule: '@manually', resources: { slots: { gpu: 1 } } }));
+    await api(url, 'POST', '/v1/jobs', shellJob('gpu-hog', 'sleep 10', { schedule: '@manually', resources: { slots: { gpu: 1 } } }));
     assert.equal((await api(url, 'POST', '/v1/jobs/gpu-hog/run')).status, 202);
     await eventually('gpu-hog running', async () => ((await api<Execution[]>(url, 'GET', '/v1/busy')).body.some((e) => e.job_name === 'gpu-hog') ? true : undefined));
     const refused = await api<{ code: string; message: string }>(url, 'POST', '/v1/jobs/r/run');
@@ -61,6 +65,16 @@ describe('capacity on one agent', () => {
     assert.match(refused.body.message, /no agent has room for cpu 0\.5, memory 256 MiB, gpu 1 \(test-node: slot gpu: 0 of 1 free, needs 1\)/);
     const skips = await api<{ code: string }[]>(url, 'GET', '/v1/jobs/r/skips');
     assert.equal(skips.body[0]?.code, 'no_capacity');
+
+    // A scheduled tick waits for room, but not past its job's starting_deadline: then it is a skip, with the reason.
+    await api(url, 'POST', '/v1/jobs', shellJob('gpu-tick', 'true', { schedule: '* * * * * *', starting_deadline: '1s', resources: { slots: { gpu: 1 } } }));
+    const waited = await eventually('a tick skipped past its deadline', async () => {
+      const r = await api<{ code: string; reason: string }[]>(url, 'GET', '/v1/jobs/gpu-tick/skips');
+      return r.body.find((s) => s.code === 'starting_deadline');
+    }, 15_000, 200);
+    assert.match(waited.reason, /no agent had room within the starting_deadline 1s \(no agent has room for gpu 1 \(test-node: slot gpu: 0 of 1 free, needs 1\)\)/);
+    assert.equal((await api(url, 'POST', '/v1/jobs/gpu-tick/toggle')).status, 200);
+    assert.deepEqual((await api<Execution[]>(url, 'GET', '/v1/jobs/gpu-tick/executions')).body, [], 'none ran while the gpu was taken');
 
     const alloc = `node -e 'const b = Buffer.alloc(300 * 1024 * 1024, 1); setInterval(() => b[0]++, 1000)'`;
     await api(url, 'POST', '/v1/jobs', shellJob('greedy', alloc, { schedule: '@manually', resources: { memory: '100Mi' }, executor_config: { command: alloc, shell: 'true', timeout: '60s' } }));
@@ -73,18 +87,22 @@ describe('capacity on one agent', () => {
 
 describe('capacity across agents (etcd)', () => {
   let servers: BackendServers | undefined;
+  let http: HttpSink | undefined;
   const agents: AgentHandle[] = [];
   before(async () => {
     servers = await startBackendServers('etcd', 3);
+    http = await httpSink();
+    const notify = ['--webhook-endpoint', `${http.url}/hook`, '--webhook-payload', PAYLOAD, '--webhook-headers', 'Content-Type: application/json'];
     const common = { backend: 'etcd' as const, endpoints: servers.endpoints, keyspace: randomKeyspace() };
-    agents.push(await startClusterAgent({ ...common, name: 'small', tags: { role: 'w' }, extra: ['--capacity-cpu', '2'] }));
-    agents.push(await startClusterAgent({ ...common, name: 'large', tags: { role: 'w' }, extra: ['--capacity-cpu', '4'] }));
-    agents.push(await startClusterAgent({ ...common, name: 'other', tags: { role: 'x' } }));
+    agents.push(await startClusterAgent({ ...common, name: 'small', tags: { role: 'w' }, extra: ['--capacity-cpu', '2', ...notify] }));
+    agents.push(await startClusterAgent({ ...common, name: 'large', tags: { role: 'w' }, extra: ['--capacity-cpu', '4', ...notify] }));
+    agents.push(await startClusterAgent({ ...common, name: 'other', tags: { role: 'x' }, extra: notify }));
     await agreedLeader(agents);
   });
   after(async () => {
     await Promise.all(agents.map((a) => a.stop('SIGTERM').catch(() => undefined)));
     await servers?.stop();
+    await http?.close();
   });
 
   test('5 runs needing 2 CPUs on agents with 2 and 4: never past either, the rest queued with the reason, then run', async () => {
@@ -93,7 +111,7 @@ describe('capacity across agents (etcd)', () => {
     // Due together every 20 s; each takes 3 s, so 3 fit at once and 2 wait.
     const names = ['c1', 'c2', 'c3', 'c4', 'c5'];
     for (const n of names) {
-      const r = await api(url, 'POST', '/v1/jobs', shellJob(n, 'sleep 3', { schedule: '*/20 * * * * *', tags: { role: 'w:1' }, resources: { cpu: 2 } }));
+      const r = await api(url, 'POST', '/v1/jobs', shellJob(n, 'sleep 3', { schedule: '*/20 * * * * *', tags: { role: 'w:1' }, resources: { cpu: 2 }, max_start_delay: '2s' }));
       assert.equal(r.status, 201, JSON.stringify(r.body));
     }
     const queued = await eventually('two runs queued for capacity', async () => {
@@ -118,5 +136,14 @@ describe('capacity across agents (etcd)', () => {
     const firstEnd = Math.min(...runs.map((e) => Date.parse(e.finished_at as string)));
     assert.equal(runs.filter((e) => Date.parse(e.started_at) >= firstEnd - 50).length, 2);
     assert.deepEqual((await api<QueuedRun[]>(url, 'GET', '/v1/queue')).body, []);
+
+    // The two that waited started about 3 s after their tick, past the 2 s SLO: one notice each,
+    // from the agent that ran it; the three on time, none.
+    const late = runs.filter((e) => Date.parse(e.started_at) - Date.parse(e.scheduled_at) > 2000);
+    assert.equal(late.length, 2, JSON.stringify(runs.map((e) => [e.job_name, Date.parse(e.started_at) - Date.parse(e.scheduled_at)])));
+    const notices = await http!.waitFor('two late-start notices', (items) => items.filter((h) => /late by/.test(h.body)).length >= 2);
+    const lateNotices = notices.filter((h) => /late by/.test(h.body)).map((h) => JSON.parse(h.body) as { job: string; node: string });
+    assert.deepEqual(lateNotices.map((n) => n.job).sort(), late.map((e) => e.job_name).sort());
+    assert.deepEqual(lateNotices.map((n) => `${n.job}@${n.node}`).sort(), late.map((e) => `${e.job_name}@${e.node_name}`).sort());
   });
 });

@@ -206,7 +206,7 @@ function clusterSuite(backend: ClusterBackend): void {
     before(async () => {
       servers = await startBackendServers(backend, 3);
       const common = { backend, endpoints: servers.endpoints, keyspace: randomKeyspace() };
-      for (const name of ['w1', 'w2', 'w3']) agents.push(await startClusterAgent({ ...common, name }));
+      for (const name of ['w1', 'w2', 'w3']) agents.push(await startClusterAgent({ ...common, name, tags: { zone: name } }));
       await agreedLeader(agents);
     });
     after(async () => {
@@ -216,12 +216,21 @@ function clusterSuite(backend: ClusterBackend): void {
 
     test('C runs once per window after both A and B, D after C, with the leader killed mid-way', async () => {
       const url = () => (agents.find((a) => a.proc.exitCode === null && a.proc.signalCode === null) as AgentHandle).url;
-      await api(url(), 'POST', '/v1/jobs', shellJob('a', 'sleep 0.3', { schedule: EVERY_2S }));
-      await api(url(), 'POST', '/v1/jobs', shellJob('b', 'sleep 0.6', { schedule: EVERY_2S }));
+      // A and B run on an agent that does not lead, so their successes (and C's windows) are decided
+      // there: a window must run whichever agent decides it. C and D run on every agent.
+      const first = await agreedLeader(agents);
+      const pinned = ['w1', 'w2', 'w3'].find((n) => n !== first) as string;
+      await api(url(), 'POST', '/v1/jobs', shellJob('a', 'sleep 0.3', { schedule: EVERY_2S, tags: { zone: pinned } }));
+      await api(url(), 'POST', '/v1/jobs', shellJob('b', 'sleep 0.6', { schedule: EVERY_2S, tags: { zone: pinned } }));
       await api(url(), 'POST', '/v1/jobs', shellJob('c', 'true', { schedule: '', depends_on: ['a', 'b'] }));
       await api(url(), 'POST', '/v1/jobs', shellJob('d', 'true', { schedule: '', depends_on: ['c'] }));
+      // Through another agent: the loop is refused, named.
+      const loop = await api<{ field: string; message: string }>(agents[2]!.url, 'POST', '/v1/jobs', shellJob('a', 'sleep 0.3', { schedule: EVERY_2S, tags: { zone: pinned }, depends_on: ['d'] }));
+      assert.equal(loop.status, 400);
+      assert.deepEqual([loop.body.field, loop.body.message], ['depends_on', 'depends_on would create a cycle: a -> d -> c -> a']);
       await eventually('two runs of d', async () => ((await succeededTicks(url(), 'd')).size >= 2 ? true : undefined), 40_000);
       const leader = await agreedLeader(agents);
+      assert.notEqual(leader, pinned, 'the parents\' agent is not the one killed');
       const victim = agents[['w1', 'w2', 'w3'].indexOf(leader)];
       assert.ok(victim, `leader ${leader}`);
       victim.proc.kill('SIGKILL');

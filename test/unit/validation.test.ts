@@ -51,8 +51,6 @@ void test('defaults are filled for a minimal job', () => {
     metadata: null,
     retries: 0,
     parent_job: '',
-    depends_on: [],
-    resources: null,
     processors: {},
     concurrency: 'allow',
     executor: 'shell',

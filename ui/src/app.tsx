@@ -51,7 +51,7 @@ export function App(): JSX.Element {
       page = <MembersPage />;
       break;
     case 'busy':
-      page = <BusyPage />;
+      page = <BusyPage section={r.query.get('section')} />;
       break;
     default:
       page = (

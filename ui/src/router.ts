@@ -3,6 +3,7 @@
  *   #/                 dashboard         #/jobs?q=&status=&...   jobs list
  *   #/jobs/NAME        job page          #/jobs/NAME/edit        editor      #/new   new job
  *   #/members          members           #/busy                  running now
+ *   #/busy?section=queued                    running now, scrolled to the runs waiting for capacity
  */
 import { Emitter } from './emitter.js';
 
@@ -13,7 +14,7 @@ export type Route =
   | { page: 'edit'; name: string }
   | { page: 'new'; query: URLSearchParams }
   | { page: 'members' }
-  | { page: 'busy' }
+  | { page: 'busy'; query: URLSearchParams }
   | { page: 'not-found'; path: string };
 
 export function parseRoute(hash: string): Route {
@@ -34,7 +35,7 @@ export function parseRoute(hash: string): Route {
   if (first === 'jobs' && second !== undefined && third === 'edit' && parts.length === 3) return { page: 'edit', name: second };
   if (first === 'new' && parts.length === 1) return { page: 'new', query };
   if (first === 'members' && parts.length === 1) return { page: 'members' };
-  if (first === 'busy' && parts.length === 1) return { page: 'busy' };
+  if (first === 'busy' && parts.length === 1) return { page: 'busy', query };
   return { page: 'not-found', path };
 }
 
@@ -45,7 +46,7 @@ export const href = {
   edit: (name: string): string => `#/jobs/${encodeURIComponent(name)}/edit`,
   newJob: (): string => '#/new',
   members: (): string => '#/members',
-  busy: (): string => '#/busy',
+  busy: (section?: 'queued'): string => (section ? `#/busy?section=${section}` : '#/busy'),
 };
 
 class Router extends Emitter {

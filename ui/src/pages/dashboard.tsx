@@ -1,7 +1,7 @@
 /**
  * The dashboard (#/): the cluster at a glance from GET /v1/stats (polled; the last answer stays on
- * screen through an outage) and GET /v1/members. Cards, activity over 24 h or 7 d, recent failures,
- * the next runs across all jobs, the members.
+ * screen through an outage), GET /v1/members and GET /v1/queue (runs waiting for capacity). Cards,
+ * activity over 24 h or 7 d, recent failures, the next runs across all jobs, the members.
  */
 import type { JSX } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
@@ -13,6 +13,7 @@ import { ActivityChart } from '../components/activity-chart.js';
 import type { Stats } from '../../../src/api/stats-shape.js';
 import { RecentFailures, Upcoming } from './dashboard-lists.js';
 import { MembersGlance } from './dashboard-members.js';
+import { loadQueue, queueCount, type QueuedRun } from '../capacity.js';
 import './dashboard.css';
 
 const POLL_MS = 5000;
@@ -26,12 +27,13 @@ export function Dashboard(): JSX.Element {
   }, []);
   const stats = useLoad((signal) => api<Stats>('GET', 'stats', { query: { window: win }, signal }).then((r) => r.data), [win], POLL_MS);
   const members = useLoad((signal) => api<Member[]>('GET', 'members', { signal }).then((r) => r.data), [], POLL_MS);
+  const queue = useLoad(loadQueue, [], POLL_MS);
   const s = stats.data;
   return (
     <div class="dashboard">
       <h1>Dashboard</h1>
       <ErrorPanel error={stats.error} />
-      <Cards s={s} win={win} />
+      <Cards s={s} win={win} queue={queue.data} />
       <Section
         title={`Activity, last ${WINDOW_TEXT[win]}`}
         id="activity"
@@ -78,13 +80,14 @@ export function Dashboard(): JSX.Element {
   );
 }
 
-function Cards({ s, win }: { s: Stats | null; win: Window }): JSX.Element {
+function Cards({ s, win, queue }: { s: Stats | null; win: Window; queue: QueuedRun[] | null }): JSX.Element {
   const v = (n: number | string | null | undefined): string => (n === null || n === undefined ? '…' : String(n));
   const w = WINDOW_TEXT[s?.window === '7d' ? '7d' : win];
   return (
     <div class="stats" aria-live="polite" aria-busy={s === null}>
       <Card id="jobs" label="Jobs" value={v(s?.jobs.total)} link={href.jobs()} note={s ? `${s.jobs.disabled} disabled` : undefined} />
       <Card id="running" label="Running now" value={v(s?.running)} link={href.busy()} />
+      <Card id="queued" label="Waiting for capacity" value={queue ? queueCount(queue) : '…'} link={href.busy('queued')} kind={queue && queue.length > 0 ? 'warn' : undefined} />
       <Card id="failed" label={`Failed runs, ${w}`} value={v(s?.failed)} kind={s && s.failed > 0 ? 'bad' : undefined} />
       <Card id="skipped" label={`Skipped runs, ${w}`} value={v(s?.skipped)} kind={s && s.skipped > 0 ? 'skip' : undefined} />
       <Card id="failing" label="Failing jobs" value={v(s?.jobs.failing)} link={href.jobs({ status: 'failed' })} kind={s && s.jobs.failing > 0 ? 'bad' : undefined} />
@@ -96,7 +99,7 @@ function Cards({ s, win }: { s: Stats | null; win: Window }): JSX.Element {
   );
 }
 
-function Card({ id, label, value, link, note, kind, small }: { id: string; label: string; value: string; link?: string; note?: string; kind?: 'bad' | 'skip'; small?: boolean }): JSX.Element {
+function Card({ id, label, value, link, note, kind, small }: { id: string; label: string; value: string; link?: string; note?: string; kind?: 'bad' | 'skip' | 'warn'; small?: boolean }): JSX.Element {
   const body = (
     <>
       <span class={`value${small ? ' value-small' : ''}`}>{value}</span>

@@ -31,10 +31,13 @@ export function Field({
   label,
   hint,
   extra,
+  prefix,
   children,
   class: cls,
 }: {
   field: string;
+  /** Also show errors for keys under the field ("resources.slots.gpu" on "resources.slots"). */
+  prefix?: boolean;
   label: ComponentChildren;
   hint?: ComponentChildren;
   /** A client-side problem shown like the server's (live validation). */
@@ -42,7 +45,7 @@ export function Field({
   children: (control: ControlProps) => JSX.Element;
   class?: string;
 }): JSX.Element {
-  const err = useFieldError(field);
+  const err = useFieldError(field, prefix);
   const id = fieldId(field);
   const message = err?.message ?? extra ?? null;
   const described = [message ? `${id}-error` : '', hint ? `${id}-hint` : ''].filter(Boolean).join(' ');

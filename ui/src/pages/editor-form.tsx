@@ -7,6 +7,7 @@ import { KeyValues, fromPairs, toPairs } from './editor-kv.js';
 import { NOTIFY_ON, processorMap, str, strMap, type Draft } from './editor-model.js';
 import { DependsOnField, namesOf, ParentField } from './editor-parent.js';
 import { ProcessorsFields } from './editor-processors.js';
+import { ResourcesFields } from './editor-resources.js';
 import { ScheduleFields } from './editor-schedule.js';
 
 interface Props {
@@ -83,6 +84,7 @@ export function EditorForm({ draft, update, executors, processors, editing }: Pr
           onChange={(p) => update({ tags: fromPairs(p) })}
           hint='Runs on agents carrying these tags; "role=web:2" runs on 2 of them.'
         />
+        <ResourcesFields value={draft.resources} set={(r) => update({ resources: r })} />
         <div class="row3">
           <Field field="retries" label="Retries" hint="Extra attempts after a failure.">
             {(c) => <input {...c} type="number" min={0} step={1} inputMode="numeric" value={str(draft.retries ?? 0)} onInput={(ev) => update({ retries: num(ev.currentTarget.value) })} />}

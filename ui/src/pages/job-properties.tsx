@@ -1,9 +1,10 @@
-/** The job's properties: schedule (and in words), zone, counters, executor, policies, chain links. */
+/** The job's properties: schedule (and in words), zone, counters, executor, policies, resources, chain links. */
 import type { ComponentChildren, JSX } from 'preact';
 import type { Job } from '../api.js';
 import { Section, StatusBadge, Tags, Time } from '../components/common.js';
 import { href } from '../router.js';
 import type { JobNext } from './job.js';
+import { describeResources } from '../capacity.js';
 
 function Fact({ label, children }: { label: string; children: ComponentChildren }): JSX.Element {
   const empty = children === '' || children === null || children === undefined;
@@ -45,6 +46,13 @@ export function JobProperties({ job, next }: { job: Job; next: JobNext | null })
         </Fact>
         <Fact label="Executor">{job.executor}</Fact>
         <Fact label="Concurrency">{job.concurrency}</Fact>
+        {job.resources ? (
+          <Fact label="Resources">
+            <span id="job-resources" title="What one run needs of the agent it runs on">
+              {describeResources(job.resources)}
+            </span>
+          </Fact>
+        ) : null}
         <Fact label="Retries">{job.retries}</Fact>
         <Fact label="Start SLO">{job.max_start_delay ? `starts within ${job.max_start_delay} of its tick` : 'none'}</Fact>
         <Fact label="Catch-up">{job.catch_up}{job.starting_deadline ? ` (deadline ${job.starting_deadline})` : ''}</Fact>

@@ -1,8 +1,9 @@
 /**
- * The job page (#/jobs/NAME): header with actions by role, properties, the schedule in words with
- * the next runs, live output of a running execution, the run strip and duration chart, the live
- * workflow graph (depends_on and parent_job links), backfills (jobs with a schedule of their own), executions, skipped ticks, notifications,
- * change history. Sections load on their own (one failing shows its error alone); `version`
+ * The job page (#/jobs/NAME): header with actions by role, a notice while its ticks wait for an
+ * agent with room (capacity), properties, the schedule in words with the next runs, live output of
+ * a running execution, the run strip and duration chart, the live workflow graph (depends_on and
+ * parent_job links), backfills (jobs with a schedule of their own), executions, skipped ticks,
+ * notifications, change history. Sections load on their own (one failing shows its error alone); `version`
  * makes them all reload after an action or when a followed execution ends.
  */
 import './job.css';
@@ -25,6 +26,7 @@ import { Executions, prefetchExecutions } from './job-executions.js';
 import { Skips } from './job-skips.js';
 import { Notifications } from './job-notifications.js';
 import { History } from './job-history.js';
+import { QueuedNotice } from './job-queued.js';
 
 const POLL_MS = 3000;
 /** How many recent executions and skips the strip, chart and notifications look at. */
@@ -101,6 +103,7 @@ export function JobPage({ name, query }: { name: string; query: URLSearchParams 
         <JobActions job={j} changed={refresh} />
       </header>
       {job.error ? <ErrorPanel error={job.error} /> : null}
+      <QueuedNotice job={j.name} version={version} />
 
       <div class="grid job-top">
         <JobProperties job={j} next={next.data} />

@@ -1,7 +1,8 @@
 /**
  * Members (#/members): every agent of the cluster from GET /v1/members, the leader from GET /v1/leader
- * (503 while none is elected), polled. Tags, role, status, running executions, load, version, and the
- * executors and processors each advertises (placement only sends a job where its executor exists).
+ * (503 while none is elected), polled. Tags, role, status, running executions, load, the capacity it
+ * offers to jobs that declare resources, version, and the executors and processors each advertises
+ * (placement only sends a job where its executor exists).
  */
 import type { JSX } from 'preact';
 import { useEffect } from 'preact/hooks';
@@ -9,6 +10,7 @@ import { api, ApiError, type Member } from '../api.js';
 import { useLoad } from '../hooks.js';
 import { Badge, ErrorPanel, Section, Tags, Time } from '../components/common.js';
 import { memberStatusKind } from './dashboard-members.js';
+import { capacityParts } from '../capacity.js';
 import './members.css';
 
 const POLL_MS = 5000;
@@ -73,6 +75,7 @@ function MembersTable({ members, leader }: { members: Member[]; leader: string |
           <th scope="col">Address</th>
           <th scope="col">Running</th>
           <th scope="col">Load</th>
+          <th scope="col">Capacity</th>
           <th scope="col">Last seen</th>
           <th scope="col">Version</th>
           <th scope="col">Tags</th>
@@ -99,6 +102,19 @@ function MembersTable({ members, leader }: { members: Member[]; leader: string |
             </td>
             <td data-label="Load" title="1-minute load average">
               {m.load}
+            </td>
+            <td data-label="Capacity" title="What it offers to jobs that declare resources (cpu in cores)">
+              {m.capacity ? (
+                <span class="tags capacity">
+                  {capacityParts(m.capacity).map((p) => (
+                    <span class="chip" key={p}>
+                      {p}
+                    </span>
+                  ))}
+                </span>
+              ) : (
+                <span class="muted">not reported</span>
+              )}
             </td>
             <td data-label="Last seen" title="When the agent last refreshed its membership (it stays listed while its lease lives)">
               <Time iso={m.last_seen ?? null} />
