@@ -146,4 +146,16 @@ describe('capacity across agents (etcd)', () => {
     assert.deepEqual(lateNotices.map((n) => n.job).sort(), late.map((e) => e.job_name).sort());
     assert.deepEqual(lateNotices.map((n) => `${n.job}@${n.node}`).sort(), late.map((e) => `${e.job_name}@${e.node_name}`).sort());
   });
+
+  test('a run that outgrows its declared memory is killed on the agent running it, with the reason', async () => {
+    const url = agents[2]!.url; // asked through an agent that does not run it
+    const alloc = `node -e 'const b = Buffer.alloc(300 * 1024 * 1024, 1); setInterval(() => b[0]++, 1000)'`;
+    const job = shellJob('greedy', alloc, { schedule: '@manually', tags: { role: 'w:1' }, resources: { memory: '100Mi' }, executor_config: { command: alloc, shell: 'true', timeout: '60s' } });
+    assert.equal((await api(url, 'POST', '/v1/jobs', job)).status, 201);
+    assert.equal((await api(url, 'POST', '/v1/jobs/greedy/run')).status, 202);
+    const run = await eventually('greedy to be stopped', async () => (await api<Execution[]>(url, 'GET', '/v1/jobs/greedy/executions')).body.find((e) => finishedRun(e)), 30_000);
+    assert.equal(run.success, false);
+    assert.ok(['small', 'large'].includes(run.node_name));
+    assert.match(run.output, /memory limit exceeded: .* used > (100 MB|104857600 bytes) limit\. Job was killed\./);
+  });
 });
