@@ -2,8 +2,9 @@
  * Ticks the leader holds until an agent has room for them (capacity-aware placement). In memory:
  * a tick waits here uncommitted, so if the leader goes, the next leader's catch-up (the job's
  * `catch_up` policy) decides about it as about any tick no leader ran. First in, first out per
- * job; a small job may pass a big one of another job. Retried whenever a run finishes, and every
- * second while anything waits (agents may join).
+ * job; a small job may pass a big one of another job. Retried at once when a run on this agent
+ * finishes (the only finishes it hears of), and every second while anything waits (runs on other
+ * agents end, agents join).
  */
 import type { Logger } from '../util/log.js';
 import type { QueuedRun } from './types.js';
