@@ -9,7 +9,7 @@
 import type { Logger } from '../util/log.js';
 import type { Backfill, Job, JobTiming } from '../job/types.js';
 import type { Store } from '../store/types.js';
-import { backfillFence, backfillNumber, backfillTicks, updateBackfill } from '../job/backfill.js';
+import { backfillFence, backfillNumber, ticksOfBackfill, updateBackfill } from '../job/backfill.js';
 import { iso } from '../job/time.js';
 import type { Dispatcher } from './dispatcher.js';
 
@@ -100,7 +100,7 @@ export class BackfillDriver {
     const key = `${name}\n${b.id}`;
     let list = this.ticks.get(key);
     if (!list) {
-      list = backfillTicks({ name, schedule: b.schedule, timezone: b.timezone, parent_job: '', depends_on: [] }, Date.parse(b.from), Date.parse(b.to));
+      list = ticksOfBackfill(name, b);
       if (this.ticks.size >= TICK_CACHE) this.ticks.clear();
       this.ticks.set(key, list);
     }

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import type { Backfill, Job } from '../job/types.js';
 import type { Store } from '../store/types.js';
-import { backfillFence, backfillTicks, MAX_BACKFILL_PARALLELISM, newBackfill, updateBackfill, withBackfill } from '../job/backfill.js';
+import { backfillFence, backfillTicks, MAX_BACKFILL_PARALLELISM, newBackfill, ticksOfBackfill, updateBackfill, withBackfill } from '../job/backfill.js';
 import { parseJobTime, iso } from '../job/time.js';
 import { ConflictError, NotFoundError, ValidationError } from './errors.js';
 import { jobAudit, type Actor } from './audit.js';
@@ -90,12 +90,8 @@ export class BackfillService {
 
   private async view(name: string, b: Backfill): Promise<BackfillView> {
     const [last, running] = await Promise.all([this.store.getLastTick(backfillFence(name, b.id)), this.store.listRunning(name)]);
-    let dispatched = 0;
-    if (last !== null) {
-      const ticks = backfillTicks({ name, schedule: b.schedule, timezone: b.timezone, parent_job: '', depends_on: [] }, Date.parse(b.from), Date.parse(b.to));
-      const lastMs = Date.parse(last);
-      dispatched = ticks.filter((t) => t <= lastMs).length;
-    }
+    // Ticks up to the fence's last are dispatched (only the range up to it is walked).
+    const dispatched = last === null ? 0 : ticksOfBackfill(name, { ...b, to: last < b.to ? last : b.to }).length;
     const inFlight = new Set(running.filter((e) => e.backfill === b.id).map((e) => e.group)).size;
     return { ...b, job: name, dispatched, running: inFlight };
   }

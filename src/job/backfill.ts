@@ -30,6 +30,11 @@ export function backfillTicks(job: Pick<Job, 'name' | 'schedule' | 'timezone' | 
   return out;
 }
 
+/** The ticks of a stored backfill: its own copy of the schedule, not the job's current one. */
+export function ticksOfBackfill(job: string, b: Pick<Backfill, 'schedule' | 'timezone' | 'from' | 'to'>): number[] {
+  return backfillTicks({ name: job, schedule: b.schedule, timezone: b.timezone, parent_job: '' }, Date.parse(b.from), Date.parse(b.to));
+}
+
 /**
  * The tick fence of one backfill. Its ticks are dispatched oldest first, so the fence's "only later
  * than the last" rule is exactly "each tick once"; the name can't be a job's (':' is not allowed in

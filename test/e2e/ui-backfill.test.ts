@@ -10,16 +10,16 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { chromiumSkip, launchChromium, watchedPage } from '../helpers/browser.js';
+import { shootBothWidths } from '../helpers/browser.js';
 import { api, removeDir, ROOT, shellJob, startAgent, type AgentHandle } from '../helpers/agent.js';
 import type { Execution } from '../../src/job/types.js';
 import type { BackfillView } from '../../src/core/backfills.js';
 
 const UI_DIR = process.env.KAIROS_TEST_UI_DIR || join(ROOT, 'dist', 'ui');
-const SHOTS = join(ROOT, 'test-artifacts', 'ui');
 const skip = chromiumSkip || (existsSync(join(UI_DIR, 'app.js')) ? false : `${UI_DIR}/app.js is missing: run node scripts/build-ui.mjs`);
 
 /** "YYYY-MM-DD" of the UTC day `days` from today. */
@@ -60,18 +60,7 @@ describe('web UI: backfill', { skip }, () => {
     assert.ok(list.body[0], 'a backfill was made');
     return list.body[0];
   };
-  const shoot = async (label: string): Promise<void> => {
-    mkdirSync(SHOTS, { recursive: true });
-    await page.setViewportSize({ width: 1400, height: 900 });
-    await page.screenshot({ path: join(SHOTS, `${label}-1400.png`), fullPage: true });
-    await page.setViewportSize({ width: 390, height: 844 });
-    // (Strings: the test's tsconfig has no DOM types.)
-    await page.waitForFunction('document.documentElement.scrollWidth <= window.innerWidth', undefined, { timeout: 5000 }).catch(() => undefined);
-    const [scrollWidth, innerWidth] = await page.evaluate<[number, number]>('[document.documentElement.scrollWidth, window.innerWidth]');
-    assert.ok(scrollWidth <= innerWidth, `${label}: scrollWidth ${scrollWidth} > ${innerWidth} at 390 px`);
-    await page.screenshot({ path: join(SHOTS, `${label}-390.png`), fullPage: true });
-    await page.setViewportSize({ width: 1400, height: 900 });
-  };
+  const shoot = (label: string): Promise<void> => shootBothWidths(page, label);
 
   before(async () => {
     agent = await startAgent({ env: { KAIROS_UI_DIR: UI_DIR } });

@@ -67,24 +67,14 @@ export function JobProperties({ job, next }: { job: Job; next: JobNext | null })
             <a href={href.job(job.parent_job)}>{job.parent_job}</a>
           </Fact>
         ) : null}
-        {job.depends_on && job.depends_on.length ? (
+        {job.depends_on?.length ? (
           <Fact label="Depends on">
-            {job.depends_on.map((d, i) => (
-              <span key={d}>
-                {i ? ', ' : ''}
-                <a href={href.job(d)}>{d}</a>
-              </span>
-            ))}
+            <JobLinks names={job.depends_on} />
           </Fact>
         ) : null}
-        {job.dependent_jobs && job.dependent_jobs.length ? (
+        {job.dependent_jobs?.length ? (
           <Fact label="Dependent jobs">
-            {job.dependent_jobs.map((d, i) => (
-              <span key={d}>
-                {i ? ', ' : ''}
-                <a href={href.job(d)}>{d}</a>
-              </span>
-            ))}
+            <JobLinks names={job.dependent_jobs} />
           </Fact>
         ) : null}
         {job.starts_at ? (
@@ -99,5 +89,19 @@ export function JobProperties({ job, next }: { job: Job; next: JobNext | null })
         ) : null}
       </dl>
     </Section>
+  );
+}
+
+/** Job names, comma separated, each linking to its page. */
+function JobLinks({ names }: { names: string[] }): JSX.Element {
+  return (
+    <>
+      {names.map((d, i) => (
+        <span key={d}>
+          {i ? ', ' : ''}
+          <a href={href.job(d)}>{d}</a>
+        </span>
+      ))}
+    </>
   );
 }
