@@ -56,10 +56,22 @@ export class FanIn {
     const key = windowStart(job, Date.parse(first.scheduled_at));
     const lastTick = await this.store.getLastTick(child);
     const last = lastTick === null ? null : Date.parse(lastTick);
+    // Each other parent's history is read at most once per success, however many windows are checked.
+    const read = new Map<string, Promise<Set<number>>>();
+    const windowsOf = (p: string): Promise<Set<number>> => {
+      let w = read.get(p);
+      if (!w) read.set(p, (w = this.successWindows(job, p, SEARCH_EXECUTIONS)));
+      return w;
+    };
+    const missing = async (k: number): Promise<string[]> => {
+      const out: string[] = [];
+      for (const p of job.depends_on ?? []) if (p !== parent && !(await this.succeededIn(job, p, k, windowsOf))) out.push(p);
+      return out;
+    };
     for (const earlier of await this.earlierWindows(job, parent, last, key)) {
-      if ((await this.missing(job, parent, earlier)).length === 0) await this.run(job, parent, earlier);
+      if ((await missing(earlier)).length === 0) await this.run(job, parent, earlier);
     }
-    const waiting = await this.missing(job, parent, key);
+    const waiting = await missing(key);
     const window = iso(key);
     if (waiting.length > 0) {
       this.log.info({ job: child, parent, window, waiting }, 'fan-in: parent succeeded; waiting for the other parents');
@@ -74,13 +86,6 @@ export class FanIn {
     return r.executions.length > 0;
   }
 
-  /** The other parents with no success in window `key`. */
-  private async missing(job: Job, parent: string, key: number): Promise<string[]> {
-    const out: string[] = [];
-    for (const p of job.depends_on ?? []) if (p !== parent && !(await this.succeededIn(job, p, key))) out.push(p);
-    return out;
-  }
-
   /**
    * Windows after the last one run (and not before the job existed) and before `key` in which
    * `parent` succeeded, oldest first: the candidates a delayed follow-up may have left behind.
@@ -88,36 +93,30 @@ export class FanIn {
   private async earlierWindows(job: Job, parent: string, last: number | null, key: number): Promise<number[]> {
     const from = Math.max(last ?? -Infinity, Date.parse(job.created_at) - 1);
     if (!(from < key)) return [];
-    const { items } = await this.store.listExecutions(parent, { sort: 'started_at', order: 'desc', end: LOOK_BACK });
-    const groups = new Map<number, { key: number; members: Execution[] }>();
-    for (const e of items) {
-      const k = windowStart(job, Date.parse(e.scheduled_at));
-      if (!(k > from && k < key)) continue;
-      const g = groups.get(e.group) ?? { key: k, members: [] };
-      g.members.push(e);
-      groups.set(e.group, g);
-    }
-    const keys = new Set<number>();
-    for (const g of groups.values()) if (succeeded(g.members)) keys.add(g.key);
-    return [...keys].sort((x, y) => x - y);
+    const keys = await this.successWindows(job, parent, LOOK_BACK);
+    return [...keys].filter((k) => k > from && k < key).sort((x, y) => x - y);
   }
 
   /** Whether `parent` has a successful group whose scheduled time falls in window `key` of `child`. */
-  private async succeededIn(child: Job, parent: string, key: number): Promise<boolean> {
-    if (child.schedule === '') {
-      // The window is one tick: the parent's run for it is that tick's group (a time-scheduled or fan-in parent).
-      return succeeded(await this.store.listGroup(parent, tickGroup(key)));
-    }
-    const { items } = await this.store.listExecutions(parent, { sort: 'started_at', order: 'desc', end: SEARCH_EXECUTIONS });
+  private async succeededIn(child: Job, parent: string, key: number, windowsOf: (p: string) => Promise<Set<number>>): Promise<boolean> {
+    // The window is one tick: the parent's run for it is that tick's group (a time-scheduled or fan-in parent).
+    if (child.schedule === '') return succeeded(await this.store.listGroup(parent, tickGroup(key)));
+    return (await windowsOf(parent)).has(key);
+  }
+
+  /** The windows of `child` in which `parent`'s last `limit` executions hold a successful group. */
+  private async successWindows(child: Job, parent: string, limit: number): Promise<Set<number>> {
+    const { items } = await this.store.listExecutions(parent, { sort: 'started_at', order: 'desc', end: limit });
     const groups = new Map<number, Execution[]>();
     for (const e of items) {
-      if (windowStart(child, Date.parse(e.scheduled_at)) !== key) continue;
-      const g = groups.get(e.group) ?? [];
-      g.push(e);
-      groups.set(e.group, g);
+      const g = groups.get(e.group);
+      if (g) g.push(e);
+      else groups.set(e.group, [e]);
     }
-    for (const g of groups.values()) if (succeeded(g)) return true;
-    return false;
+    const keys = new Set<number>();
+    // One window computation per group, not per execution (a scheduled window walks its schedule).
+    for (const g of groups.values()) if (succeeded(g)) keys.add(windowStart(child, Date.parse((g[0] as Execution).scheduled_at)));
+    return keys;
   }
 }
 
