@@ -1,7 +1,7 @@
 /**
  * Jobs as code: `kairos apply -f FILE|DIR`, `kairos diff -f`, `kairos export`.
  * Files are JSON or YAML, one or many jobs each (`---` separated documents, or a
- * list). apply stamps an ownership label on every job it writes
+ * list). apply has the agent stamp an ownership label on every job it writes
  * (`metadata["managed-by"] = "kairos-apply"`, or `--owner-label`) and `--prune`
  * deletes only jobs carrying that same label, so it never touches jobs it does
  * not own. Both go through `POST /v1/jobs/bulk` (validated whole, written as one batch).
@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { definitionOf } from '../core/audit.js';
 import type { BulkChange, BulkResult } from '../client/api.js';
-import { UsageError } from '../client/http.js';
+import { ApiError, UsageError } from '../client/http.js';
 import type { KairosClient } from '../client/api.js';
 import { clientOf, formatOf, print, run, withClientOptions, withOutput } from './output.js';
 import { DEFAULT_OWNER, loadJobsJson, OWNER_KEY } from './job-files.js';
@@ -73,10 +73,19 @@ async function send(client: KairosClient, opts: Record<string, unknown>, dryRun:
   if (paths.length === 0) throw new UsageError('-f FILE|DIR is required');
   const owner = String(opts.ownerLabel ?? DEFAULT_OWNER);
   if (owner === '') throw new UsageError('--owner-label cannot be empty');
-  const { count, json } = await loadJobsJson(paths, owner);
-  const detail = machineOutput || count <= FULL_LISTING_MAX ? 'full' : 'diff';
-  // The jobs go out as the JSON text the parser made: 100k jobs are never rebuilt as objects here.
-  return client.bulkText(`{"jobs":${json},"prune":${JSON.stringify(opts.prune ? { label: `${OWNER_KEY}=${owner}` } : null)},"dry_run":${dryRun},"detail":"${detail}"}`);
+  const { count, json } = await loadJobsJson(paths);
+  // Uncounted jobs (large lists sent as text) are many.
+  const detail = machineOutput || (count !== null && count <= FULL_LISTING_MAX) ? 'full' : 'diff';
+  const label = `${OWNER_KEY}=${owner}`;
+  // The jobs go out as the JSON text of the files or the parser: 100k jobs are never rebuilt as objects here.
+  const request = `{"jobs":${json},"label":${JSON.stringify(label)},"prune":${JSON.stringify(opts.prune ? { label } : null)},"dry_run":${dryRun},"detail":"${detail}"}`;
+  try {
+    return await client.bulkText(request);
+  } catch (err) {
+    // A list sent as text did not parse: parsing the files here names the file and line.
+    if (err instanceof ApiError && err.code === 'KAIROS_INVALID_JSON') await loadJobsJson(paths, { parseAll: true });
+    throw err;
+  }
 }
 
 function withFileOptions(cmd: Command): Command {

@@ -1,9 +1,13 @@
 /**
  * Reading job files for `kairos apply` and `kairos diff`: JSON or YAML, one or
- * many jobs each (`---` separated documents, a list, or `{jobs: [...]}`), each
- * job stamped with the ownership label. Large sets are parsed on worker
- * threads (parse-worker.ts), one share of the files each: YAML parsing is most
- * of the time of a 100k-job apply, and it is CPU work that splits by file.
+ * many jobs each (`---` separated documents, a list, or `{jobs: [...]}`), as the
+ * text of one JSON array for the bulk request (the agent stamps the ownership
+ * label). A large JSON file holding a list goes in as its own text, unparsed:
+ * the agent parses and validates every job anyway, and a syntax error makes
+ * `apply` parse the files here to name the file and line. Other large sets are
+ * parsed on worker threads (parse-worker.ts), one share of the files each: YAML
+ * parsing is most of the time of a 100k-job apply, and it is CPU work that
+ * splits by file.
  */
 import { readFileSync, statSync, readdirSync, existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -18,6 +22,8 @@ export const DEFAULT_OWNER = 'kairos-apply';
 const EXTENSIONS = ['.json', '.yaml', '.yml'];
 /** Below this many bytes of files, starting workers costs more than it saves. */
 const PARALLEL_BYTES = 4 * 1024 * 1024;
+/** A JSON list file this large is sent as its text (parsing, then serialising it again, cost ~1 s per 100k jobs). */
+const AS_TEXT_BYTES = 256 * 1024;
 
 /** The files named by -f: a file as is, a directory's *.json/*.yaml/*.yml (sorted, not recursive). */
 function jobFiles(paths: string[]): string[] {
@@ -77,41 +83,45 @@ function parseJobText(text: string, source: string): unknown[] {
   return jobs;
 }
 
-/** The ownership label on a job as a file gives it (the file's other metadata kept). */
-function stamp(job: unknown, owner: string): unknown {
-  if (!job || typeof job !== 'object' || Array.isArray(job)) return job;
-  const j = job as Record<string, unknown>;
-  const metadata = j.metadata && typeof j.metadata === 'object' && !Array.isArray(j.metadata) ? (j.metadata as Record<string, unknown>) : {};
-  return { ...j, metadata: { ...metadata, [OWNER_KEY]: owner } };
-}
-
-/** One file's jobs, stamped, as the text of a JSON array's items (no brackets), and how many. */
+/** One file's jobs as the text of a JSON array's items (no brackets), and how many (null: not counted, sent as text). */
 export interface ParsedFile {
   json: string;
-  count: number;
+  count: number | null;
 }
 
-export function parseFileForApply(file: string, owner: string): ParsedFile {
+export function parseFileForApply(file: string): ParsedFile {
   const text = file === '-' ? readFileSync(0, 'utf8') : readFileSync(file, 'utf8');
-  const jobs = parseJobText(text, file === '-' ? 'stdin' : file).map((j) => stamp(j, owner));
+  const jobs = parseJobText(text, file === '-' ? 'stdin' : file);
   return { json: JSON.stringify(jobs).slice(1, -1), count: jobs.length };
 }
 
+/** A large JSON file holding one list, as the text of its items; null for any other file. */
+function listText(file: string, size: number): ParsedFile | null {
+  if (size < AS_TEXT_BYTES || !file.toLowerCase().endsWith('.json')) return null;
+  const text = readFileSync(file, 'utf8').trim();
+  if (!text.startsWith('[') || !text.endsWith(']')) return null;
+  return { json: text.slice(1, -1).trim(), count: null };
+}
+
 /**
- * Every job of the files as the text of one JSON array, stamped with `owner`.
- * The text goes into the request as is: 100k jobs are parsed once, on the
- * workers, and never rebuilt as objects on the main thread.
+ * Every job of the files as the text of one JSON array. The text goes into the
+ * request as is: 100k jobs are never rebuilt as objects on the main thread.
+ * `parseAll` parses every file, large JSON lists too: a file's syntax error is
+ * then thrown here, naming the file and line.
  */
-export async function loadJobsJson(paths: string[], owner: string): Promise<{ count: number; json: string }> {
-  const files = jobFiles(paths);
+export async function loadJobsJson(paths: string[], options: { parseAll?: boolean } = {}): Promise<{ count: number | null; json: string }> {
+  const all = jobFiles(paths);
+  const allSizes = all.map((f) => (f === '-' ? 0 : statSync(f).size));
+  const asText = all.map((f, i) => (options.parseAll || f === '-' ? null : listText(f, allSizes[i] ?? 0)));
+  const files = all.filter((_f, i) => asText[i] === null);
   const worker = new URL('./parse-worker.js', import.meta.url);
-  const sizes = files.map((f) => (f === '-' ? 0 : statSync(f).size));
+  const sizes = allSizes.filter((_s, i) => asText[i] === null);
   const total = sizes.reduce((a, b) => a + b, 0);
   const threads = Math.min(availableParallelism(), 4, files.length);
   // From source (tsx), there is no compiled worker: parse here.
   let parsed: ParsedFile[];
   if (total < PARALLEL_BYTES || threads < 2 || files.includes('-') || !existsSync(fileURLToPath(worker))) {
-    parsed = files.map((f) => parseFileForApply(f, owner));
+    parsed = files.map((f) => parseFileForApply(f));
   } else {
     // Largest files first, each to the least loaded share.
     const shares: { files: number[]; bytes: number }[] = Array.from({ length: threads }, () => ({ files: [], bytes: 0 }));
@@ -125,7 +135,7 @@ export async function loadJobsJson(paths: string[], owner: string): Promise<{ co
       shares.map(
         (share) =>
           new Promise<void>((resolve, reject) => {
-            const w = new Worker(worker, { workerData: { files: share.files.map((i) => files[i]), owner } });
+            const w = new Worker(worker, { workerData: { files: share.files.map((i) => files[i]) } });
             w.once('message', (msg: { parsed?: ParsedFile[]; usage?: string; error?: string }) => {
               if (msg.parsed) msg.parsed.forEach((p, k) => (parsed[share.files[k] as number] = p));
               if (msg.usage !== undefined) reject(new UsageError(msg.usage));
@@ -137,6 +147,9 @@ export async function loadJobsJson(paths: string[], owner: string): Promise<{ co
       ),
     );
   }
-  const items = parsed.filter((p) => p.count > 0);
-  return { count: items.reduce((n, p) => n + p.count, 0), json: `[${items.map((p) => p.json).join(',')}]` };
+  // Back in the order of the files.
+  let next = 0;
+  const items = asText.map((t) => t ?? (parsed[next++] as ParsedFile)).filter((p) => p.json !== '');
+  const count = items.some((p) => p.count === null) ? null : items.reduce((n, p) => n + (p.count ?? 0), 0);
+  return { count, json: `[${items.map((p) => p.json).join(',')}]` };
 }

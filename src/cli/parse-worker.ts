@@ -3,9 +3,9 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { UsageError } from '../client/http.js';
 import { parseFileForApply } from './job-files.js';
 
-const { files, owner } = workerData as { files: string[]; owner: string };
+const { files } = workerData as { files: string[] };
 try {
-  parentPort?.postMessage({ parsed: files.map((f) => parseFileForApply(f, owner)) });
+  parentPort?.postMessage({ parsed: files.map((f) => parseFileForApply(f)) });
 } catch (err) {
   // A file's mistake (YAML error with its line) reaches the user as the usage error it is.
   parentPort?.postMessage(err instanceof UsageError ? { usage: err.message } : { error: err instanceof Error ? err.message : String(err) });

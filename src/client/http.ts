@@ -117,7 +117,8 @@ export class HttpClient {
           const text = Buffer.concat(chunks).toString('utf8');
           let parsed: unknown = text;
           try {
-            parsed = text === '' ? null : JSON.parse(text, zeroTimeAsNull);
+            // A reviver makes JSON.parse several times slower (100k names of an apply: 0.6 s): only when needed.
+            parsed = text === '' ? null : text.includes('"0001-01-01') ? JSON.parse(text, zeroTimeAsNull) : JSON.parse(text);
           } catch {
             // not JSON: keep the text
           }

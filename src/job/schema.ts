@@ -11,6 +11,7 @@ import { parseJobTime } from './time.js';
 import type { Job, NotifyOn } from './types.js';
 import { MAX_PARENTS } from './parents.js';
 import { normalizeResources } from './resources.js';
+import { plainJobInput } from './input-shape.js';
 
 const NOTIFY_ON_VALUES: readonly string[] = ['', 'failure', 'success', 'always', 'never', 'change'];
 
@@ -170,6 +171,12 @@ function scheduleProblem(schedule: string, timezone: string, jobName: string): s
   return problem;
 }
 
+function zodInput(present: object): JobInput {
+  const parsed = jobInputSchema.safeParse(present);
+  if (!parsed.success) throw zodToValidationError(parsed.error);
+  return parsed.data;
+}
+
 /**
  * Validates a parsed JSON body and returns the job's writable fields with
  * defaults. Throws ValidationError naming the offending field.
@@ -181,9 +188,7 @@ export function normalizeJobInput(body: unknown, executors: ExecutorCatalog): Jo
   // dkron ignores JSON null in a job: its UI sends `"timezone": null` once a field is cleared.
   // (Copied only when there is a null: a bulk save validates 100k jobs, most with none.)
   const present = Object.values(body).includes(null) ? Object.fromEntries(Object.entries(body).filter(([, v]) => v !== null)) : body;
-  const parsed = jobInputSchema.safeParse(present);
-  if (!parsed.success) throw zodToValidationError(parsed.error);
-  const input = parsed.data;
+  const input = plainJobInput(present) ?? zodInput(present);
 
   validateName(input.name);
 
@@ -310,11 +315,19 @@ function dependsOnOf(name: string, list: string[], parentJob: string): string[] 
   return [...list];
 }
 
+// Fleets share a few start and end times too: a bulk save parses each distinct one once.
+const parsedTimes = new Map<string, string | null>();
+
 function parseTimeField(field: string, value: string | null | undefined): string | null {
   if (value === undefined || value === null || value === '') return null;
-  const t = parseJobTime(value);
-  if (!t) throw new ValidationError(field, `${field} must be an RFC 3339 time or YYYY-MM-DDTHH:MM, got "${value}"`);
-  return t.toISOString();
+  let iso = parsedTimes.get(value);
+  if (iso === undefined) {
+    iso = parseJobTime(value)?.toISOString() ?? null;
+    if (parsedTimes.size >= CHECKED_SCHEDULES_MAX) parsedTimes.clear();
+    parsedTimes.set(value, iso);
+  }
+  if (iso === null) throw new ValidationError(field, `${field} must be an RFC 3339 time or YYYY-MM-DDTHH:MM, got "${value}"`);
+  return iso;
 }
 
 function emptyToNull(m: Record<string, string> | null | undefined): Record<string, string> | null {

@@ -41,6 +41,15 @@ export function parseJobTime(value: string): Date | null {
 }
 
 /** `YYYY-...Z` with milliseconds, the one time format Kairos emits. */
+// The last instant formatted: a bulk save stamps 100k audit entries within a few milliseconds.
+let lastMs = Number.NaN;
+let lastIso = '';
+
 export function iso(d: Date | number): string {
-  return new Date(d).toISOString();
+  const ms = typeof d === 'number' ? d : d.getTime();
+  if (ms !== lastMs) {
+    lastIso = new Date(ms).toISOString();
+    lastMs = ms;
+  }
+  return lastIso;
 }

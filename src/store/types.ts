@@ -170,6 +170,19 @@ export interface JobBatch {
   audit: AuditEntry[];
 }
 
+/**
+ * A bulk write in parts: put() hands over jobs and audit entries as they are decided, commit()
+ * adds the rest of the batch and makes all of it durable as one write (events after it), abort()
+ * drops it all. Nothing put is visible to readers before commit. Between the first put and the
+ * end of commit or abort the caller must not wait on anything else that writes to the store
+ * (the embedded writer holds the store's write lock on another thread all that time).
+ */
+export interface JobsWriter {
+  put(jobs: readonly Job[], audit: readonly AuditEntry[]): void;
+  commit(rest: JobBatch): Promise<void>;
+  abort(): Promise<void>;
+}
+
 /** What `Store.activity` counts: executions and skipped ticks over time, across all jobs. */
 export interface ActivityQuery {
   /** Start of the first bucket (RFC 3339); buckets run from here to now. */
@@ -243,6 +256,12 @@ export interface Store {
    * the caller decided from a read of the jobs it replaces.
    */
   writeJobs(batch: JobBatch): Promise<void>;
+  /**
+   * Optional: a bulk write fed in parts while the caller is still validating the rest, for a
+   * batch of about `expected` jobs (see JobsWriter). Null, or absent, when the store has nothing
+   * better than writeJobs at the end (jobsWriterOf buffers for it).
+   */
+  openJobsWriter?(expected: number): JobsWriter | null;
 
   /**
    * Insert or replace one execution (key: job_name + id). A running record never replaces a

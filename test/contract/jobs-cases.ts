@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import type { Job } from '../../src/job/types.js';
 import type { JobEvent, Store } from '../../src/store/types.js';
 import { auditEntry } from '../../src/core/audit.js';
+import { jobsWriterOf } from '../../src/store/jobs-writer.js';
 import { at, exec, job, running } from '../helpers/fixtures.js';
 import { closeStore, Collector, withPeer, withStore, type ContractHarness } from './harness.js';
 
@@ -35,6 +36,35 @@ export async function writeJobsCase(store: Store): Promise<void> {
   await events.waitFor(31);
   stop();
   assert.equal(events.items.filter((e) => e.type === 'put').length, 30);
+  assert.deepEqual(events.items.filter((e) => e.type === 'delete'), [{ type: 'delete', name: 'old' }]);
+}
+
+/**
+ * A bulk write in parts (jobsWriterOf: the store's own writer, or writeJobs at commit): parts and
+ * the rest land together, a job put twice is stored as last put and heard once, and an aborted
+ * writer leaves nothing. `expected` picks the writer (the embedded store's thread from 2000 on).
+ */
+export async function jobsWriterCase(store: Store, expected = 30): Promise<void> {
+  const actor = { name: 'tester', scope: {} };
+  await store.updateJob('old', () => job('old'));
+  const events = new Collector<JobEvent>();
+  const stop = store.watchJobs(events.push);
+  const aborted = jobsWriterOf(store, expected);
+  aborted.put([job('never')], [auditEntry(actor, 'job.create', 'never', { after: job('never') })]);
+  await aborted.abort();
+  const writer = jobsWriterOf(store, expected);
+  const first = Array.from({ length: 10 }, (_v, i) => job(`p${i}`));
+  const second = Array.from({ length: 10 }, (_v, i) => job(`q${i}`));
+  writer.put(first, first.map((j) => auditEntry(actor, 'job.create', j.name, { after: j })));
+  writer.put(second, second.map((j) => auditEntry(actor, 'job.create', j.name, { after: j })));
+  await writer.commit({ put: [job('p3', { owner: 'last put' })], delete: ['old'], audit: [auditEntry(actor, 'job.delete', 'old', { before: job('old') })] });
+  assert.deepEqual((await store.listJobs()).map((j) => j.name), [...first, ...second].map((j) => j.name));
+  assert.equal((await store.getJob('p3'))?.owner, 'last put');
+  assert.equal(await store.getJob('never'), null, 'the aborted writer wrote nothing');
+  assert.equal((await store.listAudit({ start: 0, end: 100 })).total, 21);
+  await events.waitFor(21);
+  stop();
+  assert.equal(events.items.filter((e) => e.type === 'put').length, 20, 'one event per job');
   assert.deepEqual(events.items.filter((e) => e.type === 'delete'), [{ type: 'delete', name: 'old' }]);
 }
 
@@ -175,6 +205,7 @@ export function jobsCases(h: ContractHarness): void {
   }));
 
   void test(t('writeJobs puts, deletes and audits together; watchers hear every change'), withStore(h, writeJobsCase));
+  void test(t('a bulk write in parts lands whole at commit, and not at all after abort'), withStore(h, (store) => jobsWriterCase(store)));
 
   void test(t('settings: set, overwrite, delete with null'), withStore(h, async (store) => {
     assert.equal(await store.getSetting('paused'), null);

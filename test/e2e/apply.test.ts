@@ -258,6 +258,28 @@ test('large file sets are parsed on worker threads: a YAML error names its file 
   for (const name of ['big-a', 'big-b']) assert.equal((await api(agent!.url, 'DELETE', `/v1/jobs/${name}`)).status, 200);
 });
 
+test('a large JSON list goes to the agent as its text: the agent stamps the label; a syntax error still names the file and line', async () => {
+  const listDir = join(dir, 'list');
+  mkdirSync(listDir);
+  // Over 256 KB: sent unparsed.
+  const padded = (name: string): Record<string, unknown> => ({ ...shellJob(name, 'true'), displayname: 'x'.repeat(100_000), metadata: { 'managed-by': 'someone-else', team: 'list' } });
+  const file = join(listDir, 'jobs.json');
+  writeFileSync(file, JSON.stringify([padded('list-a'), padded('list-b'), padded('list-c')], null, 1));
+  const listed = await kairosOk(['apply', '-f', listDir, ...A]);
+  assert.match(listed.stdout, /\+ create list-a/);
+  assert.match(listed.stdout, /3 created, 0 updated, 0 deleted/);
+  const stored = (await jobs()).find((j) => j.name === 'list-b');
+  assert.deepEqual(stored?.metadata, { 'managed-by': 'kairos-apply', team: 'list' }, "apply's label replaces the file's value for its key");
+  assert.match((await kairosOk(['apply', '-f', listDir, ...A])).stdout, /0 created, 0 updated, 0 deleted, 3 unchanged/);
+
+  const text = readFileSync(file, 'utf8');
+  writeFileSync(file, `${text.slice(0, -2)},\n}]`);
+  const broken = await kairos(['apply', '-f', listDir, ...A]);
+  assert.equal(broken.code, 2, broken.stderr);
+  assert.match(broken.stderr, new RegExp(`${file.replace(/[.]/g, '\\.')}:\\d+: `));
+  for (const name of ['list-a', 'list-b', 'list-c']) assert.equal((await api(agent!.url, 'DELETE', `/v1/jobs/${name}`)).status, 200);
+});
+
 const CRONTAB = [
   'MAILTO=cron@example.com', // 1
   'GREETING=hi', // 2

@@ -87,13 +87,16 @@ test('request schemas are the ones the API validates with: the API and the schem
   assert.equal(schema.safeParse(badSlo).success, false);
   assert.equal(schema.safeParse({ ...badSlo, max_start_delay: '30s' }).success, true);
   const bulk = doc.components.schemas.BulkRequest as { properties: Record<string, unknown> };
-  assert.deepEqual(Object.keys(bulk.properties).sort(), ['detail', 'dry_run', 'jobs', 'prune']);
+  assert.deepEqual(Object.keys(bulk.properties).sort(), ['detail', 'dry_run', 'jobs', 'label', 'prune']);
   const refused = await fetch(`http://127.0.0.1:${agent.httpPort}/v1/jobs/bulk`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jobs: [], dry_run: 'yes' }) });
   assert.equal(refused.status, 400);
   assert.equal(((await refused.json()) as { field: string }).field, 'dry_run');
   const badDetail = await fetch(`http://127.0.0.1:${agent.httpPort}/v1/jobs/bulk`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jobs: [], detail: 'some' }) });
   assert.equal(badDetail.status, 400);
   assert.equal(((await badDetail.json()) as { field: string }).field, 'detail');
+  const badLabel = await fetch(`http://127.0.0.1:${agent.httpPort}/v1/jobs/bulk`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jobs: [], label: 'no-equals-sign' }) });
+  assert.equal(badLabel.status, 400);
+  assert.equal(((await badLabel.json()) as { field: string }).field, 'label');
 });
 
 test('operations carry the role they need and public routes need no token', () => {

@@ -23,6 +23,9 @@ export const ADMIN_MIGRATION = `
   CREATE INDEX IF NOT EXISTS audit_by_job ON audit (job, id);
 `;
 
+/** An audit entry's row (the bulk writer thread writes them too). */
+export const INSERT_AUDIT_SQL = 'INSERT INTO audit (id, job, body) VALUES (?, ?, ?)';
+
 export class SqliteAdmin {
   private readonly st: Record<
     'listTokens' | 'insertToken' | 'getToken' | 'deleteToken' | 'insertAudit' | 'pageAll' | 'countAll' | 'pageJob' | 'countJob',
@@ -35,7 +38,7 @@ export class SqliteAdmin {
       insertToken: db.prepare('INSERT INTO tokens (name, body) VALUES (?, ?) ON CONFLICT (name) DO NOTHING'),
       getToken: db.prepare('SELECT body FROM tokens WHERE name = ?').pluck(),
       deleteToken: db.prepare('DELETE FROM tokens WHERE name = ?'),
-      insertAudit: db.prepare('INSERT INTO audit (id, job, body) VALUES (?, ?, ?)'),
+      insertAudit: db.prepare(INSERT_AUDIT_SQL),
       pageAll: db.prepare('SELECT body FROM audit ORDER BY id DESC LIMIT ? OFFSET ?').pluck(),
       countAll: db.prepare('SELECT count(*) FROM audit').pluck(),
       pageJob: db.prepare('SELECT body FROM audit WHERE job = ? ORDER BY id DESC LIMIT ? OFFSET ?').pluck(),

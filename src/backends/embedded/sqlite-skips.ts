@@ -15,6 +15,9 @@ export const SKIPS_MIGRATION = `
   );
 `;
 
+/** A deleted job's skips (the bulk writer thread deletes them too). */
+export const DELETE_JOB_SKIPS_SQL = 'DELETE FROM skips WHERE job = ?';
+
 export class SqliteSkips {
   private readonly st: Record<'insert' | 'count' | 'page' | 'prune' | 'deleteJob', Database.Statement>;
 
@@ -24,7 +27,7 @@ export class SqliteSkips {
       count: db.prepare('SELECT count(*) FROM skips WHERE job = ?').pluck(),
       page: db.prepare('SELECT body FROM skips WHERE job = ? ORDER BY id DESC LIMIT ? OFFSET ?').pluck(),
       prune: db.prepare('DELETE FROM skips WHERE job = ? AND id < (SELECT id FROM skips WHERE job = ? ORDER BY id DESC LIMIT 1 OFFSET ?)'),
-      deleteJob: db.prepare('DELETE FROM skips WHERE job = ?'),
+      deleteJob: db.prepare(DELETE_JOB_SKIPS_SQL),
     };
   }
 

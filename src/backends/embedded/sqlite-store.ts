@@ -11,12 +11,14 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { TIMING_FIELDS, type Execution, type Job, type JobTiming } from '../../job/types.js';
 import { coalesce } from '../../util/coalesce.js';
-import { ExecutionClosedError, type AuditBuilder, type AuditEntry, type AuditQuery, type CompleteOptions, type DispatchOptions, type ExecutionQuery, type FollowUp, type JobBatch, type JobEvent, type JobUpdater, type JobsUpdater, type Page, type Activity, type ActivityQuery, type SkipRecord, type Store, type StoredToken } from '../../store/types.js';
+import { ExecutionClosedError, type AuditBuilder, type AuditEntry, type AuditQuery, type CompleteOptions, type DispatchOptions, type ExecutionQuery, type FollowUp, type JobBatch, type JobEvent, type JobsWriter, type JobUpdater, type JobsUpdater, type Page, type Activity, type ActivityQuery, type SkipRecord, type Store, type StoredToken } from '../../store/types.js';
 import { ADMIN_MIGRATION, SqliteAdmin } from './sqlite-admin.js';
 import { SKIPS_MIGRATION, SqliteSkips } from './sqlite-skips.js';
 import { ACTIVITY_MIGRATION, sqliteActivity } from './sqlite-activity.js';
 import { countSkips } from '../../store/skips.js';
 import { WalCheckpointer, type CheckpointerOptions } from './wal-checkpointer.js';
+import { JOB_SQL, timingOf } from './job-rows.js';
+import { BULK_THREAD_MIN_JOBS, SqliteBulkWriter } from './sqlite-bulk-writer.js';
 
 
 /** Bump together with a new entry in MIGRATIONS. */
@@ -155,6 +157,7 @@ export class SqliteStore implements Store {
   readonly path: string;
 
   private readonly db: Database.Database;
+  private readonly busyTimeoutMs: number;
   private readonly listeners = new Set<(event: JobEvent) => void>();
   private readonly onListenerError: (error: unknown) => void;
   private closed = false;
@@ -216,7 +219,8 @@ export class SqliteStore implements Store {
     this.onListenerError =
       options.onListenerError ??
       ((error) => process.emitWarning(`watchJobs listener threw: ${String(error)}`, 'KairosStoreWarning'));
-    this.db = openDatabase(file, options.busyTimeoutMs ?? 5000);
+    this.busyTimeoutMs = options.busyTimeoutMs ?? 5000;
+    this.db = openDatabase(file, this.busyTimeoutMs);
     const db = this.db;
     this.checkpointer =
       file === ':memory:' || file === '' || options.checkpointThread === false
@@ -236,10 +240,8 @@ export class SqliteStore implements Store {
       listJobsAfterWith: db.prepare('SELECT body FROM jobs WHERE name > ? AND instr(body, ?) > 0 ORDER BY name LIMIT ?').pluck(),
       countJobs: db.prepare('SELECT count(*) FROM jobs').pluck(),
       dataVersion: db.prepare('PRAGMA data_version').pluck(),
-      putJob: db.prepare(
-        'INSERT INTO jobs (name, body, timing) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET body = excluded.body, timing = excluded.timing',
-      ),
-      deleteJob: db.prepare('DELETE FROM jobs WHERE name = ?'),
+      putJob: db.prepare(JOB_SQL.put),
+      deleteJob: db.prepare(JOB_SQL.delete),
       putExecution: db.prepare(
         `INSERT INTO executions (job_name, id, started_at, finished_at, grp, attempt, body)
          VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -260,7 +262,7 @@ export class SqliteStore implements Store {
       listRunningAll: db
         .prepare('SELECT body FROM executions WHERE finished_at IS NULL ORDER BY started_at, job_name, id')
         .pluck(),
-      deleteExecutions: db.prepare('DELETE FROM executions WHERE job_name = ?'),
+      deleteExecutions: db.prepare(JOB_SQL.deleteExecutions),
       // LIMIT -1 OFFSET keep: every finished execution after the newest `keep`.
       // Running ones are never pruned (and don't count), or /v1/busy and forbid would lose them.
       pruneExecutions: db.prepare(
@@ -272,7 +274,7 @@ export class SqliteStore implements Store {
       putTick: db.prepare(
         'INSERT INTO ticks (job_name, last_tick) VALUES (?, ?) ON CONFLICT (job_name) DO UPDATE SET last_tick = excluded.last_tick',
       ),
-      deleteTick: db.prepare('DELETE FROM ticks WHERE job_name = ?'),
+      deleteTick: db.prepare(JOB_SQL.deleteTick),
       getSetting: db.prepare('SELECT value FROM settings WHERE key = ?').pluck(),
       putSetting: db.prepare(
         'INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
@@ -545,6 +547,27 @@ export class SqliteStore implements Store {
       return out;
     }).immediate(batch);
     for (const event of events) this.emit(event);
+  }
+
+  /** Store.openJobsWriter: a thread writes large batches while the caller validates (sqlite-bulk-writer.ts). */
+  openJobsWriter(expected: number): JobsWriter | null {
+    this.assertOpen();
+    if (expected < BULK_THREAD_MIN_JOBS || this.path === ':memory:' || this.path === '') return null;
+    try {
+      return new SqliteBulkWriter({
+        file: this.path,
+        busyTimeoutMs: this.busyTimeoutMs,
+        checkpointAfter: !(this.checkpointer?.running ?? false),
+        committed: (put, deleted) => {
+          this.jobsChanged += put.length + deleted.length;
+          for (const job of put) this.emit({ type: 'put', job });
+          for (const name of deleted) this.emit({ type: 'delete', name });
+        },
+      });
+    } catch {
+      // No thread to be had: writeJobs at the end does the same, on this thread.
+      return null;
+    }
   }
 
   async deleteJob(name: string, audit?: AuditBuilder): Promise<Job | null> {
@@ -851,20 +874,4 @@ function migrate(db: Database.Database, from: number): void {
       db.pragma(`user_version = ${v + 1}`);
     }).immediate();
   }
-}
-
-/**
- * The timing column of a job, written with its body. A writer that changes bodies in place without
- * it (by hand) leaves the schedule loaded on the next start stale; one that inserts rows without it
- * is read from the body. Triggers that kept it from the body cost 50% more per job write (11.1 →
- * 16.3 s for 100k in one transaction), so the store keeps it itself.
- */
-function timingOf(job: Job): string {
-  const out: Record<string, unknown> = {};
-  for (const f of TIMING_FIELDS) {
-    // Optional fields a job may lack (depends_on) stay absent, as in the body.
-    const v = job[f];
-    if (v !== undefined) out[f] = v;
-  }
-  return JSON.stringify(out);
 }

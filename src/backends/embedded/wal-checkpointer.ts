@@ -68,6 +68,7 @@ export class WalCheckpointer {
   private worker: Worker | null = null;
   private readonly startTimer: NodeJS.Timeout;
   private stopped = false;
+  private ready = false;
   private listeners: ((ok: boolean) => void)[] = [];
 
   constructor(
@@ -77,6 +78,11 @@ export class WalCheckpointer {
   ) {
     this.startTimer = setTimeout(() => this.start(), options.startAfterMs ?? 1000);
     this.startTimer.unref();
+  }
+
+  /** The thread is checkpointing (the store's connection no longer does on commit). */
+  get running(): boolean {
+    return this.ready && !this.stopped;
   }
 
   /** Resolves with the outcome of the thread's next checkpoint (false: the thread is gone). */
@@ -97,6 +103,7 @@ export class WalCheckpointer {
       worker.on('message', (msg: WorkerMessage) => {
         if (msg.ready) {
           if (!this.stopped) this.db.pragma('wal_autocheckpoint = 0');
+          this.ready = true;
           return;
         }
         if (!msg.ok) this.options.onProblem?.(`WAL checkpoint failed on the checkpoint thread: ${msg.error ?? 'unknown error'}`);
