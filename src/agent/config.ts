@@ -9,7 +9,7 @@ import { parseCpu, parseMemory, type Capacity } from '../job/resources.js';
 import { readFileSync } from 'node:fs';
 import { availableParallelism, hostname, totalmem } from 'node:os';
 import { dirname, join, resolve as resolvePath } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { yaml } from '../util/yaml.js';
 import { parseGoDuration } from '../util/duration.js';
 import { compileTemplate } from '../notify/template.js';
 import { TEMPLATE_FIELDS } from '../notify/report.js';
@@ -257,7 +257,7 @@ export function readConfigFile(path: string): Record<string, unknown> {
   }
   let parsed: unknown;
   try {
-    parsed = /\.json$/i.test(path) ? JSON.parse(text) : parseYaml(text);
+    parsed = /\.json$/i.test(path) ? JSON.parse(text) : yaml().parse(text);
   } catch (err) {
     throw new ConfigError(`cannot parse config file ${path}: ${(err as Error).message}`);
   }

@@ -9,7 +9,7 @@
 import { Command, Option } from 'commander';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
+import { yaml } from '../util/yaml.js';
 import { definitionOf } from '../core/audit.js';
 import type { BulkChange, BulkResult } from '../client/api.js';
 import { ApiError, UsageError } from '../client/http.js';
@@ -135,7 +135,7 @@ export function applyCommands(): Command[] {
         query[`metadata[${l.slice(0, eq)}]`] = l.slice(eq + 1);
       }
       const jobs = await clientOf(opts).listJobs(query);
-      const docs = jobs.map((j) => ({ name: j.name, text: stringify(definitionOf(j), { lineWidth: 0 }) }));
+      const docs = jobs.map((j) => ({ name: j.name, text: yaml().stringify(definitionOf(j), { lineWidth: 0 }) }));
       const dir = opts.dir as string | undefined;
       if (dir === undefined) {
         process.stdout.write(docs.map((d) => d.text).join('---\n'));

@@ -7,7 +7,7 @@
 import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { stringify } from 'yaml';
+import { yaml } from '../util/yaml.js';
 import { UsageError } from '../client/http.js';
 import { isValidTimezone } from '../scheduler/schedule.js';
 import { parseCrontab } from './crontab.js';
@@ -44,7 +44,7 @@ export function importCommand(): Command {
       const result = parseCrontab(text, { system: opts.system === true, timezone, tags, source });
       for (const p of result.problems) process.stderr.write(`${source}:${p.line}: ${p.kind === 'note' ? 'note' : 'skipped'}: ${p.reason}\n    ${p.text.trim()}\n`);
       if (!opts.apply) {
-        process.stdout.write(result.jobs.map((j, i) => `# ${source}:${result.lines[i]}\n${stringify(j, { lineWidth: 0 })}`).join('---\n'));
+        process.stdout.write(result.jobs.map((j, i) => `# ${source}:${result.lines[i]}\n${yaml().stringify(j, { lineWidth: 0 })}`).join('---\n'));
         process.stderr.write(`${result.jobs.length} job${result.jobs.length === 1 ? '' : 's'} (dry run; --apply creates them)\n`);
         return;
       }

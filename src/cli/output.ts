@@ -3,7 +3,7 @@
  * plus the shared client options and the error → exit code handling.
  */
 import { Option, type Command } from 'commander';
-import { stringify } from 'yaml';
+import { yaml } from '../util/yaml.js';
 import { ApiError, EXIT, UsageError, type ClientOptions } from '../client/http.js';
 import { KairosClient } from '../client/api.js';
 
@@ -40,7 +40,7 @@ export function print<T>(format: Format, data: T | T[], columns: Column<T>[]): v
     return;
   }
   if (format === 'yaml') {
-    process.stdout.write(stringify(data, { lineWidth: 0 }));
+    process.stdout.write(yaml().stringify(data, { lineWidth: 0 }));
     return;
   }
   process.stdout.write(table(Array.isArray(data) ? data : [data], columns, format === 'wide'));
