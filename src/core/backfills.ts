@@ -91,7 +91,7 @@ export class BackfillService {
   private async view(name: string, b: Backfill): Promise<BackfillView> {
     const [last, running] = await Promise.all([this.store.getLastTick(backfillFence(name, b.id)), this.store.listRunning(name)]);
     // Ticks up to the fence's last are dispatched (only the range up to it is walked).
-    const dispatched = last === null ? 0 : ticksOfBackfill(name, { ...b, to: last < b.to ? last : b.to }).length;
+    const dispatched = last === null ? 0 : ticksOfBackfill(name, { ...b, to: Date.parse(last) < Date.parse(b.to) ? last : b.to }).length;
     const inFlight = new Set(running.filter((e) => e.backfill === b.id).map((e) => e.group)).size;
     return { ...b, job: name, dispatched, running: inFlight };
   }

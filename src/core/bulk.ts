@@ -162,7 +162,7 @@ export async function applyBulk(store: Store, executors: ExecutorCatalog, limits
   const place = await executors.placement?.();
   const stored = await StoredJobs.read(store, req.jobs.map(nameOf).filter((n) => n !== ''), req.prune !== null);
   const now = iso(Date.now());
-  const merged = new Map<string, { current: Job | null; job: Job; spec: JobSpec }>();
+  const merged = new Map<string, { current: Job | null; job: Job }>();
   const result: BulkResult = { dry_run: req.dryRun, created: [], updated: [], unchanged: [], deleted: [], changes: [] };
   const puts = new Map<string, Job>();
   const full = req.detail === 'full';
@@ -197,7 +197,7 @@ export async function applyBulk(store: Store, executors: ExecutorCatalog, limits
           continue;
         }
         const job = mergeJob(current, spec, now);
-        merged.set(name, { current, job, spec });
+        merged.set(name, { current, job });
         if (current && sameDefinition(current, spec)) {
           result.unchanged.push(name);
           continue;

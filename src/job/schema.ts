@@ -151,7 +151,8 @@ function zodToValidationError(error: z.ZodError): ValidationError {
 
 // Fleets share a few schedules: a bulk save of 100k jobs parses each distinct one once.
 const checkedSchedules = new Map<string, string | null>();
-const CHECKED_SCHEDULES_MAX = 10_000;
+/** Entries a memo below keeps before it starts afresh. */
+const MEMO_MAX = 10_000;
 
 /** Why the schedule can't be parsed, or null. */
 function scheduleProblem(schedule: string, timezone: string, jobName: string): string | null {
@@ -165,7 +166,7 @@ function scheduleProblem(schedule: string, timezone: string, jobName: string): s
     problem = err instanceof ScheduleError ? err.message : String(err);
   }
   if (key !== null) {
-    if (checkedSchedules.size >= CHECKED_SCHEDULES_MAX) checkedSchedules.clear();
+    if (checkedSchedules.size >= MEMO_MAX) checkedSchedules.clear();
     checkedSchedules.set(key, problem);
   }
   return problem;
@@ -323,7 +324,7 @@ function parseTimeField(field: string, value: string | null | undefined): string
   let iso = parsedTimes.get(value);
   if (iso === undefined) {
     iso = parseJobTime(value)?.toISOString() ?? null;
-    if (parsedTimes.size >= CHECKED_SCHEDULES_MAX) parsedTimes.clear();
+    if (parsedTimes.size >= MEMO_MAX) parsedTimes.clear();
     parsedTimes.set(value, iso);
   }
   if (iso === null) throw new ValidationError(field, `${field} must be an RFC 3339 time or YYYY-MM-DDTHH:MM, got "${value}"`);

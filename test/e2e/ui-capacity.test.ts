@@ -16,14 +16,12 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { chromiumSkip, launchChromium, watchedPage } from '../helpers/browser.js';
-import { shootBothWidths } from '../helpers/browser.js';
+import { shootBothWidths as shoot } from '../helpers/browser.js';
 import { api, eventually, removeDir, ROOT, shellJob, startAgent, type AgentHandle } from '../helpers/agent.js';
 import type { Execution, Job } from '../../src/job/types.js';
 
 const UI_DIR = process.env.KAIROS_TEST_UI_DIR || join(ROOT, 'dist', 'ui');
 const skip = chromiumSkip || (existsSync(join(UI_DIR, 'app.js')) ? false : `${UI_DIR}/app.js is missing: run node scripts/build-ui.mjs`);
-
-const shoot = shootBothWidths;
 
 describe('web UI: capacity-aware placement', { skip }, () => {
   let agent: AgentHandle;

@@ -10,40 +10,17 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { chromiumSkip, launchChromium, watchedPage } from '../helpers/browser.js';
+import { chromiumSkip, launchChromium, shootBothWidths as shoot, watchedPage } from '../helpers/browser.js';
 import { api, eventually, removeDir, ROOT, shellJob, startAgent, type AgentHandle } from '../helpers/agent.js';
 import type { Stats } from '../../src/api/routes/stats.js';
 import { agreedLeader, randomKeyspace } from '../helpers/cluster.js';
 import { startEtcd, type EtcdCluster } from '../helpers/etcd.js';
 
 const UI_DIR = process.env.KAIROS_TEST_UI_DIR || join(ROOT, 'dist', 'ui');
-const SHOTS = join(ROOT, 'test-artifacts', 'ui');
 const skip = chromiumSkip || (existsSync(join(UI_DIR, 'app.js')) ? false : `${UI_DIR}/app.js is missing: run node scripts/build-ui.mjs`);
-
-/** Screenshots at both widths; at 390 px nothing may scroll sideways. */
-async function shoot(page: Page, label: string): Promise<void> {
-  mkdirSync(SHOTS, { recursive: true });
-  await page.setViewportSize({ width: 1400, height: 900 });
-  await page.screenshot({ path: join(SHOTS, `${label}-1400.png`), fullPage: true });
-  await page.setViewportSize({ width: 390, height: 844 });
-  // A string, evaluated in the page: this file is compiled without the DOM's types.
-  const [scrollWidth, innerWidth, wide] = await page.evaluate<[number, number, string]>(`[
-    document.documentElement.scrollWidth,
-    window.innerWidth,
-    // What sticks out, to name it in the failure.
-    [...document.querySelectorAll('main *')]
-      .filter((el) => el.getBoundingClientRect().right > window.innerWidth + 0.5)
-      .slice(0, 5)
-      .map((el) => el.tagName.toLowerCase() + '.' + el.className + ' ' + Math.round(el.getBoundingClientRect().right))
-      .join(', '),
-  ]`);
-  assert.ok(scrollWidth <= innerWidth, `${label}: scrollWidth ${scrollWidth} > ${innerWidth} at 390 px: ${wide}`);
-  await page.screenshot({ path: join(SHOTS, `${label}-390.png`), fullPage: true });
-  await page.setViewportSize({ width: 1400, height: 900 });
-}
 
 describe('web UI: dashboard, members, running', { skip }, () => {
   let agent: AgentHandle;

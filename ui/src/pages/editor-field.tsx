@@ -18,6 +18,15 @@ export interface ControlProps {
   'aria-describedby'?: string;
 }
 
+/** A field's error under its control, with the id its aria-describedby names (`${id}-error`). */
+export function ErrorMessage({ id, message }: { id: string; message: ComponentChildren }): JSX.Element | null {
+  return message ? (
+    <div class="field-error" id={`${id}-error`}>
+      {message}
+    </div>
+  ) : null;
+}
+
 /** The error for `field` (or, with `prefix`, for any field under it). */
 export function useFieldError(field: string, prefix = false): FieldError | null {
   const err = useContext(ErrorContext);
@@ -53,11 +62,7 @@ export function Field({
     <div class={`field ${cls ?? ''}`} data-field={field}>
       <label for={id}>{label}</label>
       {children({ id, ...(message ? { 'aria-invalid': 'true' as const } : {}), ...(described ? { 'aria-describedby': described } : {}) })}
-      {message ? (
-        <div class="field-error" id={`${id}-error`}>
-          {message}
-        </div>
-      ) : null}
+      <ErrorMessage id={id} message={message} />
       {hint ? (
         <div class="hint" id={`${id}-hint`}>
           {hint}
@@ -77,11 +82,7 @@ export function Check({ field, label, hint, checked, set }: { field: string; lab
         <input id={id} type="checkbox" checked={checked} aria-invalid={err ? 'true' : undefined} aria-describedby={err ? `${id}-error` : hint ? `${id}-hint` : undefined} onChange={(ev) => set(ev.currentTarget.checked)} />{' '}
         {label}
       </label>
-      {err ? (
-        <div class="field-error" id={`${id}-error`}>
-          {err.message}
-        </div>
-      ) : null}
+      <ErrorMessage id={id} message={err?.message} />
       {hint ? (
         <div class="hint" id={`${id}-hint`}>
           {hint}

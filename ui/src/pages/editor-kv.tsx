@@ -5,7 +5,7 @@
  */
 import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
-import { fieldId, useFieldError } from './editor-field.js';
+import { ErrorMessage, fieldId, useFieldError } from './editor-field.js';
 
 export type Pair = [string, string];
 
@@ -96,22 +96,14 @@ export function KeyValues({ noun, legend, pairs, onChange, field, rowField, keyS
             <button type="button" class="icon" aria-label={`Remove ${noun} ${i + 1}`} title="Remove" onClick={() => emit(rows.filter((x) => x.id !== r.id))}>
               ✕
             </button>
-            {rowErr ? (
-              <div class="field-error" id={`${rid}-error`}>
-                {rowErr.message}
-              </div>
-            ) : null}
+            <ErrorMessage id={rid} message={rowErr?.message} />
           </div>
         );
       })}
       <button type="button" class="add" onClick={() => setRows([...rows, { id: seq++, k: '', v: '' }])}>
         Add {noun}
       </button>
-      {groupError ? (
-        <div class="field-error" id={`${base}-error`}>
-          {groupError.message}
-        </div>
-      ) : null}
+      <ErrorMessage id={base} message={groupError?.message} />
     </fieldset>
   );
 }

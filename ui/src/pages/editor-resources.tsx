@@ -7,7 +7,7 @@
  */
 import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
-import { Field, fieldId, useFieldError } from './editor-field.js';
+import { ErrorMessage, Field, fieldId, useFieldError } from './editor-field.js';
 import { str } from './editor-model.js';
 
 interface Texts {
@@ -75,11 +75,7 @@ export function ResourcesFields({ value, set }: { value: unknown; set: (resource
           {(c) => <input {...c} value={texts.slots} autoComplete="off" spellcheck={false} placeholder="e.g. gpu=1" onInput={(ev) => edit({ slots: ev.currentTarget.value })} />}
         </Field>
       </div>
-      {groupError ? (
-        <div class="field-error" id={`${base}-error`}>
-          {groupError.message}
-        </div>
-      ) : null}
+      <ErrorMessage id={base} message={groupError?.message} />
     </fieldset>
   );
 }

@@ -17,6 +17,7 @@ import { useLoad, useStore } from '../hooks.js';
 import { session } from '../session.js';
 import type { BackfillView, DryRun } from '../../../src/core/backfills.js';
 import { plural, utcText } from './job-util.js';
+import { ErrorMessage } from './editor-field.js';
 
 const POLL_MS = 2000;
 /** Ticks listed at each end of a preview. */
@@ -163,11 +164,7 @@ function TimeField({
         aria-describedby={`${error ? `${id}-error ` : ''}${id}-hint`}
         onInput={(ev) => set(ev.currentTarget.value)}
       />
-      {error ? (
-        <div class="field-error" id={`${id}-error`}>
-          {error}
-        </div>
-      ) : null}
+      <ErrorMessage id={id} message={error} />
       <div class="hint" id={`${id}-hint`}>
         {iso ? (
           <>
