@@ -63,6 +63,7 @@ interface Active {
 
 const RECENT_OUTPUT = 4096;
 const START_RECORD_SLACK_MS = 1000;
+const NEVER_STARTED = 'agent is shutting down; this execution was waiting for its tick and never started';
 
 export class Runner implements ExecutionSink {
   private readonly active = new Map<string, Active>();
@@ -200,11 +201,16 @@ export class Runner implements ExecutionSink {
       }
       const job = await this.persist('read job', () => this.o.store.getJob(execution.job_name));
       // Dispatched ahead of its tick (the leader's --dispatch-lead): start on the tick, never before.
-      const early = Date.parse(execution.scheduled_at) - Date.now();
-      if (execution.attempt === 1 && early > 0) {
+      const tick = Date.parse(execution.scheduled_at);
+      const early = execution.attempt === 1 ? tick - Date.now() : 0;
+      // An executor that holds starts prepares the run now and starts it on the tick itself
+      // (src/executors/spawner/held-start.ts); with --max-parallel the run waits for its tick
+      // first, so a slot is not taken ahead of it.
+      const holdUntil = early > 0 && job !== null && this.o.executors.get(job.executor)?.holdsStart === true && !(this.o.maxParallel ?? 0) ? tick : undefined;
+      if (early > 0 && holdUntil === undefined) {
         await this.sleep(early);
         if (this.stopping) {
-          await this.failUnstarted(execution, 'agent is shutting down; this execution was waiting for its tick and never started');
+          await this.failUnstarted(execution, NEVER_STARTED);
           return;
         }
       }
@@ -214,7 +220,7 @@ export class Runner implements ExecutionSink {
       }
       let result;
       try {
-        result = await this.attempt(execution, job);
+        result = await this.attempt(execution, job, holdUntil);
         if (job) result.output = await this.process(job, execution, result);
       } finally {
         this.releaseSlot();
@@ -297,9 +303,11 @@ export class Runner implements ExecutionSink {
     };
   }
 
+  /** `startAt`: the executor starts the run at that instant (it `holdsStart`), not at once. */
   private async attempt(
     execution: Execution,
     job: Job | null,
+    startAt?: number,
   ): Promise<{ success: boolean; exitCode: number | null; output: string }> {
     if (!job) return { success: false, exitCode: null, output: 'job was deleted before it could run' };
     const executor = this.o.executors.get(job.executor);
@@ -307,11 +315,31 @@ export class Runner implements ExecutionSink {
       return { success: false, exitCode: null, output: `executor "${job.executor}" is not present on agent ${this.o.nodeName}` };
     }
     const controller = new AbortController();
-    const started = Date.now();
     const dispatchedAt = execution.started_at;
-    execution.started_at = iso(started);
     const active: Active = { execution, controller, text: '', decoder: new StringDecoder('utf8'), followers: new Set() };
-    this.active.set(execution.id, active);
+    let recorded: Promise<unknown> = Promise.resolve();
+    let begun = false;
+    // Shutdown while the run waits for its tick: it never starts.
+    const wake = (): void => controller.abort(NEVER_STARTED);
+    // The run is running from here: listed, announced, and its start recorded when it differs
+    // from the dispatch-time record (queued, or a retry's backoff); otherwise that write would
+    // cost a disk flush between this start and the next one.
+    const begin = (started: number): void => {
+      begun = true;
+      this.sleepers.delete(wake);
+      execution.started_at = iso(started);
+      this.active.set(execution.id, active);
+      const latenessMs = started - Date.parse(execution.scheduled_at);
+      this.o.events?.publish('execution.started', { execution: { ...execution }, latenessMs });
+      const late = lateStart(job, execution, latenessMs);
+      if (late) this.o.events?.publish('execution.late', late);
+      const recordedAt = Date.parse(dispatchedAt);
+      if (Number.isNaN(recordedAt) || started - recordedAt > START_RECORD_SLACK_MS) {
+        recorded = this.persist('record start', () => this.o.store.putExecution({ ...execution }));
+      }
+    };
+    if (startAt === undefined) begin(Date.now());
+    else this.sleepers.add(wake);
     try {
       // Spawn first, then record the start: the execution record already exists
       // (written at dispatch), so this write only refreshes started_at and needn't delay the run.
@@ -333,25 +361,17 @@ export class Runner implements ExecutionSink {
           if (active.text.length > 2 * this.o.outputLimit) active.text = active.text.slice(-this.o.outputLimit);
           for (const f of active.followers) f(text);
         },
+        ...(startAt !== undefined ? { startAt, onStart: begin } : {}),
       });
-      const latenessMs = started - Date.parse(execution.scheduled_at);
-      this.o.events?.publish('execution.started', { execution: { ...execution }, latenessMs });
-      const late = lateStart(job, execution, latenessMs);
-      if (late) this.o.events?.publish('execution.late', late);
-      // Only worth a write when the start differs from the dispatch-time record (queued, or a retry's backoff):
-      // otherwise it would cost a disk flush between this spawn and the next one.
-      const recordedAt = Date.parse(dispatchedAt);
-      const recorded =
-        Number.isNaN(recordedAt) || started - recordedAt > START_RECORD_SLACK_MS
-          ? this.persist('record start', () => this.o.store.putExecution({ ...execution }))
-          : Promise.resolve();
       const outcome = await running;
       // The result write must come after the start write; a start write that gave up is superseded by it.
       await recorded.catch(() => undefined);
+      if (!begun && controller.signal.reason === NEVER_STARTED) return { success: false, exitCode: null, output: NEVER_STARTED };
       return { success: outcome.success, exitCode: outcome.exitCode, output: outcome.output };
     } catch (err) {
       return { success: false, exitCode: null, output: `executor error: ${(err as Error).message}` };
     } finally {
+      this.sleepers.delete(wake);
       this.active.delete(execution.id);
     }
   }

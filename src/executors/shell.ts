@@ -11,6 +11,8 @@ import type { Credentials, SuSpec } from './shell-user.js';
 import type { ExecutionOutcome, ExecutionRequest, Executor } from './types.js';
 import { inProcessSpawner } from './spawner/in-process.js';
 import type { JobSpawner } from './spawner/job-spawner.js';
+import { canHold, heldArgs, HOLD_SHELL } from './spawner/held-start.js';
+import { holdUntil, type Ticket } from './spawner/gates.js';
 
 export interface ShellExecutorOptions {
   /**
@@ -38,6 +40,7 @@ const MAX_TIMER_MS = 2_147_483_647;
  */
 export class ShellExecutor implements Executor {
   readonly name = 'shell';
+  readonly holdsStart = true;
   private readonly closeGraceMs: number;
   private readonly memCheckIntervalMs: number;
   private readonly spawner: JobSpawner;
@@ -143,6 +146,21 @@ export class ShellExecutor implements Executor {
     env.KAIROS_SCHEDULED_AT = request.scheduledAt.toISOString();
     env.ENV_JOB_NAME = request.jobName;
 
+    // A run to start later is held (spawner/held-start.ts) when its command can be; otherwise it waits here.
+    const startAt = request.startAt;
+    const workDir = cwd === '' ? undefined : cwd;
+    let ticket: Ticket | null = null;
+    // Set with the run's state below; a release cannot come before (it is a timer).
+    let onRelease: (at: number) => void = () => undefined;
+    if (startAt !== undefined && startAt > Date.now()) {
+      if (canHold({ file, cwd: workDir, env, ...(credentials ? { uid: credentials.uid } : {}) }, process.env)) {
+        const releaser = this.spawner.releaseGate?.bind(this.spawner);
+        ticket = holdUntil(startAt, (at) => onRelease(at), releaser);
+      }
+      if (ticket === null && !(await waitUntil(startAt, request.signal))) return { ...fail(killedNote(request.signal)), started: false };
+    }
+    if (startAt !== undefined && ticket === null) request.onStart?.(Date.now());
+
     return new Promise<ExecutionOutcome>((resolve) => {
       let pid: number | undefined;
       const notes: string[] = [];
@@ -153,6 +171,7 @@ export class ShellExecutor implements Executor {
       let timer: NodeJS.Timeout | undefined;
       let graceTimer: NodeJS.Timeout | undefined;
       let memoryWatch: MemoryWatch | undefined;
+      let started = ticket === null;
 
       const killGroup = (): void => {
         if (pid === undefined) return;
@@ -171,6 +190,7 @@ export class ShellExecutor implements Executor {
         if (graceTimer) clearTimeout(graceTimer);
         memoryWatch?.stop();
         request.signal.removeEventListener('abort', onAbort);
+        ticket?.cancel();
         // Events never arrive within spawnJob itself, so `handle` is set by then.
         handle.release();
         resolve({
@@ -178,6 +198,7 @@ export class ShellExecutor implements Executor {
           exitCode,
           output: withNote(output, notes.join('\n')),
           truncated: output.truncated,
+          ...(startAt !== undefined ? { started } : {}),
         });
       };
 
@@ -204,6 +225,11 @@ export class ShellExecutor implements Executor {
             killGroup();
           });
         }
+        // A held process's time counts from its release.
+        if (started) armTimeout();
+      };
+
+      const armTimeout = (): void => {
         if (timeoutMs !== null) {
           const onTimeout = (): void => {
             if (settled) return;
@@ -221,12 +247,19 @@ export class ShellExecutor implements Executor {
         }
       };
 
+      onRelease = (at) => {
+        if (started || settled) return;
+        started = true;
+        request.onStart?.(at);
+        if (pid !== undefined && !killedByUs) armTimeout();
+      };
+
       request.signal.addEventListener('abort', onAbort, { once: true });
       const handle = this.spawner.spawnJob(
         {
-          file,
-          args,
-          cwd: cwd === '' ? undefined : cwd,
+          file: ticket ? HOLD_SHELL : file,
+          args: ticket ? heldArgs(ticket.gate, file, args) : args,
+          cwd: workDir,
           env,
           stdin: payload,
           ...(credentials ? { uid: credentials.uid, gid: credentials.gid } : {}),
@@ -250,6 +283,8 @@ export class ShellExecutor implements Executor {
           },
           exit: (code) => {
             exited = true;
+            // A process that exits while held (killed) no longer waits on its gate.
+            ticket?.cancel();
             exitCode = code;
             memoryWatch?.stop();
             // Reap whatever the job left behind (`cmd &`); they would otherwise
@@ -260,6 +295,8 @@ export class ShellExecutor implements Executor {
           },
           close: finish,
           lost: (reason) => {
+            // A process still held never ran its command and never will: nothing may be left waiting.
+            if (!started) killGroup();
             // Once the exit is known the run's outcome is too; only its late output is missing.
             if (!exited) notes.push(reason);
             finish();
@@ -360,4 +397,26 @@ function withNote(output: OutputBuffer, note: string): string {
   if (note === '') return text;
   const sep = text === '' || text.endsWith('\n') ? '' : '\n';
   return `${text}${sep}${note}\n`;
+}
+
+/** Resolves true at `at` (epoch ms), or false as soon as `signal` aborts. */
+function waitUntil(at: number, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    let timer: NodeJS.Timeout;
+    // A timer may fire a little before the wall clock reaches `at`: never start early.
+    const arm = (): void => {
+      timer = setTimeout(() => {
+        if (Date.now() < at) return arm();
+        signal.removeEventListener('abort', onAbort);
+        resolve(true);
+      }, Math.max(0, at - Date.now()));
+    };
+    arm();
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
 }

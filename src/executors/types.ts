@@ -18,6 +18,12 @@ export interface ExecutionRequest {
   signal: AbortSignal;
   /** Live output, for /v1/busy. */
   onOutput?: (chunk: Buffer) => void;
+  /**
+   * Only for an executor that `holdsStart`: start the run at this instant (epoch ms), not at once.
+   * The executor prepares it now and calls `onStart` with the instant it started.
+   */
+  startAt?: number;
+  onStart?: (at: number) => void;
 }
 
 export interface ExecutionOutcome {
@@ -28,6 +34,8 @@ export interface ExecutionOutcome {
   output: string;
   /** True when earlier output was dropped to respect `outputLimit`. */
   truncated: boolean;
+  /** False when the run was to start at `startAt` and never did (aborted while it waited). */
+  started?: boolean;
 }
 
 export interface Executor {
@@ -38,4 +46,9 @@ export interface Executor {
    */
   validate(config: Record<string, string>): { field: string; message: string } | null;
   execute(request: ExecutionRequest): Promise<ExecutionOutcome>;
+  /**
+   * Whether `execute` takes `request.startAt`: the runner then hands it a run dispatched ahead of
+   * its tick at once, and the executor times the start. Others get the run on its tick.
+   */
+  readonly holdsStart?: boolean;
 }

@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -18,6 +18,43 @@ const request = (config: Record<string, string>, extra: Partial<ExecutionRequest
 
 function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'kairos-shell-'));
+}
+
+/** The argv of every held process whose command line contains `needle` (reads /proc). */
+function heldCommandLines(needle: string): string[][] {
+  const found: string[][] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      if (argv.includes('kairos-held') && argv.some((a) => a.includes(needle))) found.push(argv);
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return found;
+}
+
+/** Pid of the process whose command line contains `needle`, or 0 (reads /proc). */
+function heldProcess(needle: string): number {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      if (cmd.includes(needle) && cmd.includes('kairos-held')) return Number(entry);
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return 0;
+}
+
+async function until(what: string, check: () => boolean): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    if (check()) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  assert.fail(`timed out waiting for ${what}`);
 }
 
 async function assertDiesSoon(pid: number): Promise<void> {
@@ -227,6 +264,89 @@ for (const [mode, make] of modes) {
       const badCwd = await shell.execute(request({ command: 'true', cwd: '/no/such/dir-kairos' }));
       assert.equal(badCwd.success, false);
       assert.match(badCwd.output, /cwd "\/no\/such\/dir-kairos" does not exist/);
+    });
+
+    void test('a run given startAt is held: its command starts on the instant, never before, with its payload and its pid', async () => {
+      const startAt = Date.now() + 400;
+      const starts: number[] = [];
+      const out = await shell.execute(
+        request(
+          { command: 'echo "$$ $(date +%s%3N)"; cat', shell: 'true', payload: Buffer.from('the payload').toString('base64') },
+          { startAt, onStart: (at) => starts.push(at) },
+        ),
+      );
+      assert.equal(out.success, true, out.output);
+      assert.equal(out.started, true);
+      const [line, payload] = out.output.split('\n');
+      const [pid, ranAt] = (line ?? '').split(' ').map(Number);
+      assert.equal(payload, 'the payload');
+      assert.equal(starts.length, 1, 'onStart is called once');
+      const [at] = starts as [number];
+      assert.ok(at >= startAt, `released at ${at}, before its instant ${startAt}`);
+      assert.ok((ranAt ?? 0) >= startAt, `the command ran at ${ranAt}, before its instant ${startAt}`);
+      assert.ok(pid !== undefined && pid > 0 && pid !== process.pid);
+    });
+
+    void test('runs held for one instant are released together by one gate, none before it; the gate is removed once they are done', async () => {
+      const startAt = Date.now() + 700;
+      const tag = `gate-${mode.replace(' ', '-')}-${startAt}`;
+      const starts: number[] = [];
+      const runs = Array.from({ length: 10 }, (_, i) =>
+        shell.execute(request({ command: `sh -c 'date +%s%3N' ${tag}-${i}` }, { startAt, onStart: (at) => starts.push(at) })),
+      );
+      let gate = '';
+      await until('the held processes', () => heldCommandLines(tag).length === 10);
+      // The shell's arguments: -c, script, $0, the gate, the command.
+      const gates = new Set(heldCommandLines(tag).map((argv) => argv[4] ?? ''));
+      assert.equal(gates.size, 1, `one gate for the instant, got ${[...gates].join(', ')}`);
+      gate = [...gates][0] as string;
+      assert.ok(existsSync(gate));
+      const outs = await Promise.all(runs);
+      for (const out of outs) {
+        assert.equal(out.success, true, out.output);
+        assert.ok(Number(out.output.trim()) >= startAt, `ran at ${out.output.trim()}, before ${startAt}`);
+      }
+      assert.equal(starts.length, 10);
+      assert.equal(new Set(starts).size, 1, `one release time, got ${starts.join(', ')}`);
+      assert.ok((starts[0] ?? 0) >= startAt);
+      await until('the gate to be removed', () => !existsSync(gate));
+    });
+
+    void test('a held run aborted before its instant never runs its command, and its held process is gone', async () => {
+      const dir = tempDir();
+      try {
+        const marker = join(dir, 'ran');
+        const ac = new AbortController();
+        let starts = 0;
+        let heldPid = 0;
+        const running = shell.execute(request({ command: `touch ${marker}`, shell: 'true' }, { signal: ac.signal, startAt: Date.now() + 60_000, onStart: () => starts++ }));
+        // The held shell exists (prepared ahead) and waits: find it by the marker in its command line.
+        await until('the held process', () => (heldPid = heldProcess(marker)) > 0);
+        ac.abort('agent is shutting down');
+        const out = await running;
+        assert.equal(out.success, false);
+        assert.equal(out.started, false);
+        assert.equal(starts, 0);
+        assert.equal(out.output, 'killed: agent is shutting down\n');
+        await assertDiesSoon(heldPid);
+        assert.throws(() => readFileSync(marker), { code: 'ENOENT' });
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    void test('a run given startAt whose command cannot start is not held: it fails on its instant as a direct spawn does', async () => {
+      const startAt = Date.now() + 300;
+      const starts: number[] = [];
+      const out = await shell.execute(request({ command: 'nosuchcmd-kairos --flag' }, { startAt, onStart: (at) => starts.push(at) }));
+      assert.equal(out.success, false);
+      assert.match(out.output, /spawn nosuchcmd-kairos ENOENT/);
+      assert.ok((starts[0] ?? 0) >= startAt, `started at ${starts[0]}, before ${startAt}`);
+    });
+
+    void test("a held run's timeout counts from its start, not from when it was prepared", async () => {
+      const out = await shell.execute(request({ command: 'sleep 1', timeout: '2s' }, { startAt: Date.now() + 1500 }));
+      assert.equal(out.success, true, out.output);
     });
 
     void test('invalid config at run time fails instead of throwing', async () => {

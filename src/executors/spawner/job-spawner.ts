@@ -4,6 +4,7 @@
  * (`spawner-pool.ts`). Everything else about a run (timeouts, killing the process group, memory
  * watch, output) stays in the executor, which gets the pid back and signals the group itself.
  */
+import type { GateReleaser } from './gates.js';
 
 export interface SpawnJobOptions {
   file: string;
@@ -51,4 +52,6 @@ export interface JobHandle {
 
 export interface JobSpawner {
   spawnJob(options: SpawnJobOptions, events: JobEvents): JobHandle;
+  /** Releases a held-start gate from another process (gates.ts, GateReleaser); absent: the agent does. */
+  releaseGate?: GateReleaser;
 }

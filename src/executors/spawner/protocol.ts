@@ -8,11 +8,15 @@ import type { SpawnJobOptions } from './job-spawner.js';
 export type ToSpawner =
   | ({ t: 'spawn'; id: number } & SpawnJobOptions)
   /** The agent is done with the job: stop reading its output and forget it. */
-  | { t: 'release'; id: number };
+  | { t: 'release'; id: number }
+  /** Release the held processes waiting on the FIFO `path` at `at` (epoch ms): gates.ts. */
+  | { t: 'gate'; path: string; at: number };
 
 export type FromSpawner =
   | { t: 'ready' }
   | { t: 'spawned'; id: number; pid: number }
+  /** The gate's lines went out at `at`; null: the gate could not be opened (the agent releases it). */
+  | { t: 'released'; path: string; at: number | null }
   | { t: 'data'; id: number; chunk: Buffer }
   | { t: 'exit'; id: number; code: number | null; signal: NodeJS.Signals | null }
   | { t: 'close'; id: number }

@@ -6,7 +6,9 @@
  */
 import { startChild } from './in-process.js';
 import type { LocalJob } from './in-process.js';
+import { closeSync, constants, openSync } from 'node:fs';
 import { errorFields } from './protocol.js';
+import { onInstant, writeRelease } from './held-start.js';
 import type { FromSpawner, ToSpawner } from './protocol.js';
 
 // Output the agent has not taken yet: above HIGH every job's pipes are paused until the channel
@@ -79,8 +81,36 @@ process.on('message', (raw) => {
   } else if (m.t === 'release') {
     jobs.get(m.id)?.release();
     jobs.delete(m.id);
+  } else if (m.t === 'gate') {
+    gate(m.path, m.at);
   }
 });
+
+/**
+ * Releases a gate on its instant (held-start.ts): this loop is small and mostly idle, so it keeps
+ * time better than the agent's. Opened now, so the write needs nothing else on the instant; closed
+ * once written (the agent keeps the FIFO open for readers still on their way).
+ */
+function gate(path: string, at: number): void {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDWR | constants.O_NONBLOCK);
+  } catch {
+    send({ t: 'released', path, at: null });
+    return;
+  }
+  onInstant(at, () => {
+    const when = Date.now();
+    try {
+      writeRelease(fd);
+      send({ t: 'released', path, at: when });
+    } catch {
+      send({ t: 'released', path, at: null });
+    } finally {
+      closeSync(fd);
+    }
+  });
+}
 
 // The agent is gone (closed the pool, exited, or was killed): so is the reason to exist. Job
 // processes live on in their own process groups, as they do when the agent itself is killed.

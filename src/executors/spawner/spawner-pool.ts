@@ -9,6 +9,7 @@ import type { Logger } from '../../util/log.js';
 import { inProcessSpawner } from './in-process.js';
 import type { JobEvents, JobHandle, JobSpawner, SpawnJobOptions } from './job-spawner.js';
 import { SpawnerProcess } from './spawner-process.js';
+import type { GateRelease } from './gates.js';
 
 export interface SpawnerPoolOptions {
   size: number;
@@ -60,6 +61,12 @@ export class SpawnerPool implements JobSpawner {
     this.start();
     const proc = this.pick();
     return proc ? proc.spawnJob(options, events) : this.fallback.spawnJob(options, events);
+  }
+
+  /** GateReleaser (gates.ts): one spawner releases each gate; false while none is ready. */
+  releaseGate(path: string, at: number, report: GateRelease): boolean {
+    this.start();
+    return this.pick()?.releaseGate(path, at, report) ?? false;
   }
 
   /** Resolves once every slot has a ready spawner or has been given up (tests, benchmarks). */

@@ -6,6 +6,7 @@ import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import type { JobEvents, JobHandle, SpawnJobOptions } from './job-spawner.js';
 import { errorFrom } from './protocol.js';
+import type { GateRelease } from './gates.js';
 import type { FromSpawner, ToSpawner } from './protocol.js';
 
 export interface SpawnerProcessOptions {
@@ -33,6 +34,8 @@ export class SpawnerProcess {
   pendingSpawns = 0;
   private nextId = 1;
   private readonly jobs = new Map<number, Job>();
+  /** Gates this spawner is to release, by path, with whom to tell. */
+  private readonly gates = new Map<string, GateRelease>();
   private readonly startTimer: NodeJS.Timeout;
   private exitedHow = 'unknown cause';
 
@@ -93,6 +96,26 @@ export class SpawnerProcess {
     };
   }
 
+  /** Asks the spawner to release a gate at `at` (gates.ts); false when the request cannot be sent. */
+  releaseGate(path: string, at: number, report: GateRelease): boolean {
+    if (this.state !== 'ready' || !this.child.connected) return false;
+    this.gates.set(path, report);
+    this.updateRef();
+    this.child.send({ t: 'gate', path, at } satisfies ToSpawner, undefined, undefined, (err) => {
+      if (err) this.settleGate(path, null);
+    });
+    return true;
+  }
+
+  private settleGate(path: string, at: number | null): void {
+    const report = this.gates.get(path);
+    if (!report) return;
+    this.gates.delete(path);
+    this.updateRef();
+    if (at === null) report.failed();
+    else report.released(at);
+  }
+
   /** Asks the spawner to exit (it does once its channel closes); resolves when it has, killing it after `timeoutMs`. */
   close(timeoutMs: number): Promise<void> {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return Promise.resolve();
@@ -135,6 +158,10 @@ export class SpawnerProcess {
       this.o.onReady();
       return;
     }
+    if (m.t === 'released') {
+      this.settleGate(m.path, m.at);
+      return;
+    }
     const job = this.jobs.get(m.id);
     if (!job) return;
     switch (m.t) {
@@ -167,6 +194,9 @@ export class SpawnerProcess {
     const what = `the spawner process (pid ${String(this.child.pid)}) exited (${this.exitedHow})`;
     const jobs = [...this.jobs.values()];
     this.jobs.clear();
+    const gates = [...this.gates.values()];
+    this.gates.clear();
+    for (const report of gates) report.failed();
     this.pendingSpawns = 0;
     this.updateRef();
     for (const job of jobs) {
@@ -181,7 +211,7 @@ export class SpawnerProcess {
 
   /** Both the process handle (its exit) and the channel (its messages) are needed to settle a job. */
   private updateRef(): void {
-    const busy = this.state === 'starting' || (this.state === 'ready' && this.jobs.size > 0);
+    const busy = this.state === 'starting' || (this.state === 'ready' && (this.jobs.size > 0 || this.gates.size > 0));
     if (busy) this.child.ref();
     else this.child.unref();
     const channel = this.child.channel;
