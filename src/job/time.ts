@@ -53,3 +53,29 @@ export function iso(d: Date | number): string {
   }
   return lastIso;
 }
+
+// Character positions of the digits in `YYYY-MM-DDTHH:MM:SS.sssZ`.
+const ISO_DIGITS = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 22];
+
+/**
+ * Date.parse for stored times, three times faster on the format iso() writes (loading 100k jobs
+ * parses 300k of them); anything else goes to Date.parse. NaN when it doesn't parse.
+ */
+export function instantMs(s: string): number {
+  if (s.length !== 24 || s.charCodeAt(10) !== 84 || s.charCodeAt(23) !== 90) return Date.parse(s);
+  for (const i of ISO_DIGITS) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return Date.parse(s);
+  }
+  const n = (i: number, len: number): number => {
+    let v = 0;
+    for (let k = i; k < i + len; k++) v = v * 10 + s.charCodeAt(k) - 48;
+    return v;
+  };
+  const year = n(0, 4);
+  // Date.UTC maps years 0-99 to 1900-1999.
+  if (year < 100) return Date.parse(s);
+  const ms = Date.UTC(year, n(5, 2) - 1, n(8, 2), n(11, 2), n(14, 2), n(17, 2), n(20, 3));
+  // Out-of-range fields roll over in Date.UTC: such a string is left to Date.parse's own rules.
+  return new Date(ms).getUTCDate() === n(8, 2) && n(5, 2) <= 12 && n(11, 2) < 24 && n(14, 2) < 60 && n(17, 2) < 60 ? ms : Date.parse(s);
+}

@@ -8,6 +8,7 @@ import { parseSchedule, type Schedule } from './schedule.js';
 import type { ScheduledJob } from './scheduler.js';
 import type { JobTiming } from '../job/types.js';
 import { parseGoDuration } from '../util/duration.js';
+import { instantMs } from '../job/time.js';
 
 export function isTimeScheduled(job: JobTiming): boolean {
   // A fan-in job's schedule only draws its windows (src/scheduler/window.ts): its parents start it.
@@ -15,10 +16,10 @@ export function isTimeScheduled(job: JobTiming): boolean {
 }
 
 export function scheduleAnchor(job: JobTiming, lastTick: string | null, schedule?: Schedule): number {
-  let anchor = Date.parse(job.updated_at);
+  let anchor = instantMs(job.updated_at);
   if (Number.isNaN(anchor)) anchor = Date.now();
-  if (lastTick) anchor = Math.max(anchor, Date.parse(lastTick));
-  const startsAt = job.starts_at ? Date.parse(job.starts_at) : NaN;
+  if (lastTick) anchor = Math.max(anchor, instantMs(lastTick));
+  const startsAt = job.starts_at ? instantMs(job.starts_at) : NaN;
   if (startsAt > anchor) {
     // A tick exactly at starts_at is due. `@every` takes its phase from
     // starts_at (first run at starts_at, which is what dkron reports as
@@ -49,7 +50,7 @@ export function toScheduledJob(job: JobTiming, lastTick: string | null): Schedul
 
 /** expires_at as ms; one that doesn't parse ends nothing (the dispatcher's check doesn't stop it either). */
 function parseEnd(expiresAt: string): number | null {
-  const ms = Date.parse(expiresAt);
+  const ms = instantMs(expiresAt);
   return Number.isNaN(ms) ? null : ms;
 }
 
