@@ -22,6 +22,8 @@
  *   BENCH_SCALE_IDLE     seconds idle after loading, before RSS is read, in the scale scenario (default 3)
  *   BENCH_THROUGHPUT_SECONDS  length of the throughput scenario's measured window, each part (default 60)
  *   BENCH_THROUGHPUT_HTTP_JOBS  http jobs on the etcd cluster in the throughput scenario (default 600; 0 skips that part)
+ *   BENCH_THROUGHPUT_PROBE  in-flight limits the throughput reference probes, comma-separated (default 2,4,8,16,32;
+ *                        one value fixes it: the 2 s probes are noisy, and the best one is also the agent's --max-parallel)
  *   BENCH_SCENARIOS      comma list of lateness, etcd, zookeeper, memory, reaction, apply, ui, startup, cron, scale, throughput (default all;
  *                        they always run in that order, so the cluster scenarios (etcd, zookeeper) reuse the
  *                        lateness scenario's reference, or without it zookeeper reuses etcd's)
@@ -105,6 +107,8 @@ async function main(): Promise<void> {
   const scaleIdle = envInt('BENCH_SCALE_IDLE', 3, 0);
   const throughputSeconds = envInt('BENCH_THROUGHPUT_SECONDS', 60);
   const throughputHttpJobs = envInt('BENCH_THROUGHPUT_HTTP_JOBS', 600, 0);
+  const throughputProbe = (process.env.BENCH_THROUGHPUT_PROBE ?? '').split(',').filter((x) => x.trim() !== '').map(Number);
+  if (throughputProbe.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`BENCH_THROUGHPUT_PROBE: positive integers, comma-separated; got "${process.env.BENCH_THROUGHPUT_PROBE}"`);
   const settle = async (): Promise<PhaseConditions> => ({
     cpuBusy: await waitForQuiet(quietWait * 1000, 0.2, log),
     load1: load1(),
@@ -218,7 +222,7 @@ async function main(): Promise<void> {
     results.scale = await runScale({ sizes: scaleSizes, chunk: scaleChunk, idleSeconds: scaleIdle, log, settle });
   }
   if (scenarios.has('throughput')) {
-    results.throughput = await runThroughput({ seconds: throughputSeconds, httpJobs: throughputHttpJobs, log, settle });
+    results.throughput = await runThroughput({ seconds: throughputSeconds, httpJobs: throughputHttpJobs, ...(throughputProbe.length > 0 ? { probe: throughputProbe } : {}), log, settle });
   }
   results.durationSeconds = Math.round((performance.now() - started) / 1000);
 

@@ -35,6 +35,9 @@ export interface HistoryFigures {
 
 
 export interface ExecutionRecord {
+  id: string;
+  attempt: number;
+  output: string;
   scheduled_at: string;
   started_at: string;
   finished_at: string | null;
@@ -42,7 +45,6 @@ export interface ExecutionRecord {
   trigger: string;
   node_name: string;
 }
-
 
 /** Creates the jobs in one bulk request, their window starting on the whole second `leadMs` ahead (t0, returned). */
 export async function createJobs(url: string, defs: (t0: number) => Record<string, unknown>[], leadMs: number): Promise<number> {

@@ -62,6 +62,12 @@ export interface SchedulerOptions {
    * meanwhile, and the agent that runs it waits for the tick itself. 0 = on the tick.
    */
   leadMs?: number;
+  /**
+   * Jobs with `ahead` whose firing falls within this long after now fire with the ones due now,
+   * up to this much earlier than their lead: a leader whose jobs' phases are spread over the
+   * second then commits their ticks in a few batches instead of one transaction each. 0 = none.
+   */
+  batchMs?: number;
 }
 
 interface Entry {
@@ -88,12 +94,14 @@ export class Scheduler {
   private readonly lateGraceMs: number;
   private readonly maxCatchUp: number;
   private readonly leadMs: number;
+  private readonly batchMs: number;
 
   constructor(private readonly options: SchedulerOptions) {
     this.now = options.now ?? Date.now;
     this.lateGraceMs = options.lateGraceMs ?? 1000;
     this.maxCatchUp = options.maxCatchUp ?? 100;
     this.leadMs = Math.max(0, options.leadMs ?? 0);
+    this.batchMs = Math.max(0, options.batchMs ?? 0);
   }
 
   private leadOf(job: ScheduledJob): number {
@@ -190,22 +198,30 @@ export class Scheduler {
     const now = this.now();
     for (;;) {
       const top = this.heap.peek();
-      if (!top || top.due > now) break;
-      this.heap.pop();
+      if (!top || top.due > now + this.batchMs) break;
       const entry = this.entries.get(top.name);
-      if (!entry || entry.version !== top.version || entry.fireAt !== top.due) continue;
-      this.runDue(entry, now);
+      if (!entry || entry.version !== top.version || entry.fireAt !== top.due) {
+        this.heap.pop();
+        continue;
+      }
+      // Only a job dispatched ahead may go early with the batch (see batchMs); the rest wait their turn.
+      if (top.due > now && entry.job.ahead !== true) break;
+      this.heap.pop();
+      this.runDue(entry, now, Math.max(0, top.due - now));
     }
     this.arm();
   }
 
-  /** Emits the ticks of one job that are due at `now` (or within its lead) and schedules its next one. */
-  private runDue(entry: Entry, now: number): void {
+  /**
+   * Emits the ticks of one job that are due at `now` (or within its lead, plus `early` when it
+   * fires with a batch) and schedules its next one.
+   */
+  private runDue(entry: Entry, now: number, early: number): void {
     const { job } = entry;
     // Ticks up to the horizon fire; lateness is still measured from now (a tick ahead is on time).
     // None past the job's end: an expired job's gap is not a run of missed ticks. (entry.due is never
     // past the end, so the span still holds it.)
-    const horizon = Math.min(now + this.leadOf(job), job.endsAt ?? Infinity);
+    const horizon = Math.min(now + this.leadOf(job) + early, job.endsAt ?? Infinity);
     const span = ticksFrom(job.schedule, entry.due as number, horizon, this.maxCatchUp + 1);
     const onTime = span.ticks.filter((t) => now - t <= this.lateGraceMs);
     const missed = span.ticks.filter((t) => now - t > this.lateGraceMs);

@@ -231,6 +231,79 @@ void test('finishing an execution reads only its group: listGroup and a full-his
   assert.deepEqual(await store.listGroup('a', 100), []);
 }));
 
+/** Counts the store's round trips (range and txn calls) until stopped. */
+function countCalls(store: EtcdStore): { count: () => number; stop: () => void } {
+  const kv = store.client.kv;
+  const range = kv.range.bind(kv);
+  const txn = kv.txn.bind(kv);
+  let n = 0;
+  kv.range = (...args: Parameters<typeof kv.range>) => {
+    n++;
+    return range(...args);
+  };
+  kv.txn = (...args: Parameters<typeof kv.txn>) => {
+    n++;
+    return txn(...args);
+  };
+  return {
+    count: () => n,
+    stop: () => {
+      kv.range = range;
+      kv.txn = txn;
+    },
+  };
+}
+
+void test('finishing a run of a one-run group takes two round trips, and a history that is not full is not counted on every finish; records other agents wrote are pruned within 16 finishes', withStore(async (store, keyspace) => {
+  await store.updateJob('p', () => job('p'));
+  // The leader: it dispatches (writes the running record); this store, the worker, finishes it.
+  const leader = await open(keyspace);
+  const finish = async (id: string, group: number): Promise<number> => {
+    await leader.putExecution(running('p', id, { group, started_at: at(group) }));
+    const calls = countCalls(store);
+    try {
+      await store.completeExecution(exec('p', id, { group, started_at: at(group), finished_at: at(group + 1) }), (j) => j, { group: () => undefined });
+      return calls.count();
+    } finally {
+      calls.stop();
+    }
+  };
+  const prune = async (keep: number): Promise<number> => {
+    const calls = countCalls(store);
+    try {
+      await store.pruneExecutions('p', keep);
+      return calls.count();
+    } finally {
+      calls.stop();
+    }
+  };
+  const stored = async (): Promise<number> => (await store.listExecutions('p')).total;
+  try {
+    // The job, the execution and the group's entries in one read; the result in one write.
+    assert.equal(await finish('e00', 0), 2);
+    assert.equal(await prune(5), 1, 'the first prune of a job counts its records');
+    for (let i = 1; i < 5; i++) {
+      await finish(`e0${i}`, i);
+      assert.equal(await prune(5), 0, `finish ${i}: the history (${await stored()} of 5) was counted again`);
+    }
+    // Past the limit: counted and pruned at once.
+    await finish('e05', 5);
+    assert.ok((await prune(5)) > 0);
+    assert.equal(await stored(), 5);
+    // Other agents write 40 records this store cannot know of; under a limit of 30 its own
+    // estimate stays low, so only the periodic count finds them.
+    for (let i = 0; i < 40; i++) await leader.putExecution(exec('p', `x${String(i).padStart(2, '0')}`, { group: 100 + i, started_at: at(100 + i), finished_at: at(101 + i) }));
+    await prune(30);
+    for (let i = 0; i < 16; i++) {
+      await finish(`f${String(i).padStart(2, '0')}`, 200 + i);
+      await prune(30);
+    }
+    assert.equal(await stored(), 30, 'records other agents wrote are pruned once this store counts again');
+  } finally {
+    await leader.close();
+  }
+}));
+
 void test('updateJob whose reply was lost after it landed, then overtaken by another write, is not applied again', withStore(async (store, keyspace) => {
   const peer = await open(keyspace);
   try {

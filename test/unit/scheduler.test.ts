@@ -244,6 +244,26 @@ describe('Scheduler', () => {
     assert.deepEqual(h.missed, []);
   });
 
+  test('with batchMs, jobs dispatched ahead whose firing falls within it fire together, each with its own tick; a job without `ahead` is never fired early', async () => {
+    const h = harness({ leadMs: 500, batchMs: 50 });
+    // Firing times (tick − lead) T0, T0 + 30 and T0 + 60; the job without `ahead` fires on its tick, T0 + 40.
+    h.scheduler.set({ ...job('a', sched('@every 1s'), T0 - 500), ahead: true });
+    h.scheduler.set({ ...job('b', sched('@every 1s'), T0 - 470), ahead: true });
+    h.scheduler.set({ ...job('c', sched('@every 1s'), T0 - 440), ahead: true });
+    h.scheduler.set({ ...job('d', sched('@every 1s'), T0 - 960), ahead: false });
+    h.scheduler.start();
+    await h.until('the first batch', () => h.ticks.length >= 2);
+    // Let the timer run again: at T0 nothing else may fire (d is due later; c is behind it).
+    await new Promise((r) => setTimeout(r, 60));
+    assert.deepEqual(h.ticks.map((t) => [t.name, t.scheduledAt.getTime() - T0]), [['a', 500], ['b', 530]]);
+    h.clock.now = T0 + 40;
+    await h.until('d on its tick, and c with it', () => h.ticks.length >= 4);
+    h.scheduler.stop();
+    assert.deepEqual(h.ticks.slice(2).map((t) => [t.name, t.scheduledAt.getTime() - T0]), [['d', 40], ['c', 560]]);
+    assert.deepEqual(h.missed, []);
+    assert.equal(h.scheduler.nextRun('b')?.getTime(), T0 + 1530);
+  });
+
   test('one timer for many jobs, not one per job', () => {
     const before = activeTimers();
     const h = harness();

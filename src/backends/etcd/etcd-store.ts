@@ -81,7 +81,8 @@ export class EtcdStore implements Store {
     const report = new StoreReport('etcd store', options);
     const index = new ExecutionIndex(this.calls);
     this.jobs = new Jobs(this.calls, index);
-    this.ticks = new Ticks(this.calls, index);
+    // Records a tick commit writes count toward pruneExecutions' estimate (executions.ts).
+    this.ticks = new Ticks(this.calls, index, (job, n) => this.executions.wrote(job, n));
     this.executions = new Executions(this.calls, index);
     this.watches = new Watches(this.calls, report);
     this.queue = new Queue(this.calls, this.watches, report);

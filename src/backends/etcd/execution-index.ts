@@ -4,7 +4,7 @@
  * it. Here are the ops that write a record together with those entries, the
  * compares over them, and the reads that go through them to the records.
  */
-import { CompareResult, CompareTarget, type ICompare, type IRequestOp } from 'etcd3';
+import { CompareResult, CompareTarget, type ICompare, type IKeyValue, type IRequestOp } from 'etcd3';
 import type { Execution } from '../../job/types.js';
 import { EXECUTION_PAGE, parseBody, type Budget, type EtcdCalls } from './calls.js';
 import {
@@ -77,20 +77,33 @@ export class ExecutionIndex {
     return found;
   }
 
-  /** The group's executions as of `revision` (index and records read at that revision). */
-  async groupAt(b: Budget, jobName: string, group: number, revision: bigint): Promise<Execution[]> {
-    const rev = revision.toString();
+  /**
+   * Reads to add to a transaction that also reads the execution: the group's index entries and the
+   * job's running entries, at the transaction's revision. groupMembersAt then needs no more round
+   * trips for a group of one (the common case), and one for a larger group.
+   */
+  groupReadOps(jobName: string, group: number): IRequestOp[] {
+    return [
+      { request_range: { ...this.calls.prefixRange(`${GROUPS}${jobName}/${String(group)}/`), keys_only: true } },
+      { request_range: this.calls.prefixRange(`${RUNNING}${jobName}/`) },
+    ];
+  }
+
+  /**
+   * The group's other executions (not in `except`) as of `revision`, from the responses of
+   * groupReadOps (the group's index entries, then the job's running entries); their records are
+   * read at that revision.
+   */
+  async groupMembersAt(b: Budget, jobName: string, group: number, revision: string, ranges: [IKeyValue[], IKeyValue[]], except: Set<string>): Promise<Execution[]> {
     const prefix = `${GROUPS}${jobName}/${String(group)}/`;
-    const finished = await this.calls.range(b, 'completeExecution', { ...this.calls.prefixRange(prefix), keys_only: true, revision: rev });
-    const keys = finished.kvs.map((kv) => `${EXECUTIONS}${jobName}/${this.calls.rel(kv.key).slice(prefix.length)}`);
-    const running = await this.calls.range(b, 'completeExecution', { ...this.calls.prefixRange(`${RUNNING}${jobName}/`), revision: rev });
-    for (const kv of running.kvs) {
+    const ids = ranges[0].map((kv) => this.calls.rel(kv.key).slice(prefix.length));
+    for (const kv of ranges[1]) {
       const entry = parseRunning(kv.value);
-      if (entry === null || entry.group === group) {
-        keys.push(`${EXECUTIONS}${jobName}/${this.calls.rel(kv.key).slice(RUNNING.length + jobName.length + 1)}`);
-      }
+      if (entry === null || entry.group === group) ids.push(this.calls.rel(kv.key).slice(RUNNING.length + jobName.length + 1));
     }
-    return (await this.readExecutions(b, 'completeExecution', [...new Set(keys)], rev)).filter((e) => e.group === group);
+    const keys = [...new Set(ids)].filter((id) => !except.has(id)).map((id) => `${EXECUTIONS}${jobName}/${id}`);
+    if (keys.length === 0) return [];
+    return (await this.readExecutions(b, 'completeExecution', keys, revision)).filter((e) => e.group === group);
   }
 
   /**

@@ -3,7 +3,7 @@
  * execution-index.ts), completing one together with its job and its group's
  * outcome, listing, and pruning old history.
  */
-import { CompareTarget, type ICompare, type IRequestOp } from 'etcd3';
+import { CompareTarget, type ICompare, type IKeyValue, type IRequestOp } from 'etcd3';
 import type { Execution, Job } from '../../job/types.js';
 import { ExecutionClosedError, type CompleteOptions, type DispatchOptions, type ExecutionQuery, type JobUpdater, type Page } from '../../store/types.js';
 import { EXECUTION_PAGE, JOB_PAGE, parseBody, type Budget, type EtcdCalls } from './calls.js';
@@ -12,11 +12,30 @@ import { checkExecutionQuery, compareBytes, conflictPause, isRunning, MAX_CAS_AT
 import { assertId, assertName, EXECUTIONS, FOLLOWUPS, GROUPS, groupKey, JOBS, parseRunning, RUNNING, splitJobAndId, type GroupEntry } from './keys.js';
 import { auditOps } from './records.js';
 
+/**
+ * pruneExecutions runs after every finished execution, and counting a job's records is a round
+ * trip each time. Each job's count is estimated instead: the last count, plus every record this
+ * store wrote for the job since (an over-estimate: a completion rewrites a record already
+ * counted when this agent also dispatched it). It counts again when the estimate passes the
+ * limit, and at least every RECOUNT_EVERY calls, for records other agents wrote meanwhile.
+ */
+const RECOUNT_EVERY = 16;
+const MAX_ESTIMATES = 200_000;
+
 export class Executions {
+  /** job → records estimated, and prune calls since the last count. */
+  private readonly estimates = new Map<string, { records: number; calls: number }>();
+
   constructor(
     private readonly calls: EtcdCalls,
     private readonly index: ExecutionIndex,
   ) {}
+
+  /** `n` records of `job` written through this store (see RECOUNT_EVERY). */
+  wrote(job: string, n: number): void {
+    const e = this.estimates.get(job);
+    if (e) e.records += n;
+  }
 
   async putExecution(execution: Execution): Promise<void> {
     this.calls.assertOpen();
@@ -27,6 +46,7 @@ export class Executions {
       ? [this.calls.cmp(groupKey(execution.job_name, execution.group, execution.id), CompareTarget.Version, { version: 0 })]
       : [];
     // Re-sending the same puts is harmless (and the compare still holds), so this write may retry like a read.
+    this.wrote(execution.job_name, 1);
     const res = await this.calls.txn(this.calls.budget(), 'putExecution', compares, ops, [], true);
     if (!res.succeeded) throw new ExecutionClosedError(execution.job_name, execution.id);
   }
@@ -38,6 +58,7 @@ export class Executions {
     const ops = [...this.index.executionOps(executions, true), ...(options.audit ? auditOps(this.calls, options.audit) : [])];
     this.calls.assertTxnSize(ops.length, 'dispatchExecutions', executions.length);
     const compares = options.exclusive ? [this.index.cmpNoneRunning(first.job_name)] : [];
+    for (const e of executions) this.wrote(e.job_name, 1);
     // Re-sending the same puts is harmless only when nothing is compared.
     const res = await this.calls.txn(this.calls.budget(), 'dispatchExecutions', compares, ops, [], !options.exclusive);
     return res.succeeded;
@@ -47,13 +68,16 @@ export class Executions {
     this.calls.assertOpen();
     const name = execution.job_name;
     const execOps = this.index.executionOps(options.next ? [execution, options.next] : [execution], false);
+    this.wrote(name, options.next ? 2 : 1);
     const execBody = JSON.stringify(execution);
     const b = this.calls.budget();
     const key = JOBS + name;
     const execKey = `${EXECUTIONS}${name}/${execution.id}`;
     for (let attempt = 1; attempt <= MAX_CAS_ATTEMPTS; attempt++) {
-      // Job and execution read at one revision: the write below is conditional on both.
-      const read = await this.calls.txn(b, 'completeExecution', [], [this.calls.opRead(key), this.calls.opRead(execKey)], [], true);
+      // Job, execution and (for a group outcome) the group's entries read at one revision: the
+      // write below is conditional on all of them.
+      const reads = [this.calls.opRead(key), this.calls.opRead(execKey), ...(options.group ? this.index.groupReadOps(name, execution.group) : [])];
+      const read = await this.calls.txn(b, 'completeExecution', [], reads, [], true);
       const cur = this.calls.keyState(read.responses[0]?.response_range?.kvs[0]);
       const stored = this.calls.keyState(read.responses[1]?.response_range?.kvs[0]);
       const current = cur.value === null ? null : parseBody<Job>(cur.value, `job "${name}"`);
@@ -77,8 +101,10 @@ export class Executions {
       }
       if (options.group && result !== null) {
         const revision = BigInt(read.header.revision);
-        const members = await this.index.groupAt(b, name, execution.group, revision);
-        const after = [...members.filter((m) => m.id !== execution.id && m.id !== options.next?.id), execution];
+        const ranges: [IKeyValue[], IKeyValue[]] = [read.responses[2]?.response_range?.kvs ?? [], read.responses[3]?.response_range?.kvs ?? []];
+        const except = new Set([execution.id, ...(options.next ? [options.next.id] : [])]);
+        const members = await this.index.groupMembersAt(b, name, execution.group, read.header.revision, ranges, except);
+        const after = [...members, execution];
         if (options.next) after.push(options.next);
         const decided = options.group(result, after);
         if (decided !== undefined) {
@@ -169,6 +195,7 @@ export class Executions {
   async deleteExecutions(jobName: string): Promise<number> {
     this.calls.assertOpen();
     assertName(jobName);
+    this.estimates.delete(jobName);
     const res = await this.calls.txn(
       this.calls.budget(),
       'deleteExecutions',
@@ -189,9 +216,15 @@ export class Executions {
     assertName(jobName);
     const n = Number.isFinite(keep) ? Math.max(0, Math.trunc(keep)) : 0;
     const b = this.calls.budget();
-    // Runs after every finished execution: count first, so the common case (history not full) reads nothing more.
+    // Runs after every finished execution: while the history is surely not full, nothing is read.
+    const estimate = this.estimates.get(jobName);
+    if (estimate && estimate.records <= n && ++estimate.calls < RECOUNT_EVERY) return 0;
     const counted = await this.calls.range(b, 'pruneExecutions', { ...this.calls.prefixRange(`${EXECUTIONS}${jobName}/`), count_only: true });
-    if (Number(counted.count) <= n) return 0;
+    const records = Number(counted.count);
+    if (this.estimates.size >= MAX_ESTIMATES && !this.estimates.has(jobName)) this.estimates.clear();
+    const fresh = { records, calls: 0 };
+    this.estimates.set(jobName, fresh);
+    if (records <= n) return 0;
     if (!(await this.index.groupIndexComplete(b, 'pruneExecutions', jobName))) await this.index.reindexGroups(b, jobName);
     // The group index carries start time and state: victims are chosen without reading any output.
     const { kvs } = await this.calls.scan(b, 'pruneExecutions', `${GROUPS}${jobName}/`, JOB_PAGE);
@@ -227,6 +260,7 @@ export class Executions {
         if (one.succeeded) deleted += 1;
       }
     }
+    fresh.records = records - deleted;
     return deleted;
   }
 

@@ -51,6 +51,8 @@ export class Ticks {
   constructor(
     private readonly calls: EtcdCalls,
     private readonly index: ExecutionIndex,
+    /** Told how many execution records each commit writes for its job. */
+    private readonly wrote: (job: string, n: number) => void = () => undefined,
   ) {}
 
   /**
@@ -85,6 +87,7 @@ export class Ticks {
     if (this.fence === 'none' && !options.unfenced) return false;
     const ops = [this.calls.opPut(TICKS + jobName, tick), ...this.index.executionOps(executions, true)];
     this.calls.assertTxnSize(ops.length, 'commitTick', executions.length);
+    for (const e of executions) this.wrote(e.job_name, 1);
     const commit: TickCommit = { jobName, tick, tickMs, executions, ops };
     // forbid adds a compare that fails whenever the job still runs: kept out of batches, where it would fail the others.
     if (options.exclusive || options.unfenced) return this.commitOne(commit, options.exclusive === true, false, options.unfenced === true);
