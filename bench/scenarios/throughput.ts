@@ -257,8 +257,8 @@ async function runCluster(o: ThroughputOptions, dir: string): Promise<Throughput
       requestMismatch += diff;
       if (diff > 0 && ++jobsMismatched <= 3) {
         // What a mismatch is made of: the job's failed or unusual records say where it came from.
-        const odd = finished.filter((e) => !e.success || e.attempt > 1 || e.trigger !== 'schedule');
-        o.log(`throughput etcd: ${name}: ${seen} requests, ${finished.length} finished records; ${odd.length} failed, retried or not scheduled: ${odd.slice(0, 5).map((e) => `${e.id} ${e.trigger} attempt ${e.attempt} ${e.success ? 'ok' : 'failed'} ${JSON.stringify(e.output.slice(0, 120))}`).join('; ')}`);
+        const odd = list.filter((e) => e.finished_at === null || !e.success || e.attempt > 1 || e.trigger !== 'schedule');
+        o.log(`throughput etcd: ${name}: ${seen} requests, ${list.length} records, ${finished.length} finished; unfinished, failed, retried or not scheduled: ${odd.slice(0, 5).map((e) => `${e.id} ${e.trigger} attempt ${e.attempt} ${e.finished_at === null ? 'unfinished' : e.success ? 'ok' : 'failed'} on ${e.node_name} ${JSON.stringify(e.output.slice(0, 120))}`).join('; ')}`);
       }
     }
     const listed = await apiOk<{ name: string; skip_count: number }[]>(c.get(AGENTS[0]).url, 'GET', `/v1/jobs?_start=0&_end=${o.httpJobs + 10}`, undefined, 200);
