@@ -63,6 +63,8 @@ interface Active {
 
 const RECENT_OUTPUT = 4096;
 const START_RECORD_SLACK_MS = 1000;
+/** Far more than an agent runs between a first hand-over and a repeat (seconds apart). */
+const MAX_DELIVERED = 100_000;
 const NEVER_STARTED = 'agent is shutting down; this execution was waiting for its tick and never started';
 
 export class Runner implements ExecutionSink {
@@ -93,7 +95,21 @@ export class Runner implements ExecutionSink {
     return [...this.active.values()].map((a) => ({ ...a.execution, output: a.text.slice(-RECENT_OUTPUT) }));
   }
 
+  /**
+   * Ids handed to this runner, oldest first (at most MAX_DELIVERED). A backend may hand over the
+   * same execution twice (etcd: a claim whose reply was lost is read back as ours, after an earlier
+   * claim of this agent took it), and an execution runs once: under overload, 179 of 14810 runs
+   * went out twice before this check (BENCHMARKS.md, issue 13).
+   */
+  private readonly delivered = new Set<string>();
+
   deliver(execution: Execution): void {
+    if (this.delivered.has(execution.id)) {
+      this.o.log.warn({ job: execution.job_name, execution: execution.id }, 'runner: execution handed over twice; it runs once');
+      return;
+    }
+    this.delivered.add(execution.id);
+    if (this.delivered.size > MAX_DELIVERED) this.delivered.delete(this.delivered.values().next().value as string);
     if (this.stopping) {
       void this.failUnstarted(execution, 'agent is shutting down; execution not started');
       return;

@@ -205,6 +205,23 @@ void test('children owed by a group whose agent crashed right after its result a
   }
 });
 
+void test('an execution handed to the runner twice runs once', async () => {
+  await withAgent(undefined, async (agent, f) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kairos-twice-'));
+    const marks = path.join(dir, 'runs');
+    await agent.jobs.upsert(shellJob('twice', `echo run >> ${marks}`, { schedule: '@manually' }));
+    const now = new Date().toISOString();
+    const e = { id: 't1', job_name: 'twice', started_at: now, finished_at: null, success: false, output: '', node_name: 'a1', group: 7, attempt: 1, exit_code: null, scheduled_at: now, trigger: 'manual' as const };
+    await f.store.dispatchExecutions([e]);
+    agent.runner.deliver({ ...e });
+    agent.runner.deliver({ ...e });
+    await until('the run to be recorded', async () => (await f.store.getExecution('twice', 't1'))?.finished_at != null);
+    await agent.runner.idle();
+    assert.equal(fs.readFileSync(marks, 'utf8'), 'run\n');
+    assert.equal((await f.store.listExecutions('twice')).total, 1);
+  });
+});
+
 void test('a tick dispatched ahead (--dispatch-lead) starts on its tick, never before; shut down while it waits, it is recorded as never started', async () => {
   await withAgent(
     undefined,

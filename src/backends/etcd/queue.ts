@@ -91,7 +91,9 @@ export class Queue {
           const b = this.calls.budget();
           try {
             if (unsure) {
-              // One consumer per node: if the key vanished after our claim's reply was lost, the claim was ours.
+              // If the key vanished after our claim's reply was lost, the claim was ours, or an earlier
+              // claim of this agent took it (a relist or a replayed event claims again): the runner
+              // runs an execution handed over twice once (Runner.deliver).
               const still = await this.calls.read(b, 'consumeAssignments', key);
               if (still.value === null) {
                 await deliverStored(b, ref.job, ref.id);
