@@ -222,8 +222,8 @@ export class Runner implements ExecutionSink {
       // An executor that holds starts prepares the run now and starts it on the tick itself
       // (src/executors/spawner/held-start.ts); with --max-parallel the run waits for its tick
       // first, so a slot is not taken ahead of it.
-      const holdUntil = early > 0 && job !== null && this.o.executors.get(job.executor)?.holdsStart === true && !(this.o.maxParallel ?? 0) ? tick : undefined;
-      if (early > 0 && holdUntil === undefined) {
+      const heldTo = early > 0 && job !== null && this.o.executors.get(job.executor)?.holdsStart === true && !(this.o.maxParallel ?? 0) ? tick : undefined;
+      if (early > 0 && heldTo === undefined) {
         await this.sleep(early);
         if (this.stopping) {
           await this.failUnstarted(execution, NEVER_STARTED);
@@ -236,7 +236,7 @@ export class Runner implements ExecutionSink {
       }
       let result;
       try {
-        result = await this.attempt(execution, job, holdUntil);
+        result = await this.attempt(execution, job, heldTo);
         if (job) result.output = await this.process(job, execution, result);
       } finally {
         this.releaseSlot();

@@ -11,7 +11,7 @@ import type { Credentials, SuSpec } from './shell-user.js';
 import type { ExecutionOutcome, ExecutionRequest, Executor } from './types.js';
 import { inProcessSpawner } from './spawner/in-process.js';
 import type { JobSpawner } from './spawner/job-spawner.js';
-import { canHold, heldArgs, HOLD_SHELL } from './spawner/held-start.js';
+import { canHold, heldArgs, HOLD_SHELL, onInstant } from './spawner/held-start.js';
 import { holdUntil, type Ticket } from './spawner/gates.js';
 
 export interface ShellExecutorOptions {
@@ -399,24 +399,18 @@ function withNote(output: OutputBuffer, note: string): string {
   return `${text}${sep}${note}\n`;
 }
 
-/** Resolves true at `at` (epoch ms), or false as soon as `signal` aborts. */
+/** Resolves true at `at` (epoch ms), never before, or false as soon as `signal` aborts. */
 function waitUntil(at: number, signal: AbortSignal): Promise<boolean> {
   if (signal.aborted) return Promise.resolve(false);
   return new Promise((resolve) => {
     const onAbort = (): void => {
-      clearTimeout(timer);
+      cancel();
       resolve(false);
     };
-    let timer: NodeJS.Timeout;
-    // A timer may fire a little before the wall clock reaches `at`: never start early.
-    const arm = (): void => {
-      timer = setTimeout(() => {
-        if (Date.now() < at) return arm();
-        signal.removeEventListener('abort', onAbort);
-        resolve(true);
-      }, Math.max(0, at - Date.now()));
-    };
-    arm();
+    const cancel = onInstant(at, () => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(true);
+    });
     signal.addEventListener('abort', onAbort, { once: true });
   });
 }

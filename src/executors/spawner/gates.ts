@@ -45,8 +45,9 @@ interface Gate {
 
 interface Instant {
   members: Set<Released>;
-  gate: Gate | null;
-  timer: NodeJS.Timeout | null;
+  gate: Gate;
+  /** Cancels the agent's own release on the instant; null once it has run (or was cancelled). */
+  cancel: (() => void) | null;
   /** Another process releases it (and reports); the agent's timer then stands by. */
   delegated: boolean;
 }
@@ -66,10 +67,10 @@ export function holdUntil(at: number, released: Released, releaser?: GateRelease
   if (!instant) {
     const gate = openGate();
     if (gate === null) return null;
-    const fresh: Instant = { members: new Set(), gate, timer: null, delegated: false };
+    const fresh: Instant = { members: new Set(), gate, cancel: null, delegated: false };
     instants.set(at, fresh);
-    fresh.timer = onInstant(at, () => {
-      fresh.timer = null;
+    fresh.cancel = onInstant(at, () => {
+      fresh.cancel = null;
       if (!fresh.delegated) releaseNow(at, fresh);
     });
     fresh.delegated =
@@ -77,13 +78,13 @@ export function holdUntil(at: number, released: Released, releaser?: GateRelease
         released: (t) => finish(at, fresh, t),
         failed: () => {
           fresh.delegated = false;
-          if (fresh.timer === null) releaseNow(at, fresh);
+          if (fresh.cancel === null) releaseNow(at, fresh);
         },
       }) ?? false;
     instant = fresh;
   }
   const gate = instant.gate;
-  if (gate === null || gate.users >= MAX_GATED) return null;
+  if (gate.users >= MAX_GATED) return null;
   gate.users++;
   // A function per hold, so the same callback held twice still counts twice.
   const member: Released = (t) => released(t);
@@ -103,13 +104,13 @@ export function holdUntil(at: number, released: Released, releaser?: GateRelease
 
 function dropIfEmpty(at: number, instant: Instant): void {
   if (instant.members.size > 0 || instants.get(at) !== instant) return;
-  if (instant.timer) clearTimeout(instant.timer);
+  instant.cancel?.();
   instants.delete(at);
-  if (instant.gate?.users === 0) closeGate(instant.gate);
+  if (instant.gate.users === 0) closeGate(instant.gate);
 }
 
 function releaseNow(at: number, instant: Instant): void {
-  if (instants.get(at) !== instant || !instant.gate) return;
+  if (instants.get(at) !== instant) return;
   const when = Date.now();
   writeRelease(instant.gate.fd);
   finish(at, instant, when);
@@ -119,14 +120,12 @@ function releaseNow(at: number, instant: Instant): void {
 function finish(at: number, instant: Instant, when: number): void {
   if (instants.get(at) !== instant) return;
   instants.delete(at);
-  if (instant.timer) clearTimeout(instant.timer);
+  instant.cancel?.();
   const gate = instant.gate;
-  if (gate) {
-    gate.released = true;
-    gate.closeTimer = setTimeout(() => closeGate(gate), GATE_LINGER_MS);
-    gate.closeTimer.unref();
-    if (gate.users === 0) closeGate(gate);
-  }
+  gate.released = true;
+  gate.closeTimer = setTimeout(() => closeGate(gate), GATE_LINGER_MS);
+  gate.closeTimer.unref();
+  if (gate.users === 0) closeGate(gate);
   for (const released of instant.members) released(when);
 }
 

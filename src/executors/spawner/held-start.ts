@@ -82,12 +82,18 @@ export function writeRelease(fd: number): void {
 
 /**
  * Calls `fn` as soon as the wall clock reaches `at`, never before: a timer fires a millisecond or
- * two late, so it is set short and the rest is polled.
+ * two late, so it is set short and the rest is polled. Returns a cancel.
  */
-export function onInstant(at: number, fn: () => void): NodeJS.Timeout {
+export function onInstant(at: number, fn: () => void): () => void {
+  let cancelled = false;
   const poll = (): void => {
+    if (cancelled) return;
     if (Date.now() < at) setImmediate(poll);
     else fn();
   };
-  return setTimeout(poll, Math.max(0, at - Date.now() - 2));
+  const timer = setTimeout(poll, Math.max(0, at - Date.now() - 2));
+  return () => {
+    cancelled = true;
+    clearTimeout(timer);
+  };
 }
