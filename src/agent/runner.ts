@@ -96,19 +96,20 @@ export class Runner implements ExecutionSink {
   }
 
   /**
-   * Ids handed to this runner, oldest first (at most MAX_DELIVERED). A backend may hand over the
-   * same execution twice (etcd: a claim whose reply was lost is read back as ours, after an earlier
-   * claim of this agent took it), and an execution runs once: under overload, 179 of 14810 runs
-   * went out twice before this check (BENCHMARKS.md, issue 13).
+   * Executions handed to this runner (job/id), oldest first (at most MAX_DELIVERED). A backend
+   * hands an execution over once (the etcd queue keeps the keys it handed over, queue.ts); this
+   * is the last guard, for a backend that fails at it: an execution runs once, and a repeat is
+   * logged, as a bug to fix where it came from.
    */
   private readonly delivered = new Set<string>();
 
   deliver(execution: Execution): void {
-    if (this.delivered.has(execution.id)) {
+    const ref = `${execution.job_name}/${execution.id}`;
+    if (this.delivered.has(ref)) {
       this.o.log.warn({ job: execution.job_name, execution: execution.id }, 'runner: execution handed over twice; it runs once');
       return;
     }
-    this.delivered.add(execution.id);
+    this.delivered.add(ref);
     if (this.delivered.size > MAX_DELIVERED) this.delivered.delete(this.delivered.values().next().value as string);
     if (this.stopping) {
       void this.failUnstarted(execution, 'agent is shutting down; execution not started');

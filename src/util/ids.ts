@@ -37,7 +37,10 @@ export function adHocGroup(nowMs: number): number {
 }
 
 export function executionId(startedMs: number, node: string): string {
-  const nanos = BigInt(startedMs) * 1_000_000n + BigInt(nextSeq(startedMs)) * 1000n;
+  // The sequence orders ids within a millisecond here; the random nanoseconds keep them apart from
+  // another agent's made the same millisecond for the same node (the leader's tick and a run-now
+  // another agent dispatched): the same id for two jobs once made a runner drop the second run.
+  const nanos = BigInt(startedMs) * 1_000_000n + BigInt(nextSeq(startedMs)) * 1000n + BigInt(Math.floor(Math.random() * 1000));
   return `${nanos}-${node}`;
 }
 

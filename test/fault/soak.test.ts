@@ -206,8 +206,17 @@ test(`soak for ${MINUTES} min: no growth in RSS or fds, no leftover children or 
   for (const side of sides) {
     for (let i = 0; i < JOBS; i++) assert.equal((await api(side.entry.url, 'POST', `/v1/jobs/soak-${i}/toggle`)).status, 200);
   }
-  for (const a of agents) {
-    await eventually('nothing running', async () => (await api<Execution[]>(a.url, 'GET', '/v1/busy')).body.length === 0, 60_000);
+  for (const [i, a] of agents.entries()) {
+    let left: Execution[] = [];
+    await eventually('nothing running', async () => {
+      left = (await api<Execution[]>(a.url, 'GET', '/v1/busy')).body;
+      return left.length === 0;
+    }, 60_000).catch((err: Error) => {
+      // What stayed "running", and what the agent said about it: the cause, not just the symptom.
+      const ids = left.map((e) => e.id);
+      const said = agents.flatMap((b, k) => b.logs.filter((l) => ids.some((id) => l.includes(id))).map((l) => `${agentNames[k]}: ${l}`));
+      throw new Error(`${err.message} on ${agentNames[i]}; still running: ${JSON.stringify(left.map(({ output: _, ...e }) => e))}\n${said.slice(-40).join('\n')}`);
+    });
   }
   const end = await eventually('no child processes left', async () => {
     const s = agents.map((a) => sample(a.proc.pid as number));

@@ -98,7 +98,17 @@ function httpsHealth(port: number, tls: EtcdTlsOptions): Promise<{ health?: stri
   });
 }
 
-async function waitHealthy(port: number, timeoutMs: number, tls: EtcdTlsOptions | null = null): Promise<void> {
+/** A member's process, with the end of what it wrote to stderr (the reason when it exits). */
+interface Member {
+  proc: ChildProcess;
+  stderr: string;
+}
+
+/**
+ * Polls /health until it says true. Throws at once when the member's process exits (a port taken
+ * between freePort and etcd's bind, say), naming etcd's own words, instead of waiting out the bound.
+ */
+async function waitHealthy(port: number, timeoutMs: number, tls: EtcdTlsOptions | null = null, member?: Member): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
@@ -113,24 +123,30 @@ async function waitHealthy(port: number, timeoutMs: number, tls: EtcdTlsOptions 
     } catch {
       // not up yet
     }
-    if (Date.now() > deadline) throw new Error(`etcd on port ${port} not healthy after ${timeoutMs} ms`);
+    const proc = member?.proc;
+    if (proc && (proc.exitCode !== null || proc.signalCode !== null)) {
+      throw new MemberExited(`etcd on port ${port} exited (${proc.exitCode ?? proc.signalCode}) while starting: ${member.stderr.trim().slice(-600)}`);
+    }
+    if (Date.now() > deadline) throw new Error(`etcd on port ${port} not healthy after ${timeoutMs} ms${member?.stderr ? `; it said: ${member.stderr.trim().slice(-600)}` : ''}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+class MemberExited extends Error {}
+
+/** Attempts at a first start, each with fresh ports, when a member exits while starting. */
+const START_ATTEMPTS = 3;
 
 export async function startEtcd(size = 1, options: StartEtcdOptions = {}): Promise<EtcdCluster> {
   const tls = options.tls ?? null;
   const scheme = tls ? 'https' : 'http';
   const root = mkdtempSync(join(tmpdir(), 'kairos-etcd-'));
-  const specs: MemberSpec[] = [];
-  for (let i = 0; i < size; i++) {
-    specs.push({ name: `etcd${i}`, clientPort: await freePort(), peerPort: await freePort(), dataDir: join(root, `m${i}`) });
-  }
-  const initialCluster = specs.map((s) => `${s.name}=http://127.0.0.1:${s.peerPort}`).join(',');
-  const procs: (ChildProcess | null)[] = specs.map(() => null);
+  let specs: MemberSpec[] = [];
+  let initialCluster = '';
+  const members: (Member | null)[] = [];
   let state: 'new' | 'existing' = 'new';
 
-  const launch = (i: number): ChildProcess => {
+  const launch = (i: number): Member => {
     const s = specs[i] as MemberSpec;
     const p = spawn(
       'etcd',
@@ -149,25 +165,60 @@ export async function startEtcd(size = 1, options: StartEtcdOptions = {}): Promi
         ...(tls ? ['--cert-file', tls.cert, '--key-file', tls.key, '--trusted-ca-file', tls.ca] : []),
         ...(tls?.clientCertAuth ? ['--client-cert-auth'] : []),
       ],
-      { stdio: ['ignore', 'ignore', process.env.KAIROS_TEST_VERBOSE ? 'inherit' : 'ignore'] },
+      { stdio: ['ignore', 'ignore', 'pipe'] },
     );
-    procs[i] = p;
-    return p;
+    const m: Member = { proc: p, stderr: '' };
+    p.stderr?.setEncoding('utf8');
+    p.stderr?.on('data', (d: string) => {
+      if (process.env.KAIROS_TEST_VERBOSE) process.stderr.write(d);
+      m.stderr = (m.stderr + d).slice(-4096);
+    });
+    members[i] = m;
+    return m;
   };
 
-  for (let i = 0; i < size; i++) launch(i);
-  await Promise.all(specs.map((s) => waitHealthy(s.clientPort, 30_000, tls)));
+  for (let attempt = 1; ; attempt++) {
+    // Six ports picked one after another can repeat, or be taken before etcd binds them: distinct
+    // here, and a member that exits for it starts the attempt again with fresh ones.
+    const taken = new Set<number>();
+    const port = async (): Promise<number> => {
+      for (;;) {
+        const p = await freePort();
+        if (!taken.has(p)) {
+          taken.add(p);
+          return p;
+        }
+      }
+    };
+    specs = [];
+    for (let i = 0; i < size; i++) {
+      specs.push({ name: `etcd${i}`, clientPort: await port(), peerPort: await port(), dataDir: join(root, `a${attempt}m${i}`) });
+    }
+    initialCluster = specs.map((s) => `${s.name}=http://127.0.0.1:${s.peerPort}`).join(',');
+    const started = specs.map((_s, i) => launch(i));
+    try {
+      await Promise.all(specs.map((s, i) => waitHealthy(s.clientPort, 30_000, tls, started[i])));
+      break;
+    } catch (err) {
+      for (const m of started) m.proc.kill('SIGKILL');
+      await Promise.all(started.map((m) => (m.proc.exitCode !== null || m.proc.signalCode !== null ? undefined : new Promise((r) => m.proc.once('exit', r)))));
+      if (!(err instanceof MemberExited) || attempt >= START_ATTEMPTS) {
+        rmSync(root, { recursive: true, force: true });
+        throw err;
+      }
+    }
+  }
   state = 'existing';
 
   const stopMember = async (index: number, hard = false): Promise<void> => {
-    const p = procs[index];
+    const p = members[index]?.proc;
     if (!p || p.exitCode !== null || p.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => p.once('exit', () => resolve()));
     p.kill(hard ? 'SIGKILL' : 'SIGTERM');
     // A paused member (pauseMember) only acts on SIGTERM once continued.
     p.kill('SIGCONT');
     await exited;
-    procs[index] = null;
+    members[index] = null;
   };
 
   const urls = specs.map((s) => `${scheme}://127.0.0.1:${s.clientPort}`);
@@ -189,14 +240,14 @@ export async function startEtcd(size = 1, options: StartEtcdOptions = {}): Promi
     etcdctl,
     stopMember,
     startMember: async (index: number) => {
-      launch(index);
-      await waitHealthy((specs[index] as MemberSpec).clientPort, 30_000, tls);
+      const m = launch(index);
+      await waitHealthy((specs[index] as MemberSpec).clientPort, 30_000, tls, m);
     },
     pauseMember: (index: number) => {
-      procs[index]?.kill('SIGSTOP');
+      members[index]?.proc?.kill('SIGSTOP');
     },
     resumeMember: (index: number) => {
-      procs[index]?.kill('SIGCONT');
+      members[index]?.proc?.kill('SIGCONT');
     },
     stop: async () => {
       await Promise.all(specs.map((_s, i) => stopMember(i, true)));

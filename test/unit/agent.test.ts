@@ -205,20 +205,25 @@ void test('children owed by a group whose agent crashed right after its result a
   }
 });
 
-void test('an execution handed to the runner twice runs once', async () => {
+void test('an execution handed to the runner twice runs once; the same id under another job is another execution, and runs', async () => {
   await withAgent(undefined, async (agent, f) => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kairos-twice-'));
     const marks = path.join(dir, 'runs');
     await agent.jobs.upsert(shellJob('twice', `echo run >> ${marks}`, { schedule: '@manually' }));
+    await agent.jobs.upsert(shellJob('other', `echo other >> ${marks}`, { schedule: '@manually' }));
     const now = new Date().toISOString();
     const e = { id: 't1', job_name: 'twice', started_at: now, finished_at: null, success: false, output: '', node_name: 'a1', group: 7, attempt: 1, exit_code: null, scheduled_at: now, trigger: 'manual' as const };
+    const o = { ...e, job_name: 'other' };
     await f.store.dispatchExecutions([e]);
+    await f.store.dispatchExecutions([o]);
     agent.runner.deliver({ ...e });
+    agent.runner.deliver({ ...o });
     agent.runner.deliver({ ...e });
-    await until('the run to be recorded', async () => (await f.store.getExecution('twice', 't1'))?.finished_at != null);
+    await until('the runs to be recorded', async () => (await f.store.listRunning()).length === 0);
     await agent.runner.idle();
-    assert.equal(fs.readFileSync(marks, 'utf8'), 'run\n');
+    assert.deepEqual(fs.readFileSync(marks, 'utf8').split('\n').filter(Boolean).sort(), ['other', 'run']);
     assert.equal((await f.store.listExecutions('twice')).total, 1);
+    assert.equal((await f.store.getExecution('other', 't1'))?.success, true);
   });
 });
 

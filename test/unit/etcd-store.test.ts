@@ -117,6 +117,30 @@ void test('watchJobs started before any read still sees later writes', withStore
   }
 }));
 
+void test('watchJobs opened before any reply, its first read slow: a write the caller makes after a read still arrives', withStore(async (_store, keyspace) => {
+  const fresh = await open(keyspace);
+  const kv = fresh.client.kv;
+  const range = kv.range.bind(kv);
+  let delayed = 0;
+  // The watch's first read (keys only) is answered after the caller's write has landed, as a busy
+  // cluster may: its revision is then past that write.
+  kv.range = async (...args: Parameters<typeof kv.range>) => {
+    if (args[0].keys_only === true && delayed++ === 0) await new Promise((r) => setTimeout(r, 300));
+    return range(...args);
+  };
+  try {
+    const events = new Collector<string>();
+    fresh.watchJobs((e) => events.push(describeEvent(e)));
+    // A CAS write: it reads, then writes.
+    await fresh.updateJob('a', () => job('a'));
+    assert.equal(delayed, 1, 'the watch read was the slow one');
+    assert.deepEqual(await events.waitFor(1, 5000), ['put a ']);
+  } finally {
+    kv.range = range;
+    await fresh.close();
+  }
+}));
+
 void test('watchJobs whose history was compacted away re-lists and keeps watching', withStore(async (writer, keyspace) => {
   const log = new Collector<string>();
   const store = await open(keyspace, { log: { warn: (_o, msg) => log.push(msg), info: (_o, msg) => log.push(msg) } });
@@ -386,6 +410,30 @@ void test('a burst of assignments whose claim reply was lost after it landed: ea
     assert.equal(got.items.length, 7, 'nothing handed over twice');
   } finally {
     lost.restore();
+    stop();
+  }
+}));
+
+void test('an assignment claimed again after it was handed over (a replayed event, its claim reply lost or not) is not handed over again', withStore(async (store) => {
+  const first = running('a', 'once', { node_name: 'n1' });
+  assert.equal(await store.dispatchExecutions([first]), true);
+  const got = new Collector<string>();
+  const stop = store.consumeAssignments('n1', (e) => got.push(e.id));
+  try {
+    await got.waitFor(1);
+    // The queue key put again, as a replayed watch event or a relist shows it: claimed, and its
+    // claim's reply lost (a single claim deletes and reads: 2 ops), so the key is gone either way.
+    const lost = loseNextReply(store, 2);
+    await store.ns.put('assign/n1/a/once').value('n1');
+    await eventually('the repeated claim', async () => lost.hits() === 1 && (await keys(store, 'assign/')).length === 0);
+    lost.restore();
+    // Put again, claimed with its reply intact.
+    await store.ns.put('assign/n1/a/once').value('n1');
+    await eventually('the second repeated claim', async () => (await keys(store, 'assign/')).length === 0);
+    await store.dispatchExecutions([running('a', 'sentinel', { node_name: 'n1' })]);
+    await got.waitFor(2);
+    assert.deepEqual(got.items, ['once', 'sentinel'], 'the execution still running was handed over once');
+  } finally {
     stop();
   }
 }));

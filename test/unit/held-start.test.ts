@@ -7,7 +7,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { once } from 'node:events';
 import { canHold, heldArgs, HOLD_SHELL } from '../../src/executors/spawner/held-start.js';
 import { holdUntil, type GateRelease, type Ticket } from '../../src/executors/spawner/gates.js';
@@ -90,4 +92,30 @@ void test('canHold: only a command that would start is held', () => {
   assert.equal(canHold({ file: 'date', cwd: '/no/such/dir', env }, process.env), false);
   assert.equal(canHold({ file: '/etc', cwd: undefined, env }, process.env), false, 'a directory is not a command');
   assert.equal(canHold({ file: 'date', cwd: undefined, env, uid: 1000 }, process.env), false, 'a run that switches user is not held');
+});
+
+void test('the gate directory of an agent that is gone (kill -9) is removed by the next agent to hold a run; a live one stays', async () => {
+  const dead = spawn('true');
+  await once(dead, 'exit');
+  const deadDir = mkdtempSync(join(tmpdir(), `kairos-held-${dead.pid}-`));
+  writeFileSync(join(deadDir, '0'), '');
+  const liveDir = mkdtempSync(join(tmpdir(), `kairos-held-${process.pid}-`));
+  try {
+    // A fresh process: the sweep runs once, when a process makes its own directory.
+    const gates = new URL('../../src/executors/spawner/gates.ts', import.meta.url).pathname;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', `
+      const { holdUntil } = await import(${JSON.stringify(gates)});
+      const t = holdUntil(Date.now() + 50, () => process.exit(0));
+      if (t === null) process.exit(3);
+      t.cancel();
+      process.exit(0);
+    `], { stdio: 'inherit' });
+    const [code] = (await once(child, 'exit')) as [number | null];
+    assert.equal(code, 0);
+    assert.equal(existsSync(deadDir), false, 'the dead agent\'s directory is gone');
+    assert.equal(existsSync(liveDir), true, 'a live agent\'s directory stays');
+  } finally {
+    rmSync(deadDir, { recursive: true, force: true });
+    rmSync(liveDir, { recursive: true, force: true });
+  }
 });

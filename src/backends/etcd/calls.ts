@@ -99,6 +99,8 @@ export class EtcdCalls {
   /** etcd's --max-txn-ops: parts batch their transactions to it. */
   readonly maxTxnOps: number;
   private highestRevision = 0n;
+  /** Open sightings (sightRevisions): each keeps the lowest revision of the replies since it began. */
+  private readonly sightings = new Set<{ lowest: bigint | null }>();
   private isClosed = false;
 
   constructor(options: CallOptions) {
@@ -189,6 +191,18 @@ export class EtcdCalls {
     return this.highestRevision;
   }
 
+  /**
+   * The lowest revision of any reply from now until `stop`, null while there is none. A job watch
+   * opened before this store saw any revision starts at most there: a caller that reads (a CAS
+   * write does) after opening it sees its answer at that revision or later, so a write it makes
+   * next is never older than where the watch starts.
+   */
+  sightRevisions(): { lowest(): bigint | null; stop(): void } {
+    const sighting = { lowest: null as bigint | null };
+    this.sightings.add(sighting);
+    return { lowest: () => sighting.lowest, stop: () => this.sightings.delete(sighting) };
+  }
+
   /** True once the store is closed: every call then rejects. */
   get closed(): boolean {
     return this.isClosed;
@@ -248,6 +262,7 @@ export class EtcdCalls {
     if (header?.revision === undefined) return;
     const rev = BigInt(header.revision);
     if (rev > this.highestRevision) this.highestRevision = rev;
+    for (const s of this.sightings) if (s.lowest === null || rev < s.lowest) s.lowest = rev;
   }
 
   async range(b: Budget, what: string, req: IRangeRequest): Promise<IRangeResponse> {

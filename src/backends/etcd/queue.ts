@@ -14,6 +14,9 @@ import { EtcdUnavailableError, JOB_PAGE, parseBody, type Budget, type EtcdCalls 
 import { ASSIGN, assertName, EXECUTIONS, FOLLOWUPS, nodeSegment, splitJobAndId } from './keys.js';
 import type { Watches } from './watches.js';
 
+/** Far more keys than an agent is handed between a claim and a repeat of it (seconds apart). */
+const HANDED_MAX = 100_000;
+
 export class Queue {
   constructor(
     private readonly calls: EtcdCalls,
@@ -27,7 +30,18 @@ export class Queue {
     const sub = this.watches.subscribe();
     const inFlight = new Set<string>();
 
-    const deliver = (execution: Execution): void => {
+    /**
+     * Queue keys this consumer handed over, oldest first (at most HANDED_MAX). A key is claimed
+     * again after a watch replay or a relist; when that claim's reply is lost, the key is gone
+     * either way and the claim reads as ours. The execution still runs, so only this record says
+     * it was already handed over: under overload, 179 of 14810 runs went out twice without it
+     * (BENCHMARKS.md, 2026-11-30 15:15).
+     */
+    const handed = new Set<string>();
+    const deliver = (key: string, execution: Execution): void => {
+      if (handed.has(key)) return;
+      handed.add(key);
+      if (handed.size > HANDED_MAX) handed.delete(handed.values().next().value as string);
       try {
         handler(execution);
       } catch (err) {
@@ -35,7 +49,8 @@ export class Queue {
       }
     };
 
-    const deliverStored = async (b: Budget, job: string, id: string): Promise<void> => {
+    const deliverStored = async (b: Budget, key: string, job: string, id: string): Promise<void> => {
+      if (handed.has(key)) return;
       const cur = await this.calls.read(b, 'consumeAssignments', `${EXECUTIONS}${job}/${id}`);
       if (cur.value === null) {
         this.report.warn({ node, job, execution: id }, 'etcd store: assigned execution no longer exists (job deleted?); skipped');
@@ -43,7 +58,7 @@ export class Queue {
       }
       const execution = parseBody<Execution>(cur.value, `execution "${job}/${id}"`);
       if (execution.finished_at !== null) return; // closed meanwhile (recovery, or the leader's lost-agent check)
-      deliver(execution);
+      deliver(key, execution);
     };
 
     /** The execution record behind a queue key (`<prefix><job>/<id>`). */
@@ -72,7 +87,7 @@ export class Queue {
           return;
         }
         try {
-          deliver(parseBody<Execution>(kv.value, `execution "${executionKey(key)}"`));
+          deliver(key, parseBody<Execution>(kv.value, `execution "${executionKey(key)}"`));
         } catch (err) {
           this.report.warn({ node, key, err: messageOf(err) }, 'etcd store: cannot take an assigned execution');
         }
@@ -92,11 +107,10 @@ export class Queue {
           try {
             if (unsure) {
               // If the key vanished after our claim's reply was lost, the claim was ours, or an earlier
-              // claim of this agent took it (a relist or a replayed event claims again): the runner
-              // runs an execution handed over twice once (Runner.deliver).
+              // claim of this consumer took it (a relist or a replayed event claims again; `handed`).
               const still = await this.calls.read(b, 'consumeAssignments', key);
               if (still.value === null) {
-                await deliverStored(b, ref.job, ref.id);
+                await deliverStored(b, key, ref.job, ref.id);
                 return;
               }
               unsure = false;

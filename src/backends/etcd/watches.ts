@@ -37,6 +37,8 @@ export class Watches {
     // Replaying from the last revision this store saw means nothing written after any read the caller
     // makes next is missed; events it already saw come again, in order, which listeners tolerate.
     const floor = this.calls.revision;
+    // With none seen yet, the replies that arrive while the watch is set up bound it instead.
+    const sighting = floor > 0n ? null : this.calls.sightRevisions();
 
     const emit = (event: JobEvent): void => {
       if (sub.stopped) return;
@@ -73,8 +75,12 @@ export class Watches {
           else {
             const seed = await this.calls.scan(this.calls.budget(), 'watchJobs', JOBS, JOB_PAGE, true);
             for (const kv of seed.kvs) known.add(this.calls.rel(kv.key).slice(JOBS.length));
-            // With nothing read through this store yet, "now" is the best floor there is.
-            revision = floor > 0n ? floor : seed.revision;
+            // With nothing read through this store yet: "now", or earlier when a reply the caller got
+            // meanwhile was older (its write, next, must not fall before the watch's start). A blind
+            // write made at once is the one case this can't cover.
+            const seen = sighting?.lowest() ?? null;
+            sighting?.stop();
+            revision = floor > 0n ? floor : seen !== null && seen - 1n < seed.revision ? seen - 1n : seed.revision;
           }
           if (sub.stopped) return;
           const from = revision + 1n;
@@ -114,6 +120,7 @@ export class Watches {
 
     this.report.background(start(false), 'starting the job watch');
     return () => {
+      sighting?.stop();
       this.report.background(this.unsubscribe(sub), 'cancelling the job watch');
     };
   }

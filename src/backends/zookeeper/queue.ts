@@ -87,12 +87,21 @@ export async function commitTick(ctx: Ctx, jobName: string, tick: string, execut
   throw conflictError(`commitTick("${jobName}")`, path);
 }
 
+/** Far more entries than an agent is handed between a claim and a repeat of it (seconds apart). */
+const HANDED_MAX = 100_000;
+
 export function consumeAssignments(ctx: Ctx, subs: Subscriptions, node: string, handler: (execution: Execution) => void): () => void {
   const dir = ctx.l.assignOf(node);
   const inFlight = new Set<string>();
   const warn = (obj: object, msg: string): void => ctx.report.warn(obj, msg);
 
+  // Entries this consumer handed over, oldest first: a later claim of one whose reply is lost
+  // reads the vanished entry as its own, and the execution, still running, must not go out twice
+  // (as the etcd queue; see its `handed`).
+  const handed = new Set<string>();
   const deliverStored = async (job: string, id: string): Promise<void> => {
+    const ref = `${job}/${id}`;
+    if (handed.has(ref)) return;
     const cur = await readNode(ctx, ctx.budget(), 'consumeAssignments', ctx.l.execution(job, id));
     if (cur === null) {
       warn({ node, job, execution: id }, 'zookeeper store: assigned execution no longer exists (job deleted?); skipped');
@@ -100,6 +109,9 @@ export function consumeAssignments(ctx: Ctx, subs: Subscriptions, node: string, 
     }
     const execution = parseBody<Execution>(cur.value, `execution "${job}/${id}"`);
     if (execution.finished_at !== null) return; // closed meanwhile (recovery, or the leader's lost-agent check)
+    if (handed.has(ref)) return;
+    handed.add(ref);
+    if (handed.size > HANDED_MAX) handed.delete(handed.values().next().value as string);
     try {
       handler(execution);
     } catch (err) {

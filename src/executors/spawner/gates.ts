@@ -7,7 +7,7 @@
  * is started on its instant instead.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { closeSync, constants, mkdtempSync, openSync, rmSync, unlinkSync } from 'node:fs';
+import { closeSync, constants, mkdtempSync, openSync, readdirSync, rmSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MAX_GATED, onInstant, writeRelease } from './held-start.js';
@@ -166,13 +166,47 @@ let refilling = false;
 let unavailable = false;
 let seq = 0;
 
+const DIR_PREFIX = 'kairos-held-';
+
 function nextPath(): string {
   if (dir === null) {
-    const made = mkdtempSync(join(tmpdir(), 'kairos-held-'));
+    sweepDeadDirs();
+    // The pid in the name: an agent killed (-9) cannot remove its directory; the next one does.
+    const made = mkdtempSync(join(tmpdir(), `${DIR_PREFIX}${process.pid}-`));
     dir = made;
     process.once('exit', () => rmSync(made, { recursive: true, force: true }));
   }
   return join(dir, String(seq++));
+}
+
+/** Removes the gate directories of agents that are gone (only empty FIFOs; nobody waits on them). */
+function sweepDeadDirs(): void {
+  let names: string[];
+  try {
+    names = readdirSync(tmpdir());
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(DIR_PREFIX)) continue;
+    const pid = /^(\d+)-/.exec(name.slice(DIR_PREFIX.length))?.[1];
+    if (pid === undefined || isAlive(Number(pid))) continue;
+    try {
+      rmSync(join(tmpdir(), name), { recursive: true, force: true });
+    } catch {
+      // Another user's, or removed meanwhile: not ours to worry about.
+    }
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: alive, but another user's.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 function spareFifo(): string | null {
