@@ -11,7 +11,7 @@ import type { Credentials, SuSpec } from './shell-user.js';
 import type { ExecutionOutcome, ExecutionRequest, Executor } from './types.js';
 import { inProcessSpawner } from './spawner/in-process.js';
 import type { JobSpawner } from './spawner/job-spawner.js';
-import { canHold, heldArgs, HOLD_SHELL, onInstant } from './spawner/held-start.js';
+import { canHold, HELD_NEVER_RAN, heldArgs, HOLD_SHELL, onInstant } from './spawner/held-start.js';
 import { holdUntil, type Ticket } from './spawner/gates.js';
 
 export interface ShellExecutorOptions {
@@ -31,6 +31,8 @@ type Problem = { field: string; message: string };
 
 // setTimeout fires immediately for delays above this (with a warning).
 const MAX_TIMER_MS = 2_147_483_647;
+/** How long a held run that ran waits for its release report (it comes over IPC, in milliseconds). */
+const RELEASE_REPORT_WAIT_MS = 5000;
 
 /**
  * dkron's `shell` executor: runs `command` either through `/bin/sh -c` or,
@@ -183,8 +185,20 @@ export class ShellExecutor implements Executor {
         }
       };
 
+      // A held process that exited normally, other than the gate script's 125, ran its command: its
+      // gate was released, but the release may be reported after the exit (one spawner writes the
+      // gate, another reports its job's exit first). The run waits for that report, so its start
+      // is known and announced (execution.started, the pre-webhook) before it ends.
+      let awaitingRelease: NodeJS.Timeout | undefined;
       const finish = (): void => {
-        if (settled) return;
+        if (settled || awaitingRelease !== undefined) return;
+        if (ticket !== null && !started && !killedByUs && typeof exitCode === 'number' && exitCode !== HELD_NEVER_RAN) {
+          awaitingRelease = setTimeout(() => {
+            // Not reported in time (it always is, in milliseconds): the instant is when it can have started at the earliest.
+            onRelease(startAt ?? Date.now());
+          }, RELEASE_REPORT_WAIT_MS);
+          return;
+        }
         settled = true;
         if (timer) clearTimeout(timer);
         if (graceTimer) clearTimeout(graceTimer);
@@ -251,6 +265,12 @@ export class ShellExecutor implements Executor {
         if (started || settled) return;
         started = true;
         request.onStart?.(at);
+        if (awaitingRelease !== undefined) {
+          clearTimeout(awaitingRelease);
+          awaitingRelease = undefined;
+          finish();
+          return;
+        }
         if (pid !== undefined && !killedByUs) armTimeout();
       };
 
@@ -283,8 +303,9 @@ export class ShellExecutor implements Executor {
           },
           exit: (code) => {
             exited = true;
-            // A process that exits while held (killed) no longer waits on its gate.
-            ticket?.cancel();
+            // A process that exits while held (killed) no longer waits on its gate. One that ran its
+            // command has left it too; finish() may still wait for the gate's release report.
+            ticket?.leave();
             exitCode = code;
             memoryWatch?.stop();
             // Reap whatever the job left behind (`cmd &`); they would otherwise

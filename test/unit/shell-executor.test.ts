@@ -1,12 +1,15 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { closeSync, constants, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { OutputBuffer } from '../../src/executors/output-buffer.js';
 import { ShellExecutor, type ShellExecutorOptions } from '../../src/executors/shell.js';
 import { SpawnerPool } from '../../src/executors/spawner/spawner-pool.js';
+import { inProcessSpawner } from '../../src/executors/spawner/in-process.js';
+import { onInstant, writeRelease } from '../../src/executors/spawner/held-start.js';
+import type { JobSpawner } from '../../src/executors/spawner/job-spawner.js';
 import type { ExecutionRequest } from '../../src/executors/types.js';
 import { isDead } from '../helpers/agent.js';
 import { executionRequest } from '../helpers/execution-request.js';
@@ -360,6 +363,36 @@ for (const [mode, make] of modes) {
     });
   });
 }
+
+void test('a held run whose release is reported after its exit (another spawner released the gate) waits for the report: started, once, at the release', async () => {
+  const releases: number[] = [];
+  // Writes the gate on the instant, as a spawner does, but reports it 300 ms later: the job's
+  // `true` has exited and closed its output by then.
+  const laggard: JobSpawner = {
+    spawnJob: (o, events) => inProcessSpawner.spawnJob(o, events),
+    releaseGate: (path, at, report) => {
+      const fd = openSync(path, constants.O_RDWR | constants.O_NONBLOCK);
+      onInstant(at, () => {
+        const when = Date.now();
+        releases.push(when);
+        writeRelease(fd);
+        closeSync(fd);
+        setTimeout(() => report.released(when), 300);
+      });
+      return true;
+    },
+  };
+  const executor = new ShellExecutor({ spawner: laggard });
+  const startAt = Date.now() + 300;
+  const starts: number[] = [];
+  const out = await executor.execute(request({ command: 'true' }, { startAt, onStart: (at) => starts.push(at) }));
+  const settledWith = starts.length;
+  assert.equal(out.success, true, out.output);
+  assert.equal(out.started, true, 'the run started');
+  assert.equal(settledWith, 1, 'its start was announced before it ended');
+  assert.deepEqual(starts, releases, 'at the time the gate was written');
+  assert.ok((starts[0] ?? 0) >= startAt);
+});
 
 const shell = new ShellExecutor();
 

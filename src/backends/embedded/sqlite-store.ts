@@ -5,12 +5,17 @@
  * returned promise exists; the promise only keeps the signature shared with
  * the remote backends. Because commit (and its fsync) happens inside the call,
  * a resolved promise means the write is on disk.
+ *
+ * This file holds jobs, settings and the write transactions; executions, ticks and
+ * follow-ups are in sqlite-executions.ts, skips in sqlite-skips.ts, tokens and the
+ * audit log in sqlite-admin.ts.
  */
 import type Database from 'better-sqlite3';
 import type { Execution, Job, JobTiming } from '../../job/types.js';
 import { coalesce } from '../../util/coalesce.js';
 import { ExecutionClosedError, type AuditBuilder, type AuditEntry, type AuditQuery, type CompleteOptions, type DispatchOptions, type ExecutionQuery, type FollowUp, type JobBatch, type JobEvent, type JobsWriter, type JobUpdater, type JobsUpdater, type Page, type Activity, type ActivityQuery, type SkipRecord, type Store, type StoredToken } from '../../store/types.js';
 import { SqliteAdmin } from './sqlite-admin.js';
+import { SqliteExecutions, parseBody } from './sqlite-executions.js';
 import { SqliteSkips } from './sqlite-skips.js';
 import { sqliteActivity } from './sqlite-activity.js';
 import { countSkips } from '../../store/skips.js';
@@ -20,16 +25,6 @@ import { openDatabase } from './sqlite-schema.js';
 import { BULK_THREAD_MIN_JOBS, SqliteBulkWriter } from './sqlite-bulk-writer.js';
 
 export { SCHEMA_VERSION } from './sqlite-schema.js';
-
-
-/** Larger than any Date (8.64e15 ms), so running executions sort after finished ones. */
-const RUNNING_SORT_KEY = '9000000000000000';
-
-const SORT_EXPR: Record<NonNullable<ExecutionQuery['sort']>, string> = {
-  started_at: 'started_at',
-  finished_at: `coalesce(finished_at, ${RUNNING_SORT_KEY})`,
-  attempt: 'attempt',
-};
 
 export interface SqliteStoreOptions {
   /** How long a write waits for a lock held by another connection. Default 5000 ms. */
@@ -48,33 +43,6 @@ type Statement = Database.Statement<unknown[]>;
 
 /** Job write decided inside a transaction, turned into an event after commit. */
 type JobChange = { event: JobEvent | null; job: Job | null };
-
-function toMillis(value: string | null | undefined): number | null {
-  if (value === null || value === undefined) return null;
-  const ms = Date.parse(value);
-  // An unparseable time must still be a finished/started row; 0 sorts it as the oldest.
-  return Number.isNaN(ms) ? 0 : ms;
-}
-
-function parseTick(tick: string): number {
-  const ms = Date.parse(tick);
-  if (Number.isNaN(ms)) throw new Error(`invalid tick "${tick}": not an RFC 3339 time`);
-  return ms;
-}
-
-function parseBody<T>(body: string, what: string): T {
-  try {
-    return JSON.parse(body) as T;
-  } catch (err) {
-    throw new Error(`embedded store: corrupt ${what}: ${(err as Error).message}`, { cause: err });
-  }
-}
-
-/** Clamp a slice bound; non-numbers fall back to the default. */
-function bound(value: number | undefined, fallback: number, total: number): number {
-  if (value === undefined || !Number.isFinite(value)) return fallback;
-  return Math.min(Math.max(Math.trunc(value), 0), total);
-}
 
 /** A write that goes through the store's group commit. */
 type GroupWrite =
@@ -103,32 +71,16 @@ export class SqliteStore implements Store {
     countJobs: Statement;
     putJob: Statement;
     deleteJob: Statement;
-    putExecution: Statement;
-    getExecution: Statement;
-    countExecutions: Statement;
-    listGroup: Statement;
-    listRunning: Statement;
-    listRunningAll: Statement;
-    deleteExecutions: Statement;
-    pruneExecutions: Statement;
-    getTick: Statement;
-    putTick: Statement;
-    deleteTick: Statement;
     getSetting: Statement;
     putSetting: Statement;
     deleteSetting: Statement;
-    putFollowUp: Statement;
-    listFollowUps: Statement;
-    listFollowUpsOf: Statement;
-    deleteFollowUp: Statement;
   };
-  /** One statement per sort/order pair, keyed "sort order". */
-  private readonly listStatements = new Map<string, Statement>();
 
   private readonly admin: SqliteAdmin;
   /** Null for in-memory stores (nothing to checkpoint) or when turned off. */
   readonly checkpointer: WalCheckpointer | null;
   private readonly skips: SqliteSkips;
+  private readonly executions: SqliteExecutions;
   private readonly txRecordSkips: (jobName: string, skips: readonly SkipRecord[]) => JobChange;
   private readonly txUpdateJob: (name: string, fn: JobUpdater, audit?: AuditBuilder) => JobChange;
   private readonly txUpdateJobs: (names: string[], fn: JobsUpdater, audit?: AuditBuilder) => { events: JobEvent[]; jobs: Map<string, Job | null> };
@@ -139,7 +91,6 @@ export class SqliteStore implements Store {
   private readonly txComplete: (execution: Execution, fn: JobUpdater, options: CompleteOptions) => JobChange;
   private readonly txCommitTick: (jobName: string, tick: string, executions: Execution[], exclusive: boolean) => boolean;
   private readonly txDispatch: (executions: Execution[], exclusive: boolean, audit: AuditEntry | undefined) => boolean;
-  private readonly txPageExecutions: (jobName: string, query: ExecutionQuery) => Page<Execution>;
 
   static open(file: string, options: SqliteStoreOptions = {}): SqliteStore {
     return new SqliteStore(file, options);
@@ -173,72 +124,19 @@ export class SqliteStore implements Store {
       dataVersion: db.prepare('PRAGMA data_version').pluck(),
       putJob: db.prepare(JOB_SQL.put),
       deleteJob: db.prepare(JOB_SQL.delete),
-      putExecution: db.prepare(
-        `INSERT INTO executions (job_name, id, started_at, finished_at, grp, attempt, body)
-         VALUES (?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (job_name, id) DO UPDATE SET
-           started_at = excluded.started_at, finished_at = excluded.finished_at,
-           grp = excluded.grp, attempt = excluded.attempt, body = excluded.body`,
-      ),
-      getExecution: db.prepare('SELECT body FROM executions WHERE job_name = ? AND id = ?').pluck(),
-      countExecutions: db.prepare('SELECT count(*) FROM executions WHERE job_name = ?').pluck(),
-      listGroup: db
-        .prepare('SELECT body FROM executions WHERE job_name = ? AND grp = ? ORDER BY attempt, started_at, id')
-        .pluck(),
-      listRunning: db
-        .prepare(
-          'SELECT body FROM executions WHERE job_name = ? AND finished_at IS NULL ORDER BY started_at, id',
-        )
-        .pluck(),
-      listRunningAll: db
-        .prepare('SELECT body FROM executions WHERE finished_at IS NULL ORDER BY started_at, job_name, id')
-        .pluck(),
-      deleteExecutions: db.prepare(JOB_SQL.deleteExecutions),
-      // LIMIT -1 OFFSET keep: every finished execution after the newest `keep`.
-      // Running ones are never pruned (and don't count), or /v1/busy and forbid would lose them.
-      pruneExecutions: db.prepare(
-        `DELETE FROM executions WHERE rowid IN (
-           SELECT rowid FROM executions WHERE job_name = ? AND finished_at IS NOT NULL
-           ORDER BY started_at DESC, id DESC LIMIT -1 OFFSET ?)`,
-      ),
-      getTick: db.prepare('SELECT last_tick FROM ticks WHERE job_name = ?').pluck(),
-      putTick: db.prepare(
-        'INSERT INTO ticks (job_name, last_tick) VALUES (?, ?) ON CONFLICT (job_name) DO UPDATE SET last_tick = excluded.last_tick',
-      ),
-      deleteTick: db.prepare(JOB_SQL.deleteTick),
       getSetting: db.prepare('SELECT value FROM settings WHERE key = ?').pluck(),
       putSetting: db.prepare(
         'INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
       ),
       deleteSetting: db.prepare('DELETE FROM settings WHERE key = ?'),
-      putFollowUp: db.prepare(
-        'INSERT INTO followups (job_name, grp, node_name, children) VALUES (?, ?, ?, ?) ON CONFLICT (job_name, grp) DO NOTHING',
-      ),
-      listFollowUps: db.prepare('SELECT job_name, grp, node_name, children FROM followups ORDER BY job_name, grp'),
-      listFollowUpsOf: db.prepare(
-        'SELECT job_name, grp, node_name, children FROM followups WHERE node_name = ? ORDER BY job_name, grp',
-      ),
-      deleteFollowUp: db.prepare('DELETE FROM followups WHERE job_name = ? AND grp = ?'),
     };
-    for (const [sort, expr] of Object.entries(SORT_EXPR)) {
-      for (const order of ['asc', 'desc'] as const) {
-        const dir = order === 'asc' ? 'ASC' : 'DESC';
-        this.listStatements.set(
-          `${sort} ${order}`,
-          db
-            .prepare(
-              `SELECT body FROM executions WHERE job_name = ? ORDER BY ${expr} ${dir}, id ${dir} LIMIT ? OFFSET ?`,
-            )
-            .pluck(),
-        );
-      }
-    }
 
     // Write transactions take the write lock up front (IMMEDIATE): a deferred one that reads
     // first and then upgrades fails with SQLITE_BUSY at once, without waiting on busy_timeout,
     // when another connection (a CLI on the same file) wrote in between.
     this.admin = new SqliteAdmin(db);
     this.skips = new SqliteSkips(db);
+    this.executions = new SqliteExecutions(db);
     this.txRecordSkips = db.transaction((jobName: string, skips: readonly SkipRecord[]) => {
       if (this.st.getJob.get(jobName) === undefined) return { event: null, job: null };
       const added = this.skips.write(jobName, skips);
@@ -254,23 +152,23 @@ export class SqliteStore implements Store {
       return change;
     }).immediate;
     this.txComplete = db.transaction((execution: Execution, fn: JobUpdater, options: CompleteOptions) => {
-      const stored = this.st.getExecution.get(execution.job_name, execution.id) as string | undefined;
       const body = JSON.stringify(execution);
-      if (stored !== undefined && parseBody<Execution>(stored, `execution "${execution.job_name}/${execution.id}"`).finished_at != null) {
+      const closed = this.executions.closedBody(execution.job_name, execution.id);
+      if (closed !== null) {
         // The same result again is a retried write, not a late one: done already, count nothing.
-        if (stored === body) return this.applyUpdater(execution.job_name, () => undefined);
+        if (closed === body) return this.applyUpdater(execution.job_name, () => undefined);
         throw new ExecutionClosedError(execution.job_name, execution.id);
       }
-      this.writeExecution(execution);
-      if (options.next) this.writeExecution(options.next);
+      this.executions.write(execution);
+      if (options.next) this.executions.write(options.next);
       const change = this.applyUpdater(execution.job_name, fn);
       if (!options.group || change.job === null) return change;
-      const members = this.parseExecutions(this.st.listGroup.all(execution.job_name, execution.group) as string[]);
+      const members = this.executions.group(execution.job_name, execution.group);
       const decided = options.group(change.job, members);
       if (decided === undefined) return change;
       const outcome = this.applyUpdater(execution.job_name, () => decided.job);
       if (decided.followUp !== undefined) {
-        this.st.putFollowUp.run(execution.job_name, execution.group, execution.node_name, JSON.stringify(decided.followUp));
+        this.executions.putFollowUp(execution.job_name, execution.group, execution.node_name, decided.followUp);
       }
       // One event for the final state: watchers only care where the job ended up.
       return { event: outcome.event ?? change.event, job: outcome.job };
@@ -296,16 +194,7 @@ export class SqliteStore implements Store {
       }
       return { events, jobs };
     }).immediate;
-    this.txPutExecution = db.transaction((execution: Execution) => {
-      if (execution.finished_at == null) {
-        const stored = this.st.getExecution.get(execution.job_name, execution.id) as string | undefined;
-        // A start record arriving after the execution was closed (agent lost) must not reopen it.
-        if (stored !== undefined && parseBody<Execution>(stored, `execution "${execution.job_name}/${execution.id}"`).finished_at != null) {
-          throw new ExecutionClosedError(execution.job_name, execution.id);
-        }
-      }
-      this.writeExecution(execution);
-    }).immediate;
+    this.txPutExecution = db.transaction((execution: Execution) => this.executions.put(execution)).immediate;
     this.txPutJobs = db.transaction((jobs: readonly Job[]) => {
       const events: JobEvent[] = [];
       for (const job of jobs) {
@@ -317,8 +206,7 @@ export class SqliteStore implements Store {
     this.txDeleteJob = db.transaction((name: string, audit?: AuditBuilder) => {
       const body = this.st.getJob.get(name) as string | undefined;
       this.deleteJobRow(name);
-      this.st.deleteExecutions.run(name);
-      this.st.deleteTick.run(name);
+      this.executions.deleteJob(name);
       this.skips.deleteJob(name);
       const deleted = body === undefined ? null : parseBody<Job>(body, `job "${name}"`);
       const entry = deleted && audit ? audit(deleted, null) : null;
@@ -330,36 +218,14 @@ export class SqliteStore implements Store {
       else this.st.putSetting.run(key, value);
       if (audit) this.admin.writeAudit(audit);
     }).immediate;
-    const busy = (jobName: string): boolean => (this.st.listRunning.all(jobName) as unknown[]).length > 0;
-    this.txCommitTick = db.transaction((jobName: string, tick: string, executions: Execution[], exclusive: boolean) => {
-      const tickMs = parseTick(tick);
-      const stored = this.st.getTick.get(jobName) as string | undefined;
-      // A stored tick that no longer parses cannot prove it is newer; let the new one replace it.
-      if (stored !== undefined && !Number.isNaN(Date.parse(stored)) && Date.parse(stored) >= tickMs) {
-        return false;
-      }
-      if (exclusive && busy(jobName)) return false;
-      this.st.putTick.run(jobName, tick);
-      for (const execution of executions) this.writeExecution(execution);
-      return true;
-    }).immediate;
+    this.txCommitTick = db.transaction((jobName: string, tick: string, executions: Execution[], exclusive: boolean) =>
+      this.executions.commitTick(jobName, tick, executions, exclusive),
+    ).immediate;
     this.txDispatch = db.transaction((executions: Execution[], exclusive: boolean, audit: AuditEntry | undefined) => {
-      const first = executions[0];
-      if (exclusive && first && busy(first.job_name)) return false;
-      for (const e of executions) this.writeExecution(e);
+      if (!this.executions.dispatch(executions, exclusive)) return false;
       if (audit) this.admin.writeAudit(audit);
       return true;
     }).immediate;
-    // count and page in one read transaction so total matches the items under concurrent writers.
-    this.txPageExecutions = db.transaction((jobName: string, query: ExecutionQuery) => {
-      const total = this.st.countExecutions.get(jobName) as number;
-      const start = bound(query.start, 0, total);
-      const end = bound(query.end, total, total);
-      if (start >= end) return { items: [], total };
-      const stmt = this.listStatement(query);
-      const bodies = stmt.all(jobName, end - start, start) as string[];
-      return { items: bodies.map((b) => parseBody<Execution>(b, `execution of "${jobName}"`)), total };
-    });
   }
 
   async getJob(name: string): Promise<Job | null> {
@@ -469,8 +335,7 @@ export class SqliteStore implements Store {
       for (const name of b.delete) {
         const existed = this.st.getJob.get(name) !== undefined;
         this.deleteJobRow(name);
-        this.st.deleteExecutions.run(name);
-        this.st.deleteTick.run(name);
+        this.executions.deleteJob(name);
         this.skips.deleteJob(name);
         if (existed) out.push({ type: 'delete', name });
       }
@@ -527,47 +392,42 @@ export class SqliteStore implements Store {
 
   async getExecution(jobName: string, id: string): Promise<Execution | null> {
     this.assertOpen();
-    const body = this.st.getExecution.get(jobName, id) as string | undefined;
-    return body === undefined ? null : parseBody<Execution>(body, `execution "${jobName}/${id}"`);
+    return this.executions.get(jobName, id);
   }
 
   async listExecutions(jobName: string, query: ExecutionQuery = {}): Promise<Page<Execution>> {
     this.assertOpen();
-    return this.txPageExecutions(jobName, query);
+    return this.executions.page(jobName, query);
   }
 
   async listGroup(jobName: string, group: number): Promise<Execution[]> {
     this.assertOpen();
-    return this.parseExecutions(this.st.listGroup.all(jobName, group) as string[]);
+    return this.executions.group(jobName, group);
   }
 
   async listRunning(jobName?: string): Promise<Execution[]> {
     this.assertOpen();
-    const bodies =
-      jobName === undefined ? this.st.listRunningAll.all() : this.st.listRunning.all(jobName);
-    return this.parseExecutions(bodies as string[]);
+    return this.executions.running(jobName);
   }
 
   async deleteExecutions(jobName: string): Promise<number> {
     this.assertOpen();
-    return this.st.deleteExecutions.run(jobName).changes;
+    return this.executions.delete(jobName);
   }
 
   async pruneExecutions(jobName: string, keep: number): Promise<number> {
     this.assertOpen();
-    const n = Number.isFinite(keep) ? Math.max(0, Math.trunc(keep)) : 0;
-    return this.st.pruneExecutions.run(jobName, n).changes;
+    return this.executions.prune(jobName, keep);
   }
 
   async getLastTick(jobName: string): Promise<string | null> {
     this.assertOpen();
-    return (this.st.getTick.get(jobName) as string | undefined) ?? null;
+    return this.executions.lastTick(jobName);
   }
 
   async listLastTicks(): Promise<Map<string, string>> {
     this.assertOpen();
-    const rows = this.db.prepare('SELECT job_name, last_tick FROM ticks').all() as { job_name: string; last_tick: string }[];
-    return new Map(rows.map((r) => [r.job_name, r.last_tick]));
+    return this.executions.lastTicks();
   }
 
   /**
@@ -610,18 +470,12 @@ export class SqliteStore implements Store {
 
   async listFollowUps(node?: string): Promise<FollowUp[]> {
     this.assertOpen();
-    const rows = (node === undefined ? this.st.listFollowUps.all() : this.st.listFollowUpsOf.all(node)) as {
-      job_name: string;
-      grp: number;
-      node_name: string;
-      children: string;
-    }[];
-    return rows.map((r) => ({ job: r.job_name, group: r.grp, node: r.node_name, children: parseBody<string[]>(r.children, 'follow-up') }));
+    return this.executions.followUps(node);
   }
 
   async deleteFollowUp(job: string, group: number): Promise<void> {
     this.assertOpen();
-    this.st.deleteFollowUp.run(job, group);
+    this.executions.deleteFollowUp(job, group);
   }
 
   async getSetting(key: string): Promise<string | null> {
@@ -721,30 +575,6 @@ export class SqliteStore implements Store {
     if (body === before) return { event: null, job: stored };
     this.putJobRow(stored, body);
     return { event: { type: 'put', job: stored }, job: stored };
-  }
-
-  private writeExecution(execution: Execution): void {
-    this.st.putExecution.run(
-      execution.job_name,
-      execution.id,
-      toMillis(execution.started_at) ?? 0,
-      toMillis(execution.finished_at),
-      execution.group,
-      execution.attempt,
-      JSON.stringify(execution),
-    );
-  }
-
-  private listStatement(query: ExecutionQuery): Statement {
-    const sort = query.sort ?? 'started_at';
-    const order = query.order ?? 'desc';
-    const stmt = this.listStatements.get(`${sort} ${order}`);
-    if (stmt === undefined) throw new Error(`listExecutions: unsupported sort "${sort}" / order "${order}"`);
-    return stmt;
-  }
-
-  private parseExecutions(bodies: string[]): Execution[] {
-    return bodies.map((b) => parseBody<Execution>(b, 'execution'));
   }
 
   private emit(event: JobEvent | null): void {

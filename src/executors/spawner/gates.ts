@@ -15,7 +15,9 @@ import { MAX_GATED, onInstant, writeRelease } from './held-start.js';
 export interface Ticket {
   /** The FIFO the held process waits on. */
   gate: string;
-  /** The process is gone (exited, or never spawned): it no longer counts. */
+  /** The process no longer reads the gate (it exited): the gate may go once released. */
+  leave(): void;
+  /** The run is over (or never spawned): neither its process nor its release callback counts. */
   cancel(): void;
 }
 
@@ -90,13 +92,17 @@ export function holdUntil(at: number, released: Released, releaser?: GateRelease
   const member: Released = (t) => released(t);
   instant.members.add(member);
   const own = instant;
-  let cancelled = false;
+  let left = false;
+  const leaveGate = (): void => {
+    if (left) return;
+    left = true;
+    leave(gate);
+  };
   return {
     gate: gate.path,
+    leave: leaveGate,
     cancel: () => {
-      if (cancelled) return;
-      cancelled = true;
-      leave(gate);
+      leaveGate();
       if (own.members.delete(member)) dropIfEmpty(at, own);
     },
   };

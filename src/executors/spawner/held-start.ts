@@ -20,7 +20,9 @@ export const HOLD_SHELL = '/bin/sh';
 const HOLD_NAME = 'kairos-held';
 // Without its line (the agent died, and the gate has no writer left) the shell exits and the
 // command never runs. A payload waits in the stdin pipe meanwhile; `exec` hands it on.
-const GATE_SCRIPT = 'read -r kairos_go <"$1" || exit 125; shift; exec "$@"';
+/** The held shell's exit code when it got no line (the gate lost its writers): its command never ran. */
+export const HELD_NEVER_RAN = 125;
+const GATE_SCRIPT = `read -r kairos_go <"$1" || exit ${HELD_NEVER_RAN}; shift; exec "$@"`;
 
 /** The held shell's arguments: it waits on the FIFO `gate`, then runs `file args`. */
 export function heldArgs(gate: string, file: string, args: string[]): string[] {
