@@ -9,7 +9,24 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+/**
+ * A free port below the kernel's ephemeral range (32768+ here): a port from that range, free when
+ * picked, can be taken by any outgoing connection before the server binds it, or while a member
+ * killed by a test is down (it restarts on the same port). A port is handed out once per process.
+ */
+const LOW_PORTS = { from: 20_000, to: 32_767 };
+const handedOut = new Set<number>();
+
 export async function freePort(): Promise<number> {
+  for (let tries = 0; tries < 50; tries++) {
+    const port = LOW_PORTS.from + Math.floor(Math.random() * (LOW_PORTS.to - LOW_PORTS.from + 1));
+    if (handedOut.has(port)) continue;
+    if (await canBind(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  // Every try was taken: fall back to one the kernel picks.
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once('error', reject);
@@ -18,6 +35,14 @@ export async function freePort(): Promise<number> {
       const port = typeof addr === 'object' && addr ? addr.port : 0;
       srv.close(() => resolve(port));
     });
+  });
+}
+
+function canBind(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
   });
 }
 
@@ -178,21 +203,11 @@ export async function startEtcd(size = 1, options: StartEtcdOptions = {}): Promi
   };
 
   for (let attempt = 1; ; attempt++) {
-    // Six ports picked one after another can repeat, or be taken before etcd binds them: distinct
-    // here, and a member that exits for it starts the attempt again with fresh ones.
-    const taken = new Set<number>();
-    const port = async (): Promise<number> => {
-      for (;;) {
-        const p = await freePort();
-        if (!taken.has(p)) {
-          taken.add(p);
-          return p;
-        }
-      }
-    };
+    // A port can still be taken between freePort and etcd's bind: a member that exits for it
+    // starts the attempt again with fresh ones.
     specs = [];
     for (let i = 0; i < size; i++) {
-      specs.push({ name: `etcd${i}`, clientPort: await port(), peerPort: await port(), dataDir: join(root, `a${attempt}m${i}`) });
+      specs.push({ name: `etcd${i}`, clientPort: await freePort(), peerPort: await freePort(), dataDir: join(root, `a${attempt}m${i}`) });
     }
     initialCluster = specs.map((s) => `${s.name}=http://127.0.0.1:${s.peerPort}`).join(',');
     const started = specs.map((_s, i) => launch(i));
