@@ -274,7 +274,7 @@ export class Agent {
     const consume = this.store.consumeAssignments?.bind(this.store);
     if (consume) {
       void recovery.then(() => {
-        if (!this.stopping) this.unconsume = consume(c.nodeName, (execution) => this.runner.deliver(execution));
+        if (!this.stopping) this.unconsume = consume(c.nodeName, (execution, job) => this.runner.deliver(execution, job));
       });
     }
     await this.cluster.start();

@@ -103,7 +103,8 @@ export class Runner implements ExecutionSink {
    */
   private readonly delivered = new Set<string>();
 
-  deliver(execution: Execution): void {
+  /** `job`: the job as the backend read it with the hand-over (etcd's claim); read here otherwise. */
+  deliver(execution: Execution, job?: Job | null): void {
     const ref = `${execution.job_name}/${execution.id}`;
     if (this.delivered.has(ref)) {
       this.o.log.warn({ job: execution.job_name, execution: execution.id }, 'runner: execution handed over twice; it runs once');
@@ -115,7 +116,7 @@ export class Runner implements ExecutionSink {
       void this.failUnstarted(execution, 'agent is shutting down; execution not started');
       return;
     }
-    const task = this.run(execution).catch((err: unknown) => {
+    const task = this.run(execution, job).catch((err: unknown) => {
       this.o.log.error({ err, execution: execution.id }, 'runner: execution failed unexpectedly');
     });
     this.tasks.add(task);
@@ -209,14 +210,17 @@ export class Runner implements ExecutionSink {
     await this.finish(execution, { success: false, exitCode: null, output: reason });
   }
 
-  private async run(first: Execution): Promise<void> {
+  private async run(first: Execution, handed?: Job | null): Promise<void> {
     let execution = first;
+    // The job handed over with the first attempt; a retry reads it again.
+    let known = handed;
     for (;;) {
       if (this.stopping && execution.attempt > 1) {
         await this.failUnstarted(execution, 'agent shut down before this retry could start');
         return;
       }
-      const job = await this.persist('read job', () => this.o.store.getJob(execution.job_name));
+      const job = known !== undefined ? known : await this.persist('read job', () => this.o.store.getJob(execution.job_name));
+      known = undefined;
       // Dispatched ahead of its tick (the leader's --dispatch-lead): start on the tick, never before.
       const tick = Date.parse(execution.scheduled_at);
       const early = execution.attempt === 1 ? tick - Date.now() : 0;

@@ -301,9 +301,10 @@ export interface Store {
   dispatchExecutions(executions: Execution[], options?: DispatchOptions): Promise<boolean>;
   /**
    * Only for stores that route executions: hand each execution assigned to
-   * `node` to `handler` exactly once (claimed atomically), existing ones first.
+   * `node` to `handler` exactly once (claimed atomically), existing ones first. `job`: the job
+   * as read with the claim (null: deleted), when the store read it; otherwise the handler reads it.
    */
-  consumeAssignments?(node: string, handler: (execution: Execution) => void): () => void;
+  consumeAssignments?(node: string, handler: (execution: Execution, job?: Job | null) => void): () => void;
 
   /** Follow-ups not yet done, of one agent or of all. */
   listFollowUps(node?: string): Promise<FollowUp[]>;

@@ -227,6 +227,26 @@ void test('an execution handed to the runner twice runs once; the same id under 
   });
 });
 
+void test('an execution handed over with its job runs that job without reading it; its retry reads the job again', async () => {
+  await withAgent(
+    undefined,
+    async (agent, f) => {
+      const stored = await agent.jobs.upsert(shellJob('handed', 'echo stored', { schedule: '@manually', retries: 1 }));
+      // As a backend's claim read it: an older version that fails.
+      const handed = { ...stored, executor_config: { command: 'echo handed; exit 3', shell: 'true' } };
+      const now = new Date().toISOString();
+      const e = { id: 'h1', job_name: 'handed', started_at: now, finished_at: null, success: false, output: '', node_name: 'a1', group: 9, attempt: 1, exit_code: null, scheduled_at: now, trigger: 'manual' as const };
+      await f.store.dispatchExecutions([e]);
+      agent.runner.deliver({ ...e }, handed);
+      await until('both attempts', async () => (await f.store.listGroup('handed', 9)).filter((x) => x.finished_at !== null).length === 2);
+      const [first, retry] = await f.store.listGroup('handed', 9);
+      assert.deepEqual([first?.attempt, first?.exit_code, first?.output], [1, 3, 'handed\n'], 'the first attempt ran the job handed over');
+      assert.deepEqual([retry?.attempt, retry?.success, retry?.output], [2, true, 'stored\n'], 'the retry ran the stored job');
+    },
+    { 'retry-backoff': '10ms' },
+  );
+});
+
 void test('a tick dispatched ahead (--dispatch-lead) starts on its tick, never before; shut down while it waits, it is recorded as never started', async () => {
   await withAgent(
     undefined,

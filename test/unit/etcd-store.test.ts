@@ -278,6 +278,31 @@ function countCalls(store: EtcdStore): { count: () => number; stop: () => void }
   };
 }
 
+void test('runs of different jobs finishing together share one read: five completions, one read and five writes', withStore(async (store) => {
+  const names = ['f1', 'f2', 'f3', 'f4', 'f5'];
+  for (const n of names) {
+    await store.updateJob(n, () => job(n));
+    await store.putExecution(running(n, `${n}-x`, { group: 3 }));
+  }
+  const calls = countCalls(store);
+  try {
+    const jobs = await Promise.all(names.map((n) => store.completeExecution(exec(n, `${n}-x`, { group: 3 }), (j) => (j ? { ...j, success_count: j.success_count + 1 } : undefined), { group: () => undefined })));
+    assert.equal(calls.count(), 1 + names.length);
+    assert.deepEqual(jobs.map((j) => j?.success_count), [1, 1, 1, 1, 1]);
+  } finally {
+    calls.stop();
+  }
+  for (const n of names) {
+    assert.equal((await store.getJob(n))?.success_count, 1);
+    assert.notEqual((await store.getExecution(n, `${n}-x`))?.finished_at, null);
+  }
+  // Two runs of one job finishing together: both counted (the second's write loses its compare and reads again).
+  await store.putExecution(running('f1', 'y1', { group: 4 }));
+  await store.putExecution(running('f1', 'y2', { group: 5 }));
+  await Promise.all(['y1', 'y2'].map((id, i) => store.completeExecution(exec('f1', id, { group: 4 + i }), (j) => (j ? { ...j, success_count: j.success_count + 1 } : undefined))));
+  assert.equal((await store.getJob('f1'))?.success_count, 3);
+}));
+
 void test('finishing a run of a one-run group takes two round trips, and a history that is not full is not counted on every finish; records other agents wrote are pruned within 16 finishes', withStore(async (store, keyspace) => {
   await store.updateJob('p', () => job('p'));
   // The leader: it dispatches (writes the running record); this store, the worker, finishes it.
@@ -398,8 +423,8 @@ void test('a burst of tick commits whose reply was lost after it landed: each re
 void test('a burst of assignments whose claim reply was lost after it landed: each is handed over once', withStore(async (store) => {
   const queued = Array.from({ length: 6 }, (_, i) => running('a', `q${i}`, { node_name: 'n1' }));
   assert.equal(await store.dispatchExecutions(queued), true);
-  // The claim txn deletes and reads each key: 12 ops for the 6 queued ones.
-  const lost = loseNextReply(store, 12);
+  // The claim txn deletes each key and reads its execution and job: 18 ops for the 6 queued ones.
+  const lost = loseNextReply(store, 18);
   const got = new Collector<string>();
   const stop = store.consumeAssignments('n1', (e) => got.push(e.id));
   try {
@@ -410,6 +435,19 @@ void test('a burst of assignments whose claim reply was lost after it landed: ea
     assert.equal(got.items.length, 7, 'nothing handed over twice');
   } finally {
     lost.restore();
+    stop();
+  }
+}));
+
+void test('an assignment is handed over with its job, read in the claim (null when the job is gone)', withStore(async (store) => {
+  await store.updateJob('a', () => job('a', { owner: 'kept' }));
+  assert.equal(await store.dispatchExecutions([running('a', 'with-job', { node_name: 'n1' })]), true);
+  assert.equal(await store.dispatchExecutions([running('gone', 'no-job', { node_name: 'n1' })]), true);
+  const got = new Collector<string>();
+  const stop = store.consumeAssignments('n1', (e, j) => got.push(`${e.id} ${j === undefined ? 'unread' : j === null ? 'null' : j.owner}`));
+  try {
+    assert.deepEqual([...(await got.waitFor(2))].sort(), ['no-job null', 'with-job kept']);
+  } finally {
     stop();
   }
 }));

@@ -191,7 +191,7 @@ export class EtcdStore implements Store {
 
   // ---- assignments and follow-ups (queue.ts) ----
 
-  consumeAssignments(node: string, handler: (execution: Execution) => void): () => void {
+  consumeAssignments(node: string, handler: (execution: Execution, job?: Job | null) => void): () => void {
     return this.queue.consumeAssignments(node, handler);
   }
 

@@ -5,17 +5,19 @@
  * still to run for a group that succeeded.
  */
 import { CompareResult, CompareTarget, type IKeyValue, type ITxnResponse } from 'etcd3';
-import type { Execution } from '../../job/types.js';
+import type { Execution, Job } from '../../job/types.js';
 import type { FollowUp } from '../../store/types.js';
 import { messageOf, type StoreReport } from '../../store/kv-shared.js';
 import { pause } from '../../util/retry.js';
 import { coalesce } from '../../util/coalesce.js';
 import { EtcdUnavailableError, JOB_PAGE, parseBody, type Budget, type EtcdCalls } from './calls.js';
-import { ASSIGN, assertName, EXECUTIONS, FOLLOWUPS, nodeSegment, splitJobAndId } from './keys.js';
+import { ASSIGN, assertName, EXECUTIONS, FOLLOWUPS, JOBS, nodeSegment, splitJobAndId } from './keys.js';
 import type { Watches } from './watches.js';
 
 /** Far more keys than an agent is handed between a claim and a repeat of it (seconds apart). */
 const HANDED_MAX = 100_000;
+/** A claim's operations per key: delete the key, read the execution, read its job. */
+const OPS_PER_CLAIM = 3;
 
 export class Queue {
   constructor(
@@ -24,7 +26,7 @@ export class Queue {
     private readonly report: StoreReport,
   ) {}
 
-  consumeAssignments(node: string, handler: (execution: Execution) => void): () => void {
+  consumeAssignments(node: string, handler: (execution: Execution, job?: Job | null) => void): () => void {
     if (this.calls.closed) return () => undefined;
     const prefix = `${ASSIGN}${nodeSegment(node)}/`;
     const sub = this.watches.subscribe();
@@ -38,12 +40,12 @@ export class Queue {
      * (BENCHMARKS.md, 2026-11-30 15:15).
      */
     const handed = new Set<string>();
-    const deliver = (key: string, execution: Execution): void => {
+    const deliver = (key: string, execution: Execution, job?: Job | null): void => {
       if (handed.has(key)) return;
       handed.add(key);
       if (handed.size > HANDED_MAX) handed.delete(handed.values().next().value as string);
       try {
-        handler(execution);
+        handler(execution, job);
       } catch (err) {
         this.report.listenerError(err);
       }
@@ -61,33 +63,48 @@ export class Queue {
       deliver(key, execution);
     };
 
-    /** The execution record behind a queue key (`<prefix><job>/<id>`). */
+    /** The job and execution behind a queue key (`<prefix><job>/<id>`). */
+    const refOf = (key: string): { job: string; id: string } => splitJobAndId(key.slice(prefix.length)) as { job: string; id: string };
     const executionKey = (key: string): string => {
-      const ref = splitJobAndId(key.slice(prefix.length)) as { job: string; id: string };
+      const ref = refOf(key);
       return `${EXECUTIONS}${ref.job}/${ref.id}`;
     };
 
-    /** Claims and reads in one txn, all of the keys or none: whoever deletes a key gets its execution, exactly once. */
+    /**
+     * Claims and reads in one txn, all of the keys or none: whoever deletes a key gets its
+     * execution, exactly once. The job is read with it, so the runner needs no round trip of its own.
+     */
     const take = (b: Budget, keys: string[]): Promise<ITxnResponse> =>
       this.calls.txn(
         b,
         'consumeAssignments',
         keys.map((key) => this.calls.cmp(key, CompareTarget.Version, { version: 0 }, CompareResult.Greater)),
-        keys.flatMap((key) => [this.calls.opDelete(key), this.calls.opRead(executionKey(key))]),
+        keys.flatMap((key) => [this.calls.opDelete(key), this.calls.opRead(executionKey(key)), this.calls.opRead(JOBS + refOf(key).job)]),
         [],
         false,
       );
 
+    /** The job read with key `i` of a take(): null when deleted, undefined (the runner reads it) when unreadable. */
+    const jobIn = (res: ITxnResponse, i: number, key: string): Job | null | undefined => {
+      const kv = res.responses[OPS_PER_CLAIM * i + 2]?.response_range?.kvs[0];
+      if (kv === undefined) return null;
+      try {
+        return parseBody<Job>(kv.value, `job "${refOf(key).job}"`);
+      } catch {
+        return undefined;
+      }
+    };
+
     /** Delivers what a successful take() read, key by key. */
     const handOver = (keys: string[], res: ITxnResponse): void => {
       keys.forEach((key, i) => {
-        const kv = res.responses[2 * i + 1]?.response_range?.kvs[0];
+        const kv = res.responses[OPS_PER_CLAIM * i + 1]?.response_range?.kvs[0];
         if (kv === undefined) {
           this.report.warn({ node, key }, 'etcd store: assigned execution no longer exists (job deleted?); skipped');
           return;
         }
         try {
-          deliver(key, parseBody<Execution>(kv.value, `execution "${executionKey(key)}"`));
+          deliver(key, parseBody<Execution>(kv.value, `execution "${executionKey(key)}"`), jobIn(res, i, key));
         } catch (err) {
           this.report.warn({ node, key, err: messageOf(err) }, 'etcd store: cannot take an assigned execution');
         }
@@ -149,7 +166,7 @@ export class Queue {
         const keys = [...new Set(batch.map((p) => p.input))].filter((k) => !inFlight.has(k) && splitJobAndId(k.slice(prefix.length)) !== null);
         if (sub.stopped || keys.length === 0) return;
         if (keys.length === 1) return await claim(keys[0] as string);
-        const size = Math.max(1, Math.floor(this.calls.maxTxnOps / 2));
+        const size = Math.max(1, Math.floor(this.calls.maxTxnOps / OPS_PER_CLAIM));
         const chunks: string[][] = [];
         for (let i = 0; i < keys.length; i += size) chunks.push(keys.slice(i, i + size));
         await Promise.all(chunks.map((chunk) => claimChunk(chunk)));
