@@ -1,10 +1,11 @@
 /**
- * The agent's options (agent/config.ts AGENT_OPTIONS) as commander flags, and
+ * The agent's options (agent/options.ts AGENT_OPTIONS) as commander flags, and
  * back: shared by `kairos agent` (all of them) and `kairos token` (the ones that
  * say where the store is), so both read flags the same way.
  */
 import { Option, type Command } from 'commander';
-import { AGENT_OPTIONS, type OptionDef, type RawOptions } from '../agent/config.js';
+import type { RawOptions } from '../agent/config.js';
+import { AGENT_OPTIONS, type OptionDef } from '../agent/options.js';
 
 function camel(name: string): string {
   return name.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());

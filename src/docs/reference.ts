@@ -3,7 +3,7 @@
  * docs/api.md from the OpenAPI route table, so neither can drift from the code
  * (`npm run docs` writes them; test/unit/docs.test.ts fails when they are stale).
  */
-import { AGENT_OPTIONS, type OptionDef } from '../agent/config.js';
+import { AGENT_OPTIONS, type OptionDef } from '../agent/options.js';
 import { ROUTES } from '../api/openapi/routes.js';
 import { openapiPath } from '../api/openapi/document.js';
 import { requiredRole } from '../api/permissions.js';

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { apiReference, configurationReference } from '../../src/docs/reference.js';
-import { AGENT_OPTIONS } from '../../src/agent/config.js';
+import { AGENT_OPTIONS } from '../../src/agent/options.js';
 
 const read = (name: string): string => readFileSync(new URL(`../../docs/${name}`, import.meta.url), 'utf8');
 
