@@ -63,8 +63,8 @@ interface Active {
 
 const RECENT_OUTPUT = 4096;
 const START_RECORD_SLACK_MS = 1000;
-/** Far more than an agent runs between a first hand-over and a repeat (seconds apart). */
-const MAX_DELIVERED = 100_000;
+/** Far more than an agent runs between a first hand-over and a repeat (seconds apart); ~2 MB at most. */
+const MAX_DELIVERED = 20_000;
 const NEVER_STARTED = 'agent is shutting down; this execution was waiting for its tick and never started';
 
 export class Runner implements ExecutionSink {

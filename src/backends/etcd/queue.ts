@@ -14,8 +14,11 @@ import { EtcdUnavailableError, JOB_PAGE, parseBody, type Budget, type EtcdCalls 
 import { ASSIGN, assertName, EXECUTIONS, FOLLOWUPS, JOBS, nodeSegment, splitJobAndId } from './keys.js';
 import type { Watches } from './watches.js';
 
-/** Far more keys than an agent is handed between a claim and a repeat of it (seconds apart). */
-const HANDED_MAX = 100_000;
+/**
+ * Far more keys than an agent is handed between a claim and a repeat of it (seconds apart): minutes
+ * even at a worker's top rate through etcd (~130 runs/s, BENCHMARKS.md), and ~2 MB at most.
+ */
+const HANDED_MAX = 20_000;
 /** A claim's operations per key: delete the key, read the execution, read its job. */
 const OPS_PER_CLAIM = 3;
 

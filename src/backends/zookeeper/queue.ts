@@ -87,8 +87,8 @@ export async function commitTick(ctx: Ctx, jobName: string, tick: string, execut
   throw conflictError(`commitTick("${jobName}")`, path);
 }
 
-/** Far more entries than an agent is handed between a claim and a repeat of it (seconds apart). */
-const HANDED_MAX = 100_000;
+/** Far more entries than an agent is handed between a claim and a repeat of it (seconds apart); as etcd's queue. */
+const HANDED_MAX = 20_000;
 
 export function consumeAssignments(ctx: Ctx, subs: Subscriptions, node: string, handler: (execution: Execution) => void): () => void {
   const dir = ctx.l.assignOf(node);
