@@ -63,8 +63,6 @@ interface Active {
 
 const RECENT_OUTPUT = 4096;
 const START_RECORD_SLACK_MS = 1000;
-/** Far more than an agent runs between a first hand-over and a repeat (seconds apart); ~2 MB at most. */
-const MAX_DELIVERED = 20_000;
 const NEVER_STARTED = 'agent is shutting down; this execution was waiting for its tick and never started';
 
 export class Runner implements ExecutionSink {
@@ -96,22 +94,11 @@ export class Runner implements ExecutionSink {
   }
 
   /**
-   * Executions handed to this runner (job/id), oldest first (at most MAX_DELIVERED). A backend
-   * hands an execution over once (the etcd queue keeps the keys it handed over, queue.ts); this
-   * is the last guard, for a backend that fails at it: an execution runs once, and a repeat is
-   * logged, as a bug to fix where it came from.
+   * Runs an execution handed over by the dispatcher or the backend's queue, which hand each one
+   * over once (Store.consumeAssignments). `job`: the job as the backend read it with the
+   * hand-over (etcd's claim); read here otherwise.
    */
-  private readonly delivered = new Set<string>();
-
-  /** `job`: the job as the backend read it with the hand-over (etcd's claim); read here otherwise. */
   deliver(execution: Execution, job?: Job | null): void {
-    const ref = `${execution.job_name}/${execution.id}`;
-    if (this.delivered.has(ref)) {
-      this.o.log.warn({ job: execution.job_name, execution: execution.id }, 'runner: execution handed over twice; it runs once');
-      return;
-    }
-    this.delivered.add(ref);
-    if (this.delivered.size > MAX_DELIVERED) this.delivered.delete(this.delivered.values().next().value as string);
     if (this.stopping) {
       void this.failUnstarted(execution, 'agent is shutting down; execution not started');
       return;

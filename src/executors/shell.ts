@@ -192,11 +192,9 @@ export class ShellExecutor implements Executor {
       let awaitingRelease: NodeJS.Timeout | undefined;
       const finish = (): void => {
         if (settled || awaitingRelease !== undefined) return;
-        if (ticket !== null && !started && !killedByUs && typeof exitCode === 'number' && exitCode !== HELD_NEVER_RAN) {
-          awaitingRelease = setTimeout(() => {
-            // Not reported in time (it always is, in milliseconds): the instant is when it can have started at the earliest.
-            onRelease(startAt ?? Date.now());
-          }, RELEASE_REPORT_WAIT_MS);
+        if (ticket !== null && startAt !== undefined && !started && !killedByUs && typeof exitCode === 'number' && exitCode !== HELD_NEVER_RAN) {
+          // Not reported in time (it always is, in milliseconds): the instant is when it can have started at the earliest.
+          awaitingRelease = setTimeout(() => onRelease(startAt), RELEASE_REPORT_WAIT_MS);
           return;
         }
         settled = true;

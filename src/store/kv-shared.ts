@@ -4,11 +4,36 @@
  * embedded store's SQL does, group a batch's audit entries with the job they
  * record, write and read the group index entries, retry a compare-and-swap
  * the same way, and report what they can't return to a caller the same way.
- * One copy here, so the two stay equal to each other and to SQLite.
+ * One copy here, so the two stay equal to each other and to SQLite (whose
+ * store takes its time and slice helpers from here too).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Execution } from '../job/types.js';
 import type { AuditEntry, ExecutionQuery, JobBatch, Page } from './types.js';
+
+/**
+ * What an assignment queue handed over lately, so it hands nothing over twice: a key claimed again
+ * (a replayed watch event, a relist) whose claim's reply was lost reads as vanished either way, and
+ * its execution is still running. Oldest forgotten first past MAX_HANDED: repeats come seconds
+ * apart, 20k hand-overs are minutes even at a worker's top rate (~130 runs/s), and ~2 MB at most.
+ */
+const MAX_HANDED = 20_000;
+
+export class HandedOver {
+  private readonly keys = new Set<string>();
+
+  has(key: string): boolean {
+    return this.keys.has(key);
+  }
+
+  /** False when `key` was handed over already. */
+  add(key: string): boolean {
+    if (this.keys.has(key)) return false;
+    this.keys.add(key);
+    if (this.keys.size > MAX_HANDED) this.keys.delete(this.keys.values().next().value as string);
+    return true;
+  }
+}
 
 /** Bounded optimistic retries of one read-modify-write under contention. */
 export const MAX_CAS_ATTEMPTS = 50;

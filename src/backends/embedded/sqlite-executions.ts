@@ -7,6 +7,7 @@ import type Database from 'better-sqlite3';
 import type { Execution } from '../../job/types.js';
 import { ExecutionClosedError, type ExecutionQuery, type FollowUp, type Page } from '../../store/types.js';
 import { JOB_SQL } from './job-rows.js';
+import { bound, parseTick, toMillis } from '../../store/kv-shared.js';
 
 type Statement = Database.Statement<unknown[]>;
 
@@ -26,25 +27,6 @@ export function parseBody<T>(body: string, what: string): T {
   } catch (err) {
     throw new Error(`embedded store: corrupt ${what}: ${(err as Error).message}`, { cause: err });
   }
-}
-
-function toMillis(value: string | null | undefined): number | null {
-  if (value === null || value === undefined) return null;
-  const ms = Date.parse(value);
-  // An unparseable time must still be a finished/started row; 0 sorts it as the oldest.
-  return Number.isNaN(ms) ? 0 : ms;
-}
-
-function parseTick(tick: string): number {
-  const ms = Date.parse(tick);
-  if (Number.isNaN(ms)) throw new Error(`invalid tick "${tick}": not an RFC 3339 time`);
-  return ms;
-}
-
-/** Clamp a slice bound; non-numbers fall back to the default. */
-function bound(value: number | undefined, fallback: number, total: number): number {
-  if (value === undefined || !Number.isFinite(value)) return fallback;
-  return Math.min(Math.max(Math.trunc(value), 0), total);
 }
 
 export class SqliteExecutions {

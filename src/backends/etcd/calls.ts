@@ -290,6 +290,29 @@ export class EtcdCalls {
   }
 
   /**
+   * Splits items into transactions within --max-txn-ops, in order: `ops` of each item add up to at
+   * most maxTxnOps per transaction, and at most `maxItems` items go in one (etcd counts a txn's
+   * compares apart from its operations; an item that compares once needs it).
+   */
+  packTxns<T>(items: readonly T[], ops: (item: T) => number, maxItems = Infinity): T[][] {
+    const txns: T[][] = [];
+    let current: T[] = [];
+    let used = 0;
+    for (const item of items) {
+      const n = ops(item);
+      if (current.length > 0 && (used + n > this.maxTxnOps || current.length + 1 > maxItems)) {
+        txns.push(current);
+        current = [];
+        used = 0;
+      }
+      current.push(item);
+      used += n;
+    }
+    if (current.length > 0) txns.push(current);
+    return txns;
+  }
+
+  /**
    * Several keys in one round trip: a read-only txn per chunk of maxTxnOps (one snapshot each).
    * Answers each distinct key's state; an absent key has value null and mod '0'.
    */

@@ -41,17 +41,7 @@ export class Executions {
   private readonly completionReads = coalesce<IRequestOp[], CompletionRead>((batch) => this.readCompletions(batch));
 
   private async readCompletions(batch: Pending<IRequestOp[], CompletionRead>[]): Promise<void> {
-    const chunks: Pending<IRequestOp[], CompletionRead>[][] = [[]];
-    let ops = 0;
-    for (const p of batch) {
-      if (ops + p.input.length > this.calls.maxTxnOps && ops > 0) {
-        chunks.push([]);
-        ops = 0;
-      }
-      (chunks[chunks.length - 1] as Pending<IRequestOp[], CompletionRead>[]).push(p);
-      ops += p.input.length;
-    }
-    await Promise.all(chunks.map(async (chunk) => {
+    await Promise.all(this.calls.packTxns(batch, (p) => p.input.length).map(async (chunk) => {
       try {
         const res = await this.calls.txn(this.calls.budget(), 'completeExecution', [], chunk.flatMap((p) => p.input), [], true);
         let at = 0;

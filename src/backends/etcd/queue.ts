@@ -7,18 +7,13 @@
 import { CompareResult, CompareTarget, type IKeyValue, type ITxnResponse } from 'etcd3';
 import type { Execution, Job } from '../../job/types.js';
 import type { FollowUp } from '../../store/types.js';
-import { messageOf, type StoreReport } from '../../store/kv-shared.js';
+import { HandedOver, messageOf, type StoreReport } from '../../store/kv-shared.js';
 import { pause } from '../../util/retry.js';
 import { coalesce } from '../../util/coalesce.js';
 import { EtcdUnavailableError, JOB_PAGE, parseBody, type Budget, type EtcdCalls } from './calls.js';
 import { ASSIGN, assertName, EXECUTIONS, FOLLOWUPS, JOBS, nodeSegment, splitJobAndId } from './keys.js';
 import type { Watches } from './watches.js';
 
-/**
- * Far more keys than an agent is handed between a claim and a repeat of it (seconds apart): minutes
- * even at a worker's top rate through etcd (~130 runs/s, BENCHMARKS.md), and ~2 MB at most.
- */
-const HANDED_MAX = 20_000;
 /** A claim's operations per key: delete the key, read the execution, read its job. */
 const OPS_PER_CLAIM = 3;
 
@@ -35,18 +30,10 @@ export class Queue {
     const sub = this.watches.subscribe();
     const inFlight = new Set<string>();
 
-    /**
-     * Queue keys this consumer handed over, oldest first (at most HANDED_MAX). A key is claimed
-     * again after a watch replay or a relist; when that claim's reply is lost, the key is gone
-     * either way and the claim reads as ours. The execution still runs, so only this record says
-     * it was already handed over: under overload, 179 of 14810 runs went out twice without it
-     * (BENCHMARKS.md, 2026-11-30 15:15).
-     */
-    const handed = new Set<string>();
+    // Without it, under overload 179 of 14810 runs went out twice (BENCHMARKS.md, 2026-11-30 15:15).
+    const handed = new HandedOver();
     const deliver = (key: string, execution: Execution, job?: Job | null): void => {
-      if (handed.has(key)) return;
-      handed.add(key);
-      if (handed.size > HANDED_MAX) handed.delete(handed.values().next().value as string);
+      if (!handed.add(key)) return;
       try {
         handler(execution, job);
       } catch (err) {
@@ -169,10 +156,7 @@ export class Queue {
         const keys = [...new Set(batch.map((p) => p.input))].filter((k) => !inFlight.has(k) && splitJobAndId(k.slice(prefix.length)) !== null);
         if (sub.stopped || keys.length === 0) return;
         if (keys.length === 1) return await claim(keys[0] as string);
-        const size = Math.max(1, Math.floor(this.calls.maxTxnOps / OPS_PER_CLAIM));
-        const chunks: string[][] = [];
-        for (let i = 0; i < keys.length; i += size) chunks.push(keys.slice(i, i + size));
-        await Promise.all(chunks.map((chunk) => claimChunk(chunk)));
+        await Promise.all(this.calls.packTxns(keys, () => OPS_PER_CLAIM).map((chunk) => claimChunk(chunk)));
       } finally {
         // Every path above reports its own trouble; the callers only wait for the attempt.
         for (const p of batch) p.resolve();

@@ -141,7 +141,8 @@ export class Ticks {
       }
     }
 
-    const chunks = this.chunk(ready, fence !== null);
+    // A fenced commit compares the leader key besides each tick: one item fewer per transaction.
+    const chunks = this.calls.packTxns(ready, (p) => p.input.ops.length, this.calls.maxTxnOps - (fence !== null ? 1 : 0));
     await Promise.all([
       ...alone.map((p) => settle(p, false)),
       ...chunks.map(async (chunk) => {
@@ -166,25 +167,6 @@ export class Ticks {
         for (const p of chunk) p.resolve(true);
       }),
     ]);
-  }
-
-  /** Splits commits into transactions within etcd's --max-txn-ops (it counts compares and ops separately). */
-  private chunk(ready: Pending<TickCommit, boolean>[], fenced: boolean): Pending<TickCommit, boolean>[][] {
-    const max = this.calls.maxTxnOps;
-    const chunks: Pending<TickCommit, boolean>[][] = [];
-    let current: Pending<TickCommit, boolean>[] = [];
-    let ops = 0;
-    for (const p of ready) {
-      if (current.length > 0 && (ops + p.input.ops.length > max || current.length + 1 + (fenced ? 1 : 0) > max)) {
-        chunks.push(current);
-        current = [];
-        ops = 0;
-      }
-      current.push(p);
-      ops += p.input.ops.length;
-    }
-    if (current.length > 0) chunks.push(current);
-    return chunks;
   }
 
   private remember(jobName: string, tickMs: number, mod: string): void {

@@ -13,7 +13,7 @@
  */
 import type { Execution } from '../../job/types.js';
 import type { DispatchOptions, FollowUp } from '../../store/types.js';
-import { conflictPause, MAX_CAS_ATTEMPTS, messageOf, parseTick } from '../../store/kv-shared.js';
+import { conflictPause, HandedOver, MAX_CAS_ATTEMPTS, messageOf, parseTick } from '../../store/kv-shared.js';
 import { pause } from '../../util/retry.js';
 import { assertName, childrenOf, conflictError, mayRetryWrite, parseBody, readMany, readNode, type Ctx, type ZkFence } from './common.js';
 import { executionIntents, executionStored, runningGuard, runningSet } from './executions.js';
@@ -87,18 +87,12 @@ export async function commitTick(ctx: Ctx, jobName: string, tick: string, execut
   throw conflictError(`commitTick("${jobName}")`, path);
 }
 
-/** Far more entries than an agent is handed between a claim and a repeat of it (seconds apart); as etcd's queue. */
-const HANDED_MAX = 20_000;
-
 export function consumeAssignments(ctx: Ctx, subs: Subscriptions, node: string, handler: (execution: Execution) => void): () => void {
   const dir = ctx.l.assignOf(node);
   const inFlight = new Set<string>();
   const warn = (obj: object, msg: string): void => ctx.report.warn(obj, msg);
 
-  // Entries this consumer handed over, oldest first: a later claim of one whose reply is lost
-  // reads the vanished entry as its own, and the execution, still running, must not go out twice
-  // (as the etcd queue; see its `handed`).
-  const handed = new Set<string>();
+  const handed = new HandedOver();
   const deliverStored = async (job: string, id: string): Promise<void> => {
     const ref = `${job}/${id}`;
     if (handed.has(ref)) return;
@@ -109,9 +103,7 @@ export function consumeAssignments(ctx: Ctx, subs: Subscriptions, node: string, 
     }
     const execution = parseBody<Execution>(cur.value, `execution "${job}/${id}"`);
     if (execution.finished_at !== null) return; // closed meanwhile (recovery, or the leader's lost-agent check)
-    if (handed.has(ref)) return;
-    handed.add(ref);
-    if (handed.size > HANDED_MAX) handed.delete(handed.values().next().value as string);
+    if (!handed.add(ref)) return;
     try {
       handler(execution);
     } catch (err) {
